@@ -1,0 +1,116 @@
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Headers the hub sets on every stored record. Publishers cannot set them: the
+// hub builds a stored record's headers from scratch, so a forged Hub-Publisher
+// on an ingest request never reaches the stream.
+const (
+	HeaderRecordID      = "Nats-Msg-Id" // JetStream dedupes on it
+	HeaderDataset       = "Hub-Dataset"
+	HeaderKey           = "Hub-Key"
+	HeaderSchemaVersion = "Hub-Schema-Version"
+	HeaderPublisher     = "Hub-Publisher"
+	HeaderOrigin        = "Hub-Origin"
+	HeaderPublishedAt   = "Hub-Published-At"
+	HeaderTombstone     = "Hub-Tombstone"
+)
+
+// Headers a publisher may set on an ingest request.
+const (
+	// RequestRecordID lets a publisher choose the record id, which makes a
+	// retry after a lost reply safe: the hub stores the record once.
+	RequestRecordID = "Hub-Record-Id"
+)
+
+// Headers on a dead-lettered record.
+const (
+	HeaderReason     = "Hub-Reason"
+	HeaderViolations = "Hub-Violations"
+	HeaderRejectedAt = "Hub-Rejected-At"
+	HeaderSubject    = "Hub-Subject"
+)
+
+// MaxRecordIDLen bounds publisher-chosen record ids.
+const MaxRecordIDLen = 128
+
+// ValidRecordID reports whether id may be used as a record id: 1 to
+// MaxRecordIDLen printable ASCII characters without spaces.
+func ValidRecordID(id string) bool {
+	if id == "" || len(id) > MaxRecordIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// Envelope is how every API returns a stored record: the payload as published
+// plus the metadata the hub stamped on it.
+type Envelope struct {
+	ID            string          `json:"id"`
+	Dataset       string          `json:"dataset"`
+	Key           string          `json:"key"`
+	Seq           uint64          `json:"seq"`
+	SchemaVersion int             `json:"schema_version"`
+	Publisher     string          `json:"publisher"`
+	Origin        string          `json:"origin"`
+	PublishedAt   time.Time       `json:"published_at"`
+	Tombstone     bool            `json:"tombstone,omitempty"`
+	Data          json.RawMessage `json:"data"`
+}
+
+// EnvelopeFromMsg builds the envelope of a stored record from its headers,
+// payload and stream sequence.
+func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64) (Envelope, error) {
+	e := Envelope{
+		ID:        h.Get(HeaderRecordID),
+		Dataset:   h.Get(HeaderDataset),
+		Key:       h.Get(HeaderKey),
+		Seq:       seq,
+		Publisher: h.Get(HeaderPublisher),
+		Origin:    h.Get(HeaderOrigin),
+		Tombstone: h.Get(HeaderTombstone) == "true",
+		Data:      json.RawMessage(data),
+	}
+	if v := h.Get(HeaderSchemaVersion); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return e, fmt.Errorf("record seq %d: header %s=%q: %w", seq, HeaderSchemaVersion, v, err)
+		}
+		e.SchemaVersion = n
+	}
+	if v := h.Get(HeaderPublishedAt); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return e, fmt.Errorf("record seq %d: header %s=%q: %w", seq, HeaderPublishedAt, v, err)
+		}
+		e.PublishedAt = t
+	}
+	return e, nil
+}
+
+// DeadLetter is how APIs return a rejected record: the bytes as received and
+// why they were refused.
+type DeadLetter struct {
+	Seq        uint64      `json:"seq"`
+	Dataset    string      `json:"dataset"`
+	Subject    string      `json:"subject"`
+	Publisher  string      `json:"publisher"`
+	RejectedAt time.Time   `json:"rejected_at"`
+	Reason     string      `json:"reason"`
+	Violations []Violation `json:"violations,omitempty"`
+	// Data is the rejected payload: inline JSON when it was valid JSON,
+	// otherwise a JSON string holding the bytes (invalid UTF-8 replaced).
+	Data json.RawMessage `json:"data"`
+}

@@ -1,0 +1,76 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/store"
+)
+
+// DatasetInfo is how the API describes a dataset.
+type DatasetInfo struct {
+	Name          string       `json:"name"`
+	Title         string       `json:"title,omitempty"`
+	Description   string       `json:"description,omitempty"`
+	Owner         string       `json:"owner"`
+	Key           string       `json:"key"`
+	Tombstone     string       `json:"tombstone,omitempty"`
+	Retention     string       `json:"retention"`
+	DedupeWindow  string       `json:"dedupe_window"`
+	MaxPerKey     int64        `json:"max_per_key,omitempty"`
+	SchemaVersion int          `json:"schema_version"`
+	Stats         *store.Stats `json:"stats,omitempty"`
+}
+
+func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
+	ret := "forever"
+	if d.Retention > 0 {
+		ret = d.Retention.String()
+	}
+	i := DatasetInfo{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
+		Tombstone: d.Tombstone, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
+		SchemaVersion: d.SchemaVersion}
+	if st, err := store.DatasetStats(r.Context(), a.JetStream, d.Name); err == nil {
+		i.Stats = &st
+	} else {
+		a.log.Warn("dataset stats", "dataset", d.Name, "err", err)
+	}
+	return i
+}
+
+func (a *api) dataset(r *http.Request) (*registry.Dataset, error) {
+	name := r.PathValue("dataset")
+	d, ok := a.Registry.Get(name)
+	if !ok {
+		return nil, newProblem(http.StatusNotFound, fmt.Sprintf("dataset %q is not declared on this hub", name))
+	}
+	return d, nil
+}
+
+func (a *api) listDatasets(w http.ResponseWriter, r *http.Request) error {
+	out := []DatasetInfo{}
+	for _, d := range a.Registry.List() {
+		out = append(out, a.info(r, d))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) getDataset(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.dataset(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a.info(r, d))
+}
+
+func (a *api) getSchema(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.dataset(r)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/schema+json")
+	w.Header().Set("Hub-Schema-Version", fmt.Sprint(d.SchemaVersion))
+	_, err = w.Write(d.SchemaDoc)
+	return err
+}

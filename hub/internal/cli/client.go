@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+)
+
+// apiClient calls a running hub's admin API.
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// clientFlags are the flags every admin command takes.
+type clientFlags struct {
+	hubURL string
+	data   string
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.hubURL, "hub-url", envOr("HUB_URL", "http://127.0.0.1:8080"), "the hub's HTTP API (env HUB_URL)")
+	cmd.Flags().StringVar(&f.data, "data", "data", "the hub's data dir, where the admin token is (env HUB_TOKEN overrides)")
+}
+
+func (f *clientFlags) client() (*apiClient, error) {
+	tok, err := admintoken.Find(f.data)
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{base: strings.TrimRight(f.hubURL, "/"), token: tok, http: &http.Client{}}, nil
+}
+
+// problem is the error shape of the API.
+type problem struct {
+	Title      string `json:"title"`
+	Status     int    `json:"status"`
+	Detail     string `json:"detail"`
+	Violations []struct {
+		Pointer, Keyword, Message string
+	} `json:"violations"`
+}
+
+func (c *apiClient) do(ctx context.Context, method, path, contentType string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("hub at %s unreachable: %w", c.base, err)
+	}
+	return resp, nil
+}
+
+// errorFrom turns a problem response into an error.
+func errorFrom(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var p problem
+	if json.Unmarshal(b, &p) == nil && p.Title != "" {
+		msg := fmt.Sprintf("%s (%d)", p.Title, resp.StatusCode)
+		if p.Detail != "" {
+			msg += ": " + p.Detail
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	return fmt.Errorf("hub answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+}
+
+// getJSON fetches path into v.
+func (c *apiClient) getJSON(ctx context.Context, path string, v any) error {
+	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errorFrom(resp)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// stream copies an NDJSON response to w.
+func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error {
+	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errorFrom(resp)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// cmdTimeout bounds admin calls that do not follow a stream.
+const cmdTimeout = 2 * time.Minute

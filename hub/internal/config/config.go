@@ -1,0 +1,125 @@
+// Package config holds the hub's settings: defaults that make `hub serve`
+// work with no set-up, an optional YAML file, and the checks that turn a bad
+// setting into an error naming the setting.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// Config is everything `hub serve` can be told. Field names are the YAML keys.
+type Config struct {
+	// Name is this hub's name, stamped as origin into every record it stores.
+	Name string `yaml:"name"`
+	// Data is the data dir: JetStream files and the admin token.
+	Data string `yaml:"data"`
+	// NATSListen is where actors connect (host:port).
+	NATSListen string `yaml:"nats_listen"`
+	// HTTPListen is where the admin API, health checks and catalog are served.
+	HTTPListen string `yaml:"http_listen"`
+	// Schemas is the folder of dataset declarations.
+	Schemas string `yaml:"schemas"`
+	// Policies is the folder of sharing policies.
+	Policies string `yaml:"policies"`
+	// MaxRecordBytes bounds one record.
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// MaxDepth bounds how deeply a record's objects and arrays nest.
+	MaxDepth int `yaml:"max_depth"`
+	// MaxBatch bounds the records in one API batch.
+	MaxBatch int `yaml:"max_batch"`
+	// Workers is how many validators run in parallel (0 = one per core).
+	Workers int `yaml:"workers"`
+	// DeadLetterMaxAge and DeadLetterMaxBytes bound the dead-letter stream.
+	DeadLetterMaxAge   time.Duration `yaml:"dead_letter_max_age"`
+	DeadLetterMaxBytes int64         `yaml:"dead_letter_max_bytes"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// Default returns the settings `hub serve` uses when told nothing.
+func Default() Config {
+	return Config{
+		Name:               "hub",
+		Data:               "data",
+		NATSListen:         "127.0.0.1:4222",
+		HTTPListen:         "127.0.0.1:8080",
+		Schemas:            "schemas",
+		Policies:           "policies",
+		MaxRecordBytes:     schema.DefaultMaxBytes,
+		MaxDepth:           schema.DefaultMaxDepth,
+		MaxBatch:           10000,
+		DeadLetterMaxAge:   30 * 24 * time.Hour,
+		DeadLetterMaxBytes: 1 << 30,
+		LogLevel:           "info",
+	}
+}
+
+// Load reads a YAML config file over the defaults. Unknown keys are errors.
+func Load(path string) (Config, error) {
+	c := Default()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField())
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Limits are the record limits the settings ask for.
+func (c Config) Limits() schema.Limits {
+	return schema.Limits{MaxBytes: c.MaxRecordBytes, MaxDepth: c.MaxDepth}
+}
+
+// Validate reports every bad setting, each naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if !wire.ValidName(c.Name) {
+		bad("name", "%q must match [a-z][a-z0-9-]{0,62}", c.Name)
+	}
+	if strings.TrimSpace(c.Data) == "" {
+		bad("data", "must not be empty")
+	}
+	for key, v := range map[string]string{"nats_listen": c.NATSListen, "http_listen": c.HTTPListen} {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			bad(key, "%q is not host:port: %v", v, err)
+		}
+	}
+	if c.MaxRecordBytes < 1 || c.MaxRecordBytes > 32<<20 {
+		bad("max_record_bytes", "%d must be between 1 and %d", c.MaxRecordBytes, 32<<20)
+	}
+	if c.MaxDepth < 1 || c.MaxDepth > 1000 {
+		bad("max_depth", "%d must be between 1 and 1000", c.MaxDepth)
+	}
+	if c.MaxBatch < 1 {
+		bad("max_batch", "%d must be at least 1", c.MaxBatch)
+	}
+	if c.Workers < 0 {
+		bad("workers", "%d must not be negative", c.Workers)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}

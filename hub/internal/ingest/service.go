@@ -1,0 +1,336 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/registry"
+)
+
+// Options tune the service. The zero value works.
+type Options struct {
+	// Origin is the hub name stamped into every record.
+	Origin string
+	// Limits bound each record.
+	Limits schema.Limits
+	// Workers validate records in parallel; default GOMAXPROCS.
+	Workers int
+	// Window bounds the JetStream publishes in flight per worker; default 1024.
+	Window int
+	Logger *slog.Logger
+}
+
+// Counts are running totals since start, for metrics and tests.
+type Counts struct {
+	Stored, Duplicates, Rejected, Unavailable uint64
+}
+
+// Service validates and stores published records.
+type Service struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	reg  *registry.Registry
+	opts Options
+	log  *slog.Logger
+
+	sub      *nats.Subscription
+	work     chan *nats.Msg
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+
+	stored, dups, rejected, unavailable atomic.Uint64
+}
+
+// New returns a service that receives on nc and stores through js. Give js
+// its own connection so acks and requests do not queue behind each other.
+func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Options) *Service {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Window <= 0 {
+		o.Window = 1024
+	}
+	if o.Origin == "" {
+		o.Origin = "hub"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest")}
+}
+
+// Start subscribes to every ingest subject and starts the workers.
+func (s *Service) Start(ctx context.Context) error {
+	s.work = make(chan *nats.Msg, s.opts.Window*s.opts.Workers)
+	for i := 0; i < s.opts.Workers; i++ {
+		acks := make(chan *pending, s.opts.Window)
+		s.wg.Add(2)
+		go func() { defer s.wg.Done(); defer close(acks); s.worker(acks) }()
+		go func() { defer s.wg.Done(); s.acker(acks) }()
+	}
+	sub, err := s.nc.QueueSubscribe(wire.IngestWildcard, wire.IngestQueue, func(m *nats.Msg) { s.work <- m })
+	if err != nil {
+		close(s.work)
+		s.wg.Wait()
+		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+	}
+	// Clients bound what they keep in flight; this only needs to hold a burst.
+	_ = sub.SetPendingLimits(1<<20, 1<<30)
+	s.sub = sub
+	if err := s.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+	}
+	return nil
+}
+
+// Stop stops taking records, finishes those already taken (each gets its
+// answer) and returns when all are done or ctx ends.
+func (s *Service) Stop(ctx context.Context) error {
+	if s.sub == nil {
+		return nil
+	}
+	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
+	return s.stopErr
+}
+
+func (s *Service) stop(ctx context.Context) error {
+	if err := s.sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		s.log.Warn("drain ingest subscription", "err", err)
+	}
+	for s.sub.IsValid() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stop ingest: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	close(s.work)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop ingest: %w", ctx.Err())
+	}
+}
+
+// Counts reports running totals.
+func (s *Service) Counts() Counts {
+	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Rejected: s.rejected.Load(), Unavailable: s.unavailable.Load()}
+}
+
+// pending is a record whose JetStream publish is in flight.
+type pending struct {
+	req      *nats.Msg
+	fut      jetstream.PubAckFuture
+	reply    wire.Reply
+	rejected bool
+}
+
+func (s *Service) worker(acks chan<- *pending) {
+	for m := range s.work {
+		acks <- s.handle(m)
+	}
+}
+
+// handle validates one record and starts storing it (or its dead letter).
+func (s *Service) handle(m *nats.Msg) *pending {
+	dataset, actor, err := wire.ParseIngestSubject(m.Subject)
+	if err != nil {
+		return s.reject(m, "", "", "bad ingest subject", []wire.Violation{{Keyword: "subject", Message: err.Error()}})
+	}
+	d, ok := s.reg.Get(dataset)
+	if !ok {
+		return s.reject(m, dataset, actor, "unknown dataset", []wire.Violation{{Keyword: "dataset", Message: fmt.Sprintf("dataset %q is not declared on this hub", dataset)}})
+	}
+	v, viol := d.Schema.Check(m.Data, s.opts.Limits)
+	if len(viol) > 0 {
+		return s.reject(m, dataset, actor, reasonOf(viol), viol)
+	}
+	key, kv := d.KeyOf(v)
+	if kv != nil {
+		return s.reject(m, dataset, actor, kv.Message, []wire.Violation{*kv})
+	}
+	id := m.Header.Get(wire.RequestRecordID)
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return s.unavailableNow(m, dataset, fmt.Errorf("make record id: %w", err))
+		}
+		id = u.String()
+	} else if !wire.ValidRecordID(id) {
+		return s.reject(m, dataset, actor, "bad record id", []wire.Violation{{Keyword: "recordId", Message: fmt.Sprintf("header %s must be 1 to %d printable ASCII characters without spaces", wire.RequestRecordID, wire.MaxRecordIDLen)}})
+	}
+	h := nats.Header{
+		wire.HeaderRecordID:      {id},
+		wire.HeaderDataset:       {dataset},
+		wire.HeaderKey:           {key},
+		wire.HeaderSchemaVersion: {strconv.Itoa(d.SchemaVersion)},
+		wire.HeaderPublisher:     {actor},
+		wire.HeaderOrigin:        {s.opts.Origin},
+		wire.HeaderPublishedAt:   {time.Now().UTC().Format(time.RFC3339Nano)},
+	}
+	if d.IsTombstone(v) {
+		h[wire.HeaderTombstone] = []string{"true"}
+	}
+	out := &nats.Msg{Subject: wire.DataSubject(dataset, key), Data: m.Data, Header: h}
+	fut, err := s.publish(out)
+	if err != nil {
+		return s.unavailableNow(m, dataset, err)
+	}
+	return &pending{req: m, fut: fut, reply: wire.Reply{Status: wire.StatusStored, ID: id, Dataset: dataset, Key: key}}
+}
+
+// publish starts an async publish, waiting out a full window rather than
+// failing the record.
+func (s *Service) publish(m *nats.Msg) (jetstream.PubAckFuture, error) {
+	for attempt := 0; ; attempt++ {
+		fut, err := s.js.PublishMsgAsync(m)
+		if err == nil || !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt >= 50 {
+			return fut, err
+		}
+		<-s.js.PublishAsyncComplete()
+	}
+}
+
+// maxDeadLetterBytes bounds how much of an oversized record is kept, so a
+// flood of huge bad records cannot push good dead letters out.
+const maxDeadLetterBytes = 64 << 10
+
+// maxViolationsHeader bounds the violations copied into the dead letter.
+const maxViolationsHeader = 16 << 10
+
+func (s *Service) reject(m *nats.Msg, dataset, actor, reason string, viol []wire.Violation) *pending {
+	if actor == "" {
+		actor = "?"
+	}
+	subjDataset := dataset
+	if !wire.ValidName(subjDataset) {
+		subjDataset = "_invalid"
+	}
+	vj, _ := json.Marshal(viol)
+	if len(vj) > maxViolationsHeader {
+		vj, _ = json.Marshal(viol[:1])
+	}
+	h := nats.Header{
+		wire.HeaderDataset:    {dataset},
+		wire.HeaderPublisher:  {actor},
+		wire.HeaderRejectedAt: {time.Now().UTC().Format(time.RFC3339Nano)},
+		wire.HeaderReason:     {headerSafe(reason)},
+		wire.HeaderViolations: {string(vj)},
+		wire.HeaderSubject:    {headerSafe(m.Subject)},
+	}
+	data := m.Data
+	if len(data) > maxDeadLetterBytes {
+		h["Hub-Truncated-From"] = []string{strconv.Itoa(len(data))}
+		data = data[:maxDeadLetterBytes]
+	}
+	reply := wire.Reply{Status: wire.StatusRejected, Dataset: dataset, Error: reason, Violations: viol}
+	fut, err := s.publish(&nats.Msg{Subject: wire.DeadLetterSubject(subjDataset), Data: data, Header: h})
+	if err != nil {
+		s.log.Error("store dead letter", "dataset", dataset, "publisher", actor, "err", err)
+		reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
+		return &pending{req: m, reply: reply, rejected: true}
+	}
+	return &pending{req: m, fut: fut, reply: reply, rejected: true}
+}
+
+func (s *Service) unavailableNow(m *nats.Msg, dataset string, err error) *pending {
+	s.log.Error("store record", "dataset", dataset, "err", err)
+	return &pending{req: m, reply: wire.Reply{Status: wire.StatusUnavailable, Dataset: dataset, Error: "not stored, retry: " + err.Error()}}
+}
+
+// acker answers publishers in the order their records were taken, each only
+// after its publish is acknowledged.
+func (s *Service) acker(acks <-chan *pending) {
+	for p := range acks {
+		if p.fut != nil {
+			select {
+			case ack := <-p.fut.Ok():
+				if !p.rejected {
+					p.reply.Seq = ack.Sequence
+					if ack.Duplicate {
+						p.reply.Status = wire.StatusDuplicate
+					}
+				}
+			case err := <-p.fut.Err():
+				if p.rejected {
+					s.log.Error("store dead letter", "dataset", p.reply.Dataset, "err", err)
+					p.reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
+				} else {
+					s.log.Error("store record", "dataset", p.reply.Dataset, "err", err)
+					p.reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: p.reply.Dataset, Error: "not stored, retry: " + err.Error()}
+				}
+			}
+		}
+		switch p.reply.Status {
+		case wire.StatusStored:
+			s.stored.Add(1)
+		case wire.StatusDuplicate:
+			s.dups.Add(1)
+		case wire.StatusRejected:
+			s.rejected.Add(1)
+		default:
+			s.unavailable.Add(1)
+		}
+		if p.req.Reply == "" {
+			continue
+		}
+		b, err := json.Marshal(p.reply)
+		if err != nil {
+			s.log.Error("encode ingest reply", "err", err)
+			continue
+		}
+		if err := s.nc.Publish(p.req.Reply, b); err != nil {
+			s.log.Warn("answer publisher", "dataset", p.reply.Dataset, "err", err)
+		}
+	}
+}
+
+// reasonOf summarises violations in one line.
+func reasonOf(v []wire.Violation) string {
+	if len(v) == 1 {
+		return oneLine(v[0])
+	}
+	return fmt.Sprintf("%d violations, first: %s", len(v), oneLine(v[0]))
+}
+
+func oneLine(v wire.Violation) string {
+	p := v.Pointer
+	if p == "" {
+		p = "/"
+	}
+	return fmt.Sprintf("%s: %s (%s)", p, v.Message, v.Keyword)
+}
+
+// headerSafe keeps a header value on one line and bounded.
+func headerSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 1024 {
+		s = s[:1024]
+	}
+	return s
+}

@@ -1,0 +1,201 @@
+// Package node assembles one running hub: the embedded NATS server, the
+// registry loaded from the schemas folder, the dataset streams, the ingest
+// validators and the HTTP API. It owns their start order and their shutdown
+// order, so the pieces themselves stay independent of each other.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobtech-dev/datahub/connector-kit/publish"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/hub/internal/config"
+	"github.com/jobtech-dev/datahub/hub/internal/ingest"
+	"github.com/jobtech-dev/datahub/hub/internal/natsd"
+	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/store"
+)
+
+// Node is a running hub.
+type Node struct {
+	cfg    config.Config
+	log    *slog.Logger
+	nats   *natsd.Server
+	ncIn   *nats.Conn // ingest requests and replies
+	ncJS   *nats.Conn // JetStream publishes and reads
+	js     jetstream.JetStream
+	reg    *registry.Registry
+	ingest *ingest.Service
+	pub    *publish.Publisher
+	http   *http.Server
+	ln     net.Listener
+	token  string
+}
+
+// Start brings a hub up and returns once it is ready to serve. On any error
+// everything already started is stopped again.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (n *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	n = &Node{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = n.Shutdown(sctx)
+			n = nil
+		}
+	}()
+	datasets, err := registry.LoadDir(cfg.Schemas)
+	if err != nil {
+		return nil, fmt.Errorf("load datasets from %s: %w", cfg.Schemas, err)
+	}
+	n.reg = registry.New(datasets...)
+	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
+		return nil, err
+	}
+	n.nats, err = natsd.Start(ctx, natsd.Config{
+		Name:       cfg.Name,
+		Listen:     cfg.NATSListen,
+		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
+		MaxPayload: int32(cfg.MaxRecordBytes + 64<<10),
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.ncIn, err = n.nats.Connect("hub-ingest"); err != nil {
+		return nil, err
+	}
+	if n.ncJS, err = n.nats.Connect("hub-jetstream"); err != nil {
+		return nil, err
+	}
+	if n.js, err = jetstream.New(n.ncJS, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes}); err != nil {
+		return nil, err
+	}
+	for _, d := range datasets {
+		if err := store.EnsureDataset(ctx, n.js, d, 1); err != nil {
+			return nil, err
+		}
+	}
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Logger: log})
+	if err := n.ingest.Start(ctx); err != nil {
+		return nil, err
+	}
+	if n.pub, err = publish.New(n.ncIn, wire.AdminActor); err != nil {
+		return nil, err
+	}
+	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
+	}
+	n.http = &http.Server{
+		Handler: api.New(api.Deps{
+			Registry:       n.reg,
+			JetStream:      n.js,
+			Publisher:      n.pub,
+			Token:          n.token,
+			Ready:          n.Ready,
+			MaxRecordBytes: cfg.MaxRecordBytes,
+			MaxBatch:       cfg.MaxBatch,
+			Logger:         log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := n.http.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
+	return n, nil
+}
+
+// Ready reports nil when the hub can take and serve records.
+func (n *Node) Ready(ctx context.Context) error {
+	if n.ncIn == nil || !n.ncIn.IsConnected() || n.ncJS == nil || !n.ncJS.IsConnected() {
+		return errors.New("not connected to the embedded NATS server")
+	}
+	if _, err := n.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
+}
+
+// NATSURL is where actors connect.
+func (n *Node) NATSURL() string { return n.nats.ClientURL() }
+
+// HTTPURL is the base URL of the API.
+func (n *Node) HTTPURL() string { return "http://" + n.ln.Addr().String() }
+
+// Token is the admin token.
+func (n *Node) Token() string { return n.token }
+
+// NATS is the embedded server, for adding identities.
+func (n *Node) NATS() *natsd.Server { return n.nats }
+
+// Registry is the dataset registry.
+func (n *Node) Registry() *registry.Registry { return n.reg }
+
+// JetStream is the hub's own JetStream handle.
+func (n *Node) JetStream() jetstream.JetStream { return n.js }
+
+// IngestCounts reports the validator's running totals.
+func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
+
+// Shutdown stops taking requests, lets in-flight records finish, and stops
+// the server so JetStream's files are complete.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var errs []error
+	if n.http != nil {
+		if err := n.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	if n.pub != nil {
+		_ = n.pub.Close()
+	}
+	if n.ingest != nil {
+		if err := n.ingest.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n.ncJS != nil {
+		if n.js != nil {
+			select {
+			case <-n.js.PublishAsyncComplete():
+			case <-ctx.Done():
+			}
+		}
+		n.ncJS.Close()
+	}
+	if n.ncIn != nil {
+		_ = n.ncIn.Flush()
+		n.ncIn.Close()
+	}
+	if n.nats != nil {
+		if err := n.nats.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,112 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
+)
+
+// Dataset is one declared dataset with its compiled schema. It is immutable
+// once loaded.
+type Dataset struct {
+	Name        string
+	Title       string
+	Description string
+	// Owner is the actor that owns the dataset.
+	Owner string
+	// Key is the record key as declared: a top-level field name or a
+	// JSON pointer starting with "/".
+	Key string
+	// Tombstone is the boolean field (name or pointer) that, when true,
+	// makes a record a tombstone ending its key; "" means none.
+	Tombstone string
+	// Retention is how long records are kept; 0 is forever.
+	Retention time.Duration
+	// DedupeWindow is how long a record id is remembered for dedupe.
+	DedupeWindow time.Duration
+	// MaxPerKey bounds the history kept per key; 0 is unlimited.
+	MaxPerKey     int64
+	SchemaVersion int
+	// SchemaFile is the schema's path as loaded.
+	SchemaFile string
+	// SchemaDoc is the raw schema document, as served to the kit.
+	SchemaDoc json.RawMessage
+	// Schema is the compiled schema.
+	Schema *schema.Schema
+	// File is the declaration's path as loaded ("" if built in code).
+	File string
+
+	keyPtr, tombstonePtr string
+	nameLine, nameCol    int // where the name is declared, for duplicate errors
+}
+
+// fieldPointer turns a declared field (a top-level name or a JSON pointer)
+// into a JSON pointer.
+func fieldPointer(f string) string {
+	if f == "" || strings.HasPrefix(f, "/") {
+		return f
+	}
+	return "/" + strings.ReplaceAll(strings.ReplaceAll(f, "~", "~0"), "/", "~1")
+}
+
+// KeyPointer returns the JSON pointer of the record key.
+func (d *Dataset) KeyPointer() string {
+	if d.keyPtr == "" {
+		return fieldPointer(d.Key)
+	}
+	return d.keyPtr
+}
+
+// KeyOf returns the record key of a decoded record: the value at the key
+// field, which must be a non-empty string or an integer (a json.Number
+// without fraction or exponent; its digits are the key). Otherwise it
+// returns a violation with keyword "key" and the key's pointer.
+func (d *Dataset) KeyOf(v any) (string, *schema.Violation) {
+	ptr := d.KeyPointer()
+	bad := func(msg string) (string, *schema.Violation) {
+		return "", &schema.Violation{Pointer: ptr, Keyword: "key", Message: fmt.Sprintf("key field %q %s", d.Key, msg)}
+	}
+	x, ok := schema.Lookup(v, ptr)
+	if !ok {
+		return bad("is missing")
+	}
+	switch k := x.(type) {
+	case string:
+		if k == "" {
+			return bad("must be a non-empty string or an integer, not an empty string")
+		}
+		return k, nil
+	case json.Number:
+		if k == "" || strings.ContainsAny(string(k), ".eE") {
+			return bad(fmt.Sprintf("must be a non-empty string or an integer, not %s", k))
+		}
+		return string(k), nil
+	case nil:
+		return bad("must be a non-empty string or an integer, not null")
+	case bool:
+		return bad("must be a non-empty string or an integer, not a boolean")
+	case map[string]any:
+		return bad("must be a non-empty string or an integer, not an object")
+	case []any:
+		return bad("must be a non-empty string or an integer, not an array")
+	default:
+		return bad(fmt.Sprintf("must be a non-empty string or an integer, not %T", x))
+	}
+}
+
+// IsTombstone reports whether a decoded record is a tombstone: the dataset
+// declares a tombstone field and the record has it set to true.
+func (d *Dataset) IsTombstone(v any) bool {
+	if d.Tombstone == "" {
+		return false
+	}
+	ptr := d.tombstonePtr
+	if ptr == "" {
+		ptr = fieldPointer(d.Tombstone)
+	}
+	x, ok := schema.Lookup(v, ptr)
+	return ok && x == true
+}

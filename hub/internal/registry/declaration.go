@@ -1,0 +1,212 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// declaration is the dataset.yaml file format.
+type declaration struct {
+	Name          string `yaml:"name"`
+	Title         string `yaml:"title"`
+	Description   string `yaml:"description"`
+	Owner         string `yaml:"owner"`
+	Key           string `yaml:"key"`
+	Tombstone     string `yaml:"tombstone"`
+	Retention     any    `yaml:"retention"`
+	DedupeWindow  any    `yaml:"dedupe_window"`
+	MaxPerKey     int64  `yaml:"max_per_key"`
+	SchemaVersion int    `yaml:"schema_version"`
+	Schema        string `yaml:"schema"`
+}
+
+// Limits and defaults of a declaration.
+const (
+	DefaultDedupeWindow = time.Hour
+	MinDedupeWindow     = time.Second
+	MaxDedupeWindow     = 7 * 24 * time.Hour
+)
+
+// nameRE is the form of dataset and actor names.
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+
+// declError is one mistake in a declaration, at a position when known.
+type declError struct {
+	file      string
+	line, col int
+	field     string
+	msg       string
+}
+
+func (e *declError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.file)
+	if e.line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.line, e.col)
+	}
+	b.WriteString(": ")
+	if e.field != "" {
+		b.WriteString(e.field + ": ")
+	}
+	b.WriteString(e.msg)
+	return b.String()
+}
+
+func (e *declError) Unwrap() error { return ErrInvalidDeclaration }
+
+// parseDeclaration parses a dataset.yaml strictly: unknown fields,
+// duplicate keys and wrong types are errors with their line and column.
+// It returns the parsed AST too, to place later errors.
+func parseDeclaration(file string, data []byte) (*declaration, *ast.File, error) {
+	var d declaration
+	if err := yaml.UnmarshalWithOptions(data, &d, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+		return nil, nil, yamlError(file, err)
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, nil, yamlError(file, err)
+	}
+	return &d, f, nil
+}
+
+// yamlError turns a go-yaml error into a declError with its position.
+func yamlError(file string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		e := &declError{file: file, msg: ye.GetMessage()}
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			e.line, e.col = tk.Position.Line, tk.Position.Column
+		}
+		return e
+	}
+	return &declError{file: file, msg: err.Error()}
+}
+
+// at returns a declError for field, placed at the field's value (or at the
+// start of the file when the field is absent).
+func at(file string, f *ast.File, field, format string, args ...any) *declError {
+	e := &declError{file: file, field: field, msg: fmt.Sprintf(format, args...)}
+	if f == nil {
+		return e
+	}
+	if p, err := yaml.PathString("$." + field); err == nil {
+		if n, err := p.FilterFile(f); err == nil && n != nil {
+			if tk := n.GetToken(); tk != nil && tk.Position != nil {
+				e.line, e.col = tk.Position.Line, tk.Position.Column
+			}
+		}
+	}
+	return e
+}
+
+// parseDuration reads a retention or dedupe window: a Go duration ("8760h"),
+// a number of days ("365d"), or 0.
+func parseDuration(v any) (time.Duration, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case int, int64, uint64, uint, int32:
+		n, _ := strconv.ParseInt(fmt.Sprint(x), 10, 64)
+		if n != 0 {
+			return 0, fmt.Errorf("%d has no unit: write a Go duration such as \"24h\" or days such as \"365d\"", n)
+		}
+		return 0, nil
+	case string:
+		s := strings.TrimSpace(x)
+		if s == "" || s == "0" {
+			return 0, nil
+		}
+		if days, ok := strings.CutSuffix(s, "d"); ok {
+			n, err := strconv.ParseInt(days, 10, 64)
+			if err != nil || n < 0 || n > 106751 {
+				return 0, fmt.Errorf("%q is not a whole number of days", s)
+			}
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a Go duration (\"8760h\") or a number of days (\"365d\")", s)
+		}
+		if d < 0 {
+			return 0, fmt.Errorf("%q is negative", s)
+		}
+		return d, nil
+	default:
+		return 0, fmt.Errorf("%v is not a duration", v)
+	}
+}
+
+// check validates the declaration's fields and fills a Dataset with them
+// (schema not loaded yet). It returns every mistake.
+func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, at(file, f, field, format, args...))
+	}
+	if d.Name == "" {
+		bad("name", "is required")
+	} else if !nameRE.MatchString(d.Name) {
+		bad("name", "%q must match %s", d.Name, nameRE)
+	}
+	if d.Owner == "" {
+		bad("owner", "is required")
+	} else if !nameRE.MatchString(d.Owner) {
+		bad("owner", "%q must match %s (an actor name)", d.Owner, nameRE)
+	}
+	checkField := func(field, v string) {
+		if strings.HasPrefix(v, "/") {
+			if strings.Contains(strings.NewReplacer("~0", "", "~1", "").Replace(v), "~") {
+				bad(field, "%q is not a valid JSON pointer: \"~\" must be escaped as \"~0\"", v)
+			}
+			if v == "/" || strings.Contains(v, "//") || strings.HasSuffix(v, "/") {
+				bad(field, "%q has an empty segment", v)
+			}
+		}
+	}
+	if d.Key == "" {
+		bad("key", "is required: a top-level field name or a JSON pointer such as /employer/id")
+	} else {
+		checkField("key", d.Key)
+	}
+	checkField("tombstone", d.Tombstone)
+	ret, err := parseDuration(d.Retention)
+	if err != nil {
+		bad("retention", "%v", err)
+	}
+	dedupe := DefaultDedupeWindow
+	if d.DedupeWindow != nil {
+		dedupe, err = parseDuration(d.DedupeWindow)
+		switch {
+		case err != nil:
+			bad("dedupe_window", "%v", err)
+		case dedupe < MinDedupeWindow || dedupe > MaxDedupeWindow:
+			bad("dedupe_window", "%v must be between %v and 7d", dedupe, MinDedupeWindow)
+		}
+	}
+	if d.MaxPerKey < 0 {
+		bad("max_per_key", "%d must be 0 (unlimited) or more", d.MaxPerKey)
+	}
+	if d.SchemaVersion < 1 {
+		bad("schema_version", "is required: an integer of 1 or more")
+	}
+	if d.Schema == "" {
+		bad("schema", "is required: the schema file's path, relative to %s", file)
+	} else if strings.HasPrefix(d.Schema, "/") || strings.Contains(d.Schema, "://") {
+		bad("schema", "%q must be a path relative to the dataset.yaml", d.Schema)
+	}
+	return &Dataset{
+		Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
+		Key: d.Key, Tombstone: d.Tombstone,
+		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, SchemaVersion: d.SchemaVersion,
+		File:   file,
+		keyPtr: fieldPointer(d.Key), tombstonePtr: fieldPointer(d.Tombstone),
+	}, errs
+}

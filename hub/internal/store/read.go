@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// Position says where a read starts. The zero value reads from the first
+// record still stored.
+type Position struct {
+	// AfterSeq starts after this stream sequence.
+	AfterSeq uint64
+	// Since starts at the first record published at or after this time.
+	Since time.Time
+	// Snapshot reads the latest record of every key, leaving out keys whose
+	// latest record is a tombstone.
+	Snapshot bool
+}
+
+// Validate reports a position that mixes ways to start.
+func (p Position) Validate() error {
+	n := 0
+	if p.AfterSeq > 0 {
+		n++
+	}
+	if !p.Since.IsZero() {
+		n++
+	}
+	if p.Snapshot {
+		n++
+	}
+	if n > 1 {
+		return errors.New("choose one of after, since and snapshot")
+	}
+	return nil
+}
+
+// ReadOptions tunes a read.
+type ReadOptions struct {
+	// Follow keeps reading live records after the stored ones until ctx ends.
+	Follow bool
+}
+
+// Read calls fn with every record of dataset from pos, in stream order. Without
+// Follow it returns once the records stored when it started are read. A
+// non-nil error from fn stops the read and is returned.
+func Read(ctx context.Context, js jetstream.JetStream, dataset string, pos Position, o ReadOptions, fn func(wire.Envelope) error) error {
+	if err := pos.Validate(); err != nil {
+		return err
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{wire.DataFilter(dataset)}}
+	switch {
+	case pos.Snapshot:
+		cfg.DeliverPolicy = jetstream.DeliverLastPerSubjectPolicy
+	case !pos.Since.IsZero():
+		t := pos.Since
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &t
+	case pos.AfterSeq > 0:
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = pos.AfterSeq + 1
+	default:
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	}
+	return consume(ctx, js, wire.StreamName(dataset), cfg, o.Follow, func(m jetstream.Msg, seq uint64) error {
+		env, err := wire.EnvelopeFromMsg(m.Headers(), m.Data(), seq)
+		if err != nil {
+			return fmt.Errorf("dataset %s: %w", dataset, err)
+		}
+		if pos.Snapshot && env.Tombstone {
+			return nil
+		}
+		return fn(env)
+	})
+}
+
+// ReadDeadLetters calls fn with the records rejected for dataset after the
+// dead-letter sequence afterSeq.
+func ReadDeadLetters(ctx context.Context, js jetstream.JetStream, dataset string, afterSeq uint64, o ReadOptions, fn func(wire.DeadLetter) error) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{wire.DeadLetterSubject(dataset)}}
+	if afterSeq > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = afterSeq + 1
+	}
+	return consume(ctx, js, wire.DeadLetterStream, cfg, o.Follow, func(m jetstream.Msg, seq uint64) error {
+		return fn(DeadLetterFromMsg(m.Subject(), m.Headers(), m.Data(), seq))
+	})
+}
+
+// DeadLetterFromMsg decodes a stored dead letter.
+func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq uint64) wire.DeadLetter {
+	get := func(k string) string {
+		if v := h[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	dl := wire.DeadLetter{
+		Seq:       seq,
+		Dataset:   get(wire.HeaderDataset),
+		Subject:   get(wire.HeaderSubject),
+		Publisher: get(wire.HeaderPublisher),
+		Reason:    get(wire.HeaderReason),
+	}
+	if dl.Dataset == "" {
+		dl.Dataset = strings.TrimPrefix(subject, wire.DeadLetterPrefix+".")
+	}
+	if t, err := time.Parse(time.RFC3339Nano, get(wire.HeaderRejectedAt)); err == nil {
+		dl.RejectedAt = t
+	}
+	if v := get(wire.HeaderViolations); v != "" {
+		_ = json.Unmarshal([]byte(v), &dl.Violations) // best effort: the reason header says it too
+	}
+	if json.Valid(data) {
+		dl.Data = json.RawMessage(data)
+	} else {
+		s := string(data)
+		if !utf8.ValidString(s) {
+			s = strings.ToValidUTF8(s, "\uFFFD")
+		}
+		b, _ := json.Marshal(s)
+		dl.Data = b
+	}
+	return dl
+}
+
+// consume runs an ordered consumer and calls fn for each message until the
+// records pending at the start are read (or forever with follow).
+func consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, follow bool, fn func(jetstream.Msg, uint64) error) error {
+	cons, err := js.OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("stream %s: %w", stream, ErrNoStream)
+		}
+		return fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	if !follow {
+		info := cons.CachedInfo()
+		if info == nil || info.NumPending == 0 {
+			return nil
+		}
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				if follow {
+					return nil
+				}
+				return ctx.Err()
+			}
+			return fmt.Errorf("read stream %s: %w", stream, err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("read stream %s: %w", stream, err)
+		}
+		if err := fn(m, meta.Sequence.Stream); err != nil {
+			return err
+		}
+		if !follow && meta.NumPending == 0 {
+			return nil
+		}
+	}
+}
