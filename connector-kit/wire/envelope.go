@@ -19,7 +19,6 @@ const (
 	HeaderSchemaVersion = "Hub-Schema-Version"
 	HeaderPublisher     = "Hub-Publisher"
 	HeaderOrigin        = "Hub-Origin"
-	HeaderPublishedAt   = "Hub-Published-At"
 	HeaderTombstone     = "Hub-Tombstone"
 )
 
@@ -71,9 +70,12 @@ type Envelope struct {
 }
 
 // EnvelopeFromMsg builds the envelope of a stored record from its headers,
-// payload and stream sequence.
-func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64) (Envelope, error) {
+// payload, stream sequence and stream timestamp. The publish time is the
+// time JetStream stored the record, so reading "since T" returns exactly the
+// records whose published_at is at or after T.
+func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64, stored time.Time) (Envelope, error) {
 	e := Envelope{
+		PublishedAt: stored.UTC(),
 		ID:        h.Get(HeaderRecordID),
 		Dataset:   h.Get(HeaderDataset),
 		Key:       h.Get(HeaderKey),
@@ -89,13 +91,6 @@ func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64) (Envelope, error) {
 			return e, fmt.Errorf("record seq %d: header %s=%q: %w", seq, HeaderSchemaVersion, v, err)
 		}
 		e.SchemaVersion = n
-	}
-	if v := h.Get(HeaderPublishedAt); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return e, fmt.Errorf("record seq %d: header %s=%q: %w", seq, HeaderPublishedAt, v, err)
-		}
-		e.PublishedAt = t
 	}
 	return e, nil
 }

@@ -94,7 +94,7 @@ func TestPublishRealAdsStoredWithEnvelope(t *testing.T) {
 		if !bytes.Equal(m.Data, ad) {
 			t.Fatal("stored payload differs from the published one")
 		}
-		env, err := wire.EnvelopeFromMsg(nats.Header(m.Header), m.Data, m.Sequence)
+		env, err := wire.EnvelopeFromMsg(nats.Header(m.Header), m.Data, m.Sequence, m.Time)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +255,8 @@ func TestStoredAnswersSurviveStopAndRestart(t *testing.T) {
 	n := hubtest.Start(t, cfg)
 	board := hubtest.NewActor(t, "board")
 	hubtest.Allow(t, n, map[hubtest.Actor]*server.Permissions{board: hubtest.IngestOnly("board", "jobads")})
-	p, err := publish.New(hubtest.Connect(t, n, board, nats.NoReconnect()), "board")
+	nc := hubtest.Connect(t, n, board, nats.NoReconnect())
+	p, err := publish.New(nc, "board")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,10 @@ func TestStoredAnswersSurviveStopAndRestart(t *testing.T) {
 		}
 		futs = append(futs, f)
 	}
-	hubtest.Stop(t, n) // while records are in flight
+	if err := nc.Flush(); err != nil { // the hub has them all, in flight
+		t.Fatal(err)
+	}
+	hubtest.Stop(t, n)
 	var seqs []uint64
 	for _, f := range futs {
 		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)

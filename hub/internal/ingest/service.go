@@ -49,8 +49,10 @@ type Service struct {
 	log  *slog.Logger
 
 	sub      *nats.Subscription
-	work     chan *nats.Msg
-	wg       sync.WaitGroup
+	work     chan *job // to the workers, any order
+	order    chan *job // to the publisher, arrival order
+	workers  sync.WaitGroup
+	wg       sync.WaitGroup // publisher and acker
 	stopOnce sync.Once
 	stopErr  error
 
@@ -76,19 +78,37 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	return &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest")}
 }
 
-// Start subscribes to every ingest subject and starts the workers.
+// job is one record on its way through the pipeline. Workers fill in
+// result in parallel; the publisher consumes jobs in arrival order.
+type job struct {
+	msg    *nats.Msg
+	done   chan struct{}
+	result *pending
+}
+
+// Start subscribes to every ingest subject and starts the pipeline:
+// subscription (arrival order) → workers (validate in parallel) → publisher
+// (JetStream publish in arrival order, so one publisher's records are stored
+// in the order it sent them) → acker (answers after each ack).
 func (s *Service) Start(ctx context.Context) error {
-	s.work = make(chan *nats.Msg, s.opts.Window*s.opts.Workers)
+	depth := s.opts.Window * s.opts.Workers
+	s.work = make(chan *job, depth)
+	s.order = make(chan *job, depth)
+	acks := make(chan *pending, depth)
 	for i := 0; i < s.opts.Workers; i++ {
-		acks := make(chan *pending, s.opts.Window)
-		s.wg.Add(2)
-		go func() { defer s.wg.Done(); defer close(acks); s.worker(acks) }()
-		go func() { defer s.wg.Done(); s.acker(acks) }()
+		s.workers.Add(1)
+		go func() { defer s.workers.Done(); s.worker() }()
 	}
-	sub, err := s.nc.QueueSubscribe(wire.IngestWildcard, wire.IngestQueue, func(m *nats.Msg) { s.work <- m })
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); defer close(acks); s.publisher(acks) }()
+	go func() { defer s.wg.Done(); s.acker(acks) }()
+	sub, err := s.nc.QueueSubscribe(wire.IngestWildcard, wire.IngestQueue, func(m *nats.Msg) {
+		j := &job{msg: m, done: make(chan struct{})}
+		s.order <- j
+		s.work <- j
+	})
 	if err != nil {
-		close(s.work)
-		s.wg.Wait()
+		s.closePipeline()
 		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
 	}
 	// Clients bound what they keep in flight; this only needs to hold a burst.
@@ -98,6 +118,14 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
 	}
 	return nil
+}
+
+// closePipeline lets every stage finish what it holds and waits for it.
+func (s *Service) closePipeline() {
+	close(s.work)
+	s.workers.Wait()
+	close(s.order)
+	s.wg.Wait()
 }
 
 // Stop stops taking records, finishes those already taken (each gets its
@@ -121,9 +149,8 @@ func (s *Service) stop(ctx context.Context) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	close(s.work)
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.closePipeline(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -137,22 +164,34 @@ func (s *Service) Counts() Counts {
 	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Rejected: s.rejected.Load(), Unavailable: s.unavailable.Load()}
 }
 
-// pending is a record whose JetStream publish is in flight.
+// pending is a checked record: what to store (the record or its dead
+// letter), then the publish in flight, then the answer.
 type pending struct {
 	req      *nats.Msg
+	out      *nats.Msg // to store; nil when the answer is already known
 	fut      jetstream.PubAckFuture
 	reply    wire.Reply
 	rejected bool
 }
 
-func (s *Service) worker(acks chan<- *pending) {
-	for m := range s.work {
-		acks <- s.handle(m)
+func (s *Service) worker() {
+	for j := range s.work {
+		j.result = s.check(j.msg)
+		close(j.done)
 	}
 }
 
-// handle validates one record and starts storing it (or its dead letter).
-func (s *Service) handle(m *nats.Msg) *pending {
+// publisher starts the JetStream publishes in arrival order.
+func (s *Service) publisher(acks chan<- *pending) {
+	for j := range s.order {
+		<-j.done
+		acks <- s.store(j.result)
+	}
+}
+
+// check validates one record and prepares what to store: the stamped record
+// or its dead letter. It runs on many workers at once.
+func (s *Service) check(m *nats.Msg) *pending {
 	dataset, actor, err := wire.ParseIngestSubject(m.Subject)
 	if err != nil {
 		return s.reject(m, "", "", "bad ingest subject", []wire.Violation{{Keyword: "subject", Message: err.Error()}})
@@ -186,17 +225,30 @@ func (s *Service) handle(m *nats.Msg) *pending {
 		wire.HeaderSchemaVersion: {strconv.Itoa(d.SchemaVersion)},
 		wire.HeaderPublisher:     {actor},
 		wire.HeaderOrigin:        {s.opts.Origin},
-		wire.HeaderPublishedAt:   {time.Now().UTC().Format(time.RFC3339Nano)},
 	}
 	if d.IsTombstone(v) {
 		h[wire.HeaderTombstone] = []string{"true"}
 	}
 	out := &nats.Msg{Subject: wire.DataSubject(dataset, key), Data: m.Data, Header: h}
-	fut, err := s.publish(out)
-	if err != nil {
-		return s.unavailableNow(m, dataset, err)
+	return &pending{req: m, out: out, reply: wire.Reply{Status: wire.StatusStored, ID: id, Dataset: dataset, Key: key}}
+}
+
+// store starts the JetStream publish of what p holds.
+func (s *Service) store(p *pending) *pending {
+	if p.out == nil {
+		return p
 	}
-	return &pending{req: m, fut: fut, reply: wire.Reply{Status: wire.StatusStored, ID: id, Dataset: dataset, Key: key}}
+	fut, err := s.publish(p.out)
+	if err == nil {
+		p.fut = fut
+		return p
+	}
+	if p.rejected {
+		s.log.Error("store dead letter", "dataset", p.reply.Dataset, "err", err)
+		p.reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
+		return p
+	}
+	return s.unavailableNow(p.req, p.reply.Dataset, err)
 }
 
 // publish starts an async publish, waiting out a full window rather than
@@ -244,13 +296,8 @@ func (s *Service) reject(m *nats.Msg, dataset, actor, reason string, viol []wire
 		data = data[:maxDeadLetterBytes]
 	}
 	reply := wire.Reply{Status: wire.StatusRejected, Dataset: dataset, Error: reason, Violations: viol}
-	fut, err := s.publish(&nats.Msg{Subject: wire.DeadLetterSubject(subjDataset), Data: data, Header: h})
-	if err != nil {
-		s.log.Error("store dead letter", "dataset", dataset, "publisher", actor, "err", err)
-		reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
-		return &pending{req: m, reply: reply, rejected: true}
-	}
-	return &pending{req: m, fut: fut, reply: reply, rejected: true}
+	out := &nats.Msg{Subject: wire.DeadLetterSubject(subjDataset), Data: data, Header: h}
+	return &pending{req: m, out: out, reply: reply, rejected: true}
 }
 
 func (s *Service) unavailableNow(m *nats.Msg, dataset string, err error) *pending {

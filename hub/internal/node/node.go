@@ -46,20 +46,19 @@ type Node struct {
 
 // Start brings a hub up and returns once it is ready to serve. On any error
 // everything already started is stopped again.
-func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (n *Node, err error) {
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	n = &Node{cfg: cfg, log: log}
+	n := &Node{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = n.Shutdown(sctx)
-			n = nil
 		}
 	}()
 	datasets, err := registry.LoadDir(cfg.Schemas)

@@ -71,8 +71,8 @@ func Read(ctx context.Context, js jetstream.JetStream, dataset string, pos Posit
 	default:
 		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
 	}
-	return consume(ctx, js, wire.StreamName(dataset), cfg, o.Follow, func(m jetstream.Msg, seq uint64) error {
-		env, err := wire.EnvelopeFromMsg(m.Headers(), m.Data(), seq)
+	return consume(ctx, js, wire.StreamName(dataset), cfg, o.Follow, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		env, err := wire.EnvelopeFromMsg(m.Headers(), m.Data(), meta.Sequence.Stream, meta.Timestamp)
 		if err != nil {
 			return fmt.Errorf("dataset %s: %w", dataset, err)
 		}
@@ -91,8 +91,8 @@ func ReadDeadLetters(ctx context.Context, js jetstream.JetStream, dataset string
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = afterSeq + 1
 	}
-	return consume(ctx, js, wire.DeadLetterStream, cfg, o.Follow, func(m jetstream.Msg, seq uint64) error {
-		return fn(DeadLetterFromMsg(m.Subject(), m.Headers(), m.Data(), seq))
+	return consume(ctx, js, wire.DeadLetterStream, cfg, o.Follow, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		return fn(DeadLetterFromMsg(m.Subject(), m.Headers(), m.Data(), meta.Sequence.Stream))
 	})
 }
 
@@ -135,7 +135,7 @@ func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq u
 
 // consume runs an ordered consumer and calls fn for each message until the
 // records pending at the start are read (or forever with follow).
-func consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, follow bool, fn func(jetstream.Msg, uint64) error) error {
+func consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, follow bool, fn func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
 	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -169,7 +169,7 @@ func consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jet
 		if err != nil {
 			return fmt.Errorf("read stream %s: %w", stream, err)
 		}
-		if err := fn(m, meta.Sequence.Stream); err != nil {
+		if err := fn(m, meta); err != nil {
 			return err
 		}
 		if !follow && meta.NumPending == 0 {
