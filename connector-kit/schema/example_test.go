@@ -33,6 +33,6 @@ func Example() {
 	// valid: true
 	// /employer/name required: required property "name" is missing
 	// /headline required: required property "headline" is missing
-	// /id pattern: does not match pattern '^[0-9]+$'
+	// /id pattern: 'A-1' does not match pattern '^[0-9]+$'
 	// /number_of_vacancies minimum: must be >= 1 but found 0
 }

@@ -5,27 +5,39 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"math/big"
 	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
+
+// printer renders jsonschema's error kinds in plain English. A
+// message.Printer is safe for concurrent use.
+var printer = message.NewPrinter(language.English)
 
 // Schema is a compiled JSON Schema. It is immutable and safe for concurrent use.
 type Schema struct {
 	name     string
 	compiled *jsonschema.Schema
-	// required maps the absolute location of every compiled (sub)schema
-	// with a "required" keyword to its list, to name missing properties.
-	required map[string][]string
 }
 
 // Name returns the name the schema was compiled under.
 func (s *Schema) Name() string { return s.name }
+
+// refusingLoader is the only loader a compiler uses: every URL that is not
+// one of the documents handed to [Compile] is refused.
+type refusingLoader struct{}
+
+func (refusingLoader) Load(u string) (any, error) {
+	return nil, fmt.Errorf("%w: %q (only the registry's schemas can be referenced; no network or file access)", ErrRefNotAllowed, u)
+}
 
 // Compile compiles a schema document. name is its location in errors (a file
 // path, a URL or dataset@version); a file path also serves as the base URL for
@@ -43,11 +55,9 @@ func Compile(name string, doc []byte, resources map[string][]byte) (*Schema, err
 		return nil, fmt.Errorf("compile schema %s: %w: %w", name, ErrInvalidSchema, err)
 	}
 	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
-	c.LoadURL = func(u string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("%w: %q (only the registry's schemas can be referenced; no network or file access)", ErrRefNotAllowed, u)
-	}
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	c.UseLoader(refusingLoader{})
 	// Add resources in a fixed order so that errors do not depend on map order.
 	keys := make([]string, 0, len(resources))
 	for k := range resources {
@@ -64,39 +74,50 @@ func Compile(name string, doc []byte, resources map[string][]byte) (*Schema, err
 	}
 	compiled, err := c.Compile(root)
 	if err != nil {
-		return nil, fmt.Errorf("compile schema %s: %w", name, compileError(err))
+		return nil, fmt.Errorf("compile schema %s: %w", name, compileError(err, root))
 	}
-	s := &Schema{name: name, compiled: compiled, required: map[string][]string{}}
-	walk(compiled, map[*jsonschema.Schema]bool{}, func(x *jsonschema.Schema) {
-		if len(x.Required) > 0 {
-			s.required[x.Location] = x.Required
-		}
-	})
-	return s, nil
+	return &Schema{name: name, compiled: compiled}, nil
 }
 
 // compileError makes jsonschema's compile errors say what went wrong: a
 // refused $ref keeps ErrRefNotAllowed; anything else wraps ErrInvalidSchema.
-func compileError(err error) error {
-	if errors.Is(err, ErrRefNotAllowed) {
-		// Drop jsonschema's wrapping: our own error names the reference.
-		ref := err
-		for {
-			u := errors.Unwrap(ref)
-			if u == nil || u == ErrRefNotAllowed {
-				return ref
-			}
-			ref = u
+// root is the URL of the document being compiled.
+func compileError(err error, root string) error {
+	// jsonschema's error types carry their cause in a field but have no
+	// Unwrap method, so errors.Is cannot see ErrRefNotAllowed through them.
+	for e := err; e != nil; {
+		if errors.Is(e, ErrRefNotAllowed) {
+			// Our own error names the reference.
+			return e
+		}
+		switch x := e.(type) {
+		case *jsonschema.LoadURLError:
+			e = x.Err
+		case *jsonschema.SchemaValidationError:
+			e = x.Err
+		case *jsonschema.InvalidMetaSchemaURLError:
+			e = x.Err
+		case *jsonschema.ParseURLError:
+			e = x.Err
+		default:
+			e = errors.Unwrap(e)
 		}
 	}
-	var ve *jsonschema.ValidationError
-	if errors.As(err, &ve) {
-		// The schema does not match its meta-schema: list every reason.
-		var msgs []string
-		for _, v := range flatten(ve, nil, nil, nil) {
-			msgs = append(msgs, v.String())
+	var sve *jsonschema.SchemaValidationError
+	if errors.As(err, &sve) {
+		var ve *jsonschema.ValidationError
+		if errors.As(sve.Err, &ve) {
+			// The schema does not match its meta-schema: list every reason.
+			var msgs []string
+			for _, v := range sortViolations(flatten(ve, nil)) {
+				msgs = append(msgs, v.String())
+			}
+			where := ""
+			if doc, _, _ := strings.Cut(sve.URL, "#"); doc != root {
+				where = " " + sve.URL
+			}
+			return fmt.Errorf("%w:%s does not match its meta-schema: %s", ErrInvalidSchema, where, strings.Join(msgs, "; "))
 		}
-		return fmt.Errorf("%w: %s", ErrInvalidSchema, strings.Join(msgs, "; "))
 	}
 	return fmt.Errorf("%w: %s", ErrInvalidSchema, strings.TrimPrefix(err.Error(), "jsonschema: "))
 }
@@ -107,23 +128,25 @@ func addResource(c *jsonschema.Compiler, key string, doc []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidSchema, err)
 	}
-	var head struct {
-		ID string `json:"$id"`
-	}
-	if err := json.Unmarshal(doc, &head); err != nil {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		// encoding/json's own error gives the offset.
 		var raw json.RawMessage
-		if err := json.Unmarshal(doc, &raw); err != nil {
-			return fmt.Errorf("%w: %s", ErrInvalidSchema, syntaxMessage("document", doc, err))
+		if err2 := json.Unmarshal(doc, &raw); err2 != nil {
+			err = err2
 		}
-		// Valid JSON that is not an object with a string $id (e.g. a
-		// boolean schema): jsonschema judges it.
+		return fmt.Errorf("%w: %s", ErrInvalidSchema, syntaxMessage("document", doc, err))
 	}
-	if err := c.AddResource(u, bytes.NewReader(doc)); err != nil {
+	if err := c.AddResource(u, v); err != nil {
 		return fmt.Errorf("%w: %s", ErrInvalidSchema, strings.TrimPrefix(err.Error(), "jsonschema: "))
 	}
-	if id, _, _ := strings.Cut(head.ID, "#"); id != "" && id != u {
+	// A document that is not an object with a string $id (e.g. a boolean
+	// schema) has no alias; jsonschema judges it.
+	obj, _ := v.(map[string]any)
+	id, _ := obj["$id"].(string)
+	if id, _, _ := strings.Cut(id, "#"); id != "" && id != u {
 		if pu, err := url.Parse(id); err == nil && pu.IsAbs() {
-			if err := c.AddResource(id, bytes.NewReader(doc)); err != nil {
+			if err := c.AddResource(id, v); err != nil {
 				return fmt.Errorf("%w: %s", ErrInvalidSchema, strings.TrimPrefix(err.Error(), "jsonschema: "))
 			}
 		}
@@ -144,50 +167,6 @@ func resourceURL(name string) (string, error) {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
 }
 
-// walk visits every schema reachable from s once.
-func walk(s *jsonschema.Schema, seen map[*jsonschema.Schema]bool, f func(*jsonschema.Schema)) {
-	if s == nil || seen[s] {
-		return
-	}
-	seen[s] = true
-	f(s)
-	one := func(xs ...*jsonschema.Schema) {
-		for _, x := range xs {
-			walk(x, seen, f)
-		}
-	}
-	anySchema := func(v any) {
-		switch x := v.(type) {
-		case *jsonschema.Schema:
-			walk(x, seen, f)
-		case []*jsonschema.Schema:
-			one(x...)
-		}
-	}
-	one(s.Ref, s.RecursiveRef, s.DynamicRef, s.Not, s.If, s.Then, s.Else,
-		s.PropertyNames, s.UnevaluatedProperties, s.Items2020, s.Contains,
-		s.UnevaluatedItems, s.ContentSchema)
-	one(s.AllOf...)
-	one(s.AnyOf...)
-	one(s.OneOf...)
-	one(s.PrefixItems...)
-	for _, x := range s.Properties {
-		walk(x, seen, f)
-	}
-	for _, x := range s.PatternProperties {
-		walk(x, seen, f)
-	}
-	for _, x := range s.DependentSchemas {
-		walk(x, seen, f)
-	}
-	for _, x := range s.Dependencies {
-		anySchema(x)
-	}
-	anySchema(s.AdditionalProperties)
-	anySchema(s.Items)
-	anySchema(s.AdditionalItems)
-}
-
 // Check runs the pre-checks of [Decode] and then the schema. It returns the
 // decoded value (for key extraction; nil if a pre-check failed) and every
 // violation, ordered by pointer; nil violations mean the record is valid.
@@ -203,7 +182,7 @@ func (s *Schema) Check(data []byte, lim Limits) (any, []Violation) {
 // pre-checks). v must hold only JSON values as decoded by [Decode] or
 // encoding/json with UseNumber. It returns every violation, ordered by
 // pointer; nil means valid. A value that is not JSON (a Go struct, say) gives
-// one violation with keyword "json".
+// one violation with keyword "json", pointing at that value.
 func (s *Schema) Validate(v any) []Violation {
 	err := s.compiled.Validate(v)
 	if err == nil {
@@ -213,75 +192,118 @@ func (s *Schema) Validate(v any) []Violation {
 	if !errors.As(err, &ve) {
 		return []Violation{{Keyword: "json", Message: strings.TrimPrefix(err.Error(), "jsonschema: ")}}
 	}
-	return sortViolations(flatten(ve, v, s.required, nil))
+	if bad := findInvalidJSON(ve); bad != nil {
+		return []Violation{{Pointer: pointerOf(bad.InstanceLocation), Keyword: "json",
+			Message: "value is not JSON: " + bad.ErrorKind.LocalizedString(printer)}}
+	}
+	return sortViolations(flatten(ve, nil))
+}
+
+// findInvalidJSON returns the first error in the tree that is about a value
+// that is not JSON, or nil.
+func findInvalidJSON(ve *jsonschema.ValidationError) *jsonschema.ValidationError {
+	if _, ok := ve.ErrorKind.(*kind.InvalidJsonValue); ok {
+		return ve
+	}
+	for _, c := range ve.Causes {
+		if bad := findInvalidJSON(c); bad != nil {
+			return bad
+		}
+	}
+	return nil
 }
 
 // flatten appends the leaf violations of a jsonschema error tree to out.
 //
-// Wrappers ($ref, allOf, properties, ...) are descended into. An anyOf or
-// oneOf that no alternative matched becomes one violation at its own pointer
-// whose message lists why each alternative failed: its branches are
-// alternatives the record was not meant to satisfy all of, so their leaves
-// alone would mislead. A "required" leaf becomes one violation per missing
-// property, pointing at that property, when its schema is known (required
-// non-nil) and the value is at hand.
-func flatten(ve *jsonschema.ValidationError, v any, required map[string][]string, out []Violation) []Violation {
-	kw, isKeyword := keywordOf(ve.KeywordLocation)
-	if len(ve.Causes) > 0 {
-		if isKeyword && (kw == "anyOf" || kw == "oneOf") {
-			var branches []Violation
-			for _, c := range ve.Causes {
-				branches = flatten(c, v, required, branches)
-			}
-			branches = slices.Compact(branches)
-			parts := make([]string, len(branches))
-			for i, b := range branches {
-				if b.Pointer != ve.InstanceLocation {
-					parts[i] = b.Pointer + ": " + b.Message
-				} else {
-					parts[i] = b.Message
-				}
-			}
-			return append(out, Violation{Pointer: ve.InstanceLocation, Keyword: kw,
-				Message: "must match " + map[string]string{"anyOf": "at least one", "oneOf": "exactly one"}[kw] +
-					" of the " + kw + " alternatives, but matches none: " + strings.Join(parts, "; ")})
+// Wrappers (the schema, a group of errors, $ref, allOf, ...) are descended
+// into. An anyOf or oneOf that no alternative matched becomes one violation
+// at its own pointer whose message lists why each alternative failed: its
+// branches are alternatives the record was not meant to satisfy all of, so
+// their leaves alone would mislead. The same holds for contains and
+// minContains, whose causes are the items that do not match. A "required"
+// leaf becomes one violation per missing property, pointing at that
+// property.
+func flatten(ve *jsonschema.ValidationError, out []Violation) []Violation {
+	switch k := ve.ErrorKind.(type) {
+	case *kind.AnyOf, *kind.OneOf, *kind.Contains, *kind.MinContains:
+		if len(ve.Causes) > 0 {
+			return append(out, alternatives(ve))
 		}
-		for _, c := range ve.Causes {
-			out = flatten(c, v, required, out)
+	case *kind.Required:
+		ptr := pointerOf(ve.InstanceLocation)
+		for _, name := range k.Missing {
+			out = append(out, Violation{Pointer: ptr + "/" + escapePointerToken(name),
+				Keyword: "required", Message: fmt.Sprintf("required property %q is missing", name)})
 		}
 		return out
 	}
-	if !isKeyword {
-		// The location is a subschema that rejects everything (false).
-		kw = "false"
-	}
-	if kw == "required" && required != nil {
-		if names, ok := required[strings.TrimSuffix(ve.AbsoluteKeywordLocation, "/required")]; ok {
-			if obj, ok := lookupObject(v, ve.InstanceLocation); ok {
-				n := len(out)
-				for _, name := range names {
-					if _, present := obj[name]; !present {
-						out = append(out, Violation{Pointer: ve.InstanceLocation + "/" + escapePointerToken(name),
-							Keyword: "required", Message: fmt.Sprintf("required property %q is missing", name)})
-					}
-				}
-				if len(out) > n {
-					return out
-				}
-			}
+	if len(ve.Causes) > 0 {
+		for _, c := range ve.Causes {
+			out = flatten(c, out)
 		}
+		return out
 	}
-	return append(out, Violation{Pointer: ve.InstanceLocation, Keyword: kw, Message: ve.Message})
+	return append(out, Violation{Pointer: pointerOf(ve.InstanceLocation), Keyword: kindKeyword(ve), Message: messageOf(ve.ErrorKind)})
 }
 
-// lookupObject returns the object at pointer in v.
-func lookupObject(v any, pointer string) (map[string]any, bool) {
-	x, ok := Lookup(v, pointer)
-	if !ok {
-		return nil, false
+// alternatives turns an anyOf or oneOf that matched no alternative (or a
+// contains that matched no item) into one violation listing the reasons.
+func alternatives(ve *jsonschema.ValidationError) Violation {
+	ptr := pointerOf(ve.InstanceLocation)
+	var branches []Violation
+	for _, c := range ve.Causes {
+		branches = flatten(c, branches)
 	}
-	obj, ok := x.(map[string]any)
-	return obj, ok
+	branches = slices.Compact(branches)
+	parts := make([]string, len(branches))
+	for i, b := range branches {
+		if b.Pointer != ptr {
+			parts[i] = b.Pointer + ": " + b.Message
+		} else {
+			parts[i] = b.Message
+		}
+	}
+	kw := kindKeyword(ve)
+	var msg string
+	switch kw {
+	case "anyOf":
+		msg = "must match at least one of the anyOf alternatives, but matches none"
+	case "oneOf":
+		msg = "must match exactly one of the oneOf alternatives, but matches none"
+	default:
+		msg = messageOf(ve.ErrorKind)
+	}
+	return Violation{Pointer: ptr, Keyword: kw, Message: msg + ": " + strings.Join(parts, "; ")}
+}
+
+// kindKeyword names the schema keyword an error is about: the first element
+// of its kind's keyword path ("dependentRequired" rather than the property
+// that follows it), "not", "$ref" for a reference cycle, and for a
+// subschema that rejects everything (false) the keyword holding it when it
+// holds a single schema ("items", "unevaluatedProperties", ...), else "false".
+func kindKeyword(ve *jsonschema.ValidationError) string {
+	switch ve.ErrorKind.(type) {
+	case *kind.FalseSchema:
+		_, frag, _ := strings.Cut(ve.SchemaURL, "#")
+		if kw, isKeyword := keywordOf(frag); isKeyword {
+			return kw
+		}
+		return "false"
+	case *kind.Not:
+		return "not"
+	case *kind.Dependency:
+		return "dependencies"
+	case *kind.DependentRequired:
+		return "dependentRequired"
+	case *kind.RefCycle:
+		return "$ref"
+	case *kind.InvalidJsonValue:
+		return "json"
+	}
+	if p := ve.ErrorKind.KeywordPath(); len(p) > 0 {
+		return p[0]
+	}
+	return "schema"
 }
 
 // keywordOf returns the last keyword in a schema keyword location such as
@@ -331,4 +353,87 @@ func isIndex(s string) bool {
 		}
 	}
 	return true
+}
+
+// messageOf renders an error kind in plain English. Numeric bounds are
+// rendered exactly (jsonschema rounds them to float64, which can make a
+// failing big integer look equal to its bound).
+func messageOf(k jsonschema.ErrorKind) string {
+	switch k := k.(type) {
+	case *kind.FalseSchema:
+		return "not allowed"
+	case *kind.Not:
+		return "must not match the schema in not"
+	case *kind.Minimum:
+		return "must be >= " + ratString(k.Want) + " but found " + ratString(k.Got)
+	case *kind.Maximum:
+		return "must be <= " + ratString(k.Want) + " but found " + ratString(k.Got)
+	case *kind.ExclusiveMinimum:
+		return "must be > " + ratString(k.Want) + " but found " + ratString(k.Got)
+	case *kind.ExclusiveMaximum:
+		return "must be < " + ratString(k.Want) + " but found " + ratString(k.Got)
+	case *kind.MultipleOf:
+		return "must be a multiple of " + ratString(k.Want) + " but found " + ratString(k.Got)
+	}
+	return k.LocalizedString(printer)
+}
+
+var (
+	big2 = big.NewInt(2)
+	big5 = big.NewInt(5)
+)
+
+// ratString renders a number exactly: an integer in full, a finite decimal
+// fraction with all its digits; anything else (which no JSON number is) to
+// float64 precision.
+func ratString(r *big.Rat) string {
+	if r == nil {
+		return "?"
+	}
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	d := new(big.Int).Set(r.Denom())
+	twos, fives := 0, 0
+	m := new(big.Int)
+	for {
+		q, rem := new(big.Int).QuoRem(d, big2, m)
+		if rem.Sign() != 0 {
+			break
+		}
+		d, twos = q, twos+1
+	}
+	for {
+		q, rem := new(big.Int).QuoRem(d, big5, m)
+		if rem.Sign() != 0 {
+			break
+		}
+		d, fives = q, fives+1
+	}
+	if d.Cmp(big.NewInt(1)) == 0 {
+		return r.FloatString(max(twos, fives))
+	}
+	f, _ := r.Float64()
+	return fmt.Sprint(f)
+}
+
+// pointerOf turns an instance location into a JSON pointer.
+func pointerOf(loc []string) string {
+	switch len(loc) {
+	case 0:
+		return ""
+	case 1:
+		return "/" + escapePointerToken(loc[0])
+	}
+	n := 0
+	for _, tok := range loc {
+		n += 1 + len(tok)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, tok := range loc {
+		b.WriteByte('/')
+		b.WriteString(escapePointerToken(tok))
+	}
+	return b.String()
 }

@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
 func TestCheckRealAds(t *testing.T) {
@@ -43,23 +46,23 @@ func TestCheckViolations(t *testing.T) {
 	}{
 		{"valid", ad, nil},
 		{"type", edit(`"removed":false`, `"removed":"no"`),
-			[]Violation{{"/removed", "type", "expected boolean, but got string"}}},
+			[]Violation{{"/removed", "type", "got string, want boolean"}}},
 		{"required at top level names the field", edit(`"headline":`, `"title":`),
 			[]Violation{{"/headline", "required", `required property "headline" is missing`}}},
 		{"required through $ref names the nested field", edit(`"name":"Fazer Food Services AB",`, ``),
 			[]Violation{{"/employer/name", "required", `required property "name" is missing`}}},
 		{"pattern", edit(`"id":"22884504"`, `"id":"22 884 504"`),
-			[]Violation{{"/id", "pattern", "does not match pattern '^[0-9A-Za-z_-]{1,64}$'"}}},
+			[]Violation{{"/id", "pattern", "'22 884 504' does not match pattern '^[0-9A-Za-z_-]{1,64}$'"}}},
 		{"format through $ref", edit(`"email":"info@visitabisko.com"`, `"email":"not an email"`),
-			[]Violation{{"/employer/email", "format", "'not an email' is not valid 'email'"}}},
+			[]Violation{{"/employer/email", "format", "'not an email' is not valid email: missing @"}}},
 		{"anyOf is one violation listing its alternatives", edit(`"concept_id":"PFZr_Syz_cUq"`, `"concept_id":7`),
-			[]Violation{{"/employment_type", "anyOf", "must match at least one of the anyOf alternatives, but matches none: /employment_type/concept_id: expected string or null, but got number; expected null, but got object"}}},
+			[]Violation{{"/employment_type", "anyOf", "must match at least one of the anyOf alternatives, but matches none: /employment_type/concept_id: got number, want null or string; got object, want null"}}},
 		{"multiple violations, all listed, ordered by pointer",
 			edit(`"removed":false`, `"removed":1`, `"timestamp":1539958052330`, `"timestamp":-1`, `"id":"22884504",`, ``, `"number_of_vacancies":1`, `"number_of_vacancies":1.5`),
 			[]Violation{
 				{"/id", "required", `required property "id" is missing`},
-				{"/number_of_vacancies", "type", "expected integer or null, but got number"},
-				{"/removed", "type", "expected boolean, but got number"},
+				{"/number_of_vacancies", "type", "got number, want null or integer"},
+				{"/removed", "type", "got number, want boolean"},
 				{"/timestamp", "minimum", "must be >= 0 but found -1"},
 			}},
 		{"pre-check stops before the schema", `[` + ad + `]`,
@@ -85,23 +88,23 @@ func TestValidateSchemaKeywords(t *testing.T) {
 		{"integer beyond int64 is an integer", `{"properties":{"n":{"type":"integer"}}}`,
 			`{"n":12345678901234567890}`, nil},
 		{"exact big integer bounds", `{"properties":{"n":{"maximum":12345678901234567890}}}`,
-			`{"n":12345678901234567891}`, []Violation{{"/n", "maximum", "must be <= 1.2345678901234567e+19 but found 12345678901234567891"}}},
+			`{"n":12345678901234567891}`, []Violation{{"/n", "maximum", "must be <= 12345678901234567890 but found 12345678901234567891"}}},
 		{"1.0 is an integer", `{"properties":{"n":{"type":"integer"}}}`, `{"n":1.0}`, nil},
 		{"several required missing", `{"required":["a","b/c","d~e"],"properties":{"a":{}}}`, `{"x":1}`,
 			[]Violation{{"/a", "required", `required property "a" is missing`}, {"/b~1c", "required", `required property "b/c" is missing`}, {"/d~0e", "required", `required property "d~e" is missing`}}},
 		{"false subschema", `{"properties":{"x":false}}`, `{"x":1}`, []Violation{{"/x", "false", "not allowed"}}},
 		{"property named like a keyword", `{"properties":{"type":{"type":"string"}}}`, `{"type":1}`,
-			[]Violation{{"/type", "type", "expected string, but got number"}}},
+			[]Violation{{"/type", "type", "got number, want string"}}},
 		{"additionalProperties", `{"additionalProperties":false,"properties":{"a":{}}}`, `{"a":1,"b":2}`,
-			[]Violation{{"", "additionalProperties", "additionalProperties 'b' not allowed"}}},
+			[]Violation{{"", "additionalProperties", "additional properties 'b' not allowed"}}},
 		{"allOf leaves", `{"allOf":[{"required":["a"]},{"properties":{"b":{"type":"string"}}}]}`, `{"b":1}`,
-			[]Violation{{"/a", "required", `required property "a" is missing`}, {"/b", "type", "expected string, but got number"}}},
+			[]Violation{{"/a", "required", `required property "a" is missing`}, {"/b", "type", "got number, want string"}}},
 		{"array indexes sort as numbers", `{"properties":{"l":{"items":{"type":"string"}}}}`, `{"l":[1,"x","x","x","x","x","x","x","x","x",2]}`,
-			[]Violation{{"/l/0", "type", "expected string, but got number"}, {"/l/10", "type", "expected string, but got number"}}},
+			[]Violation{{"/l/0", "type", "got number, want string"}, {"/l/10", "type", "got number, want string"}}},
 		{"dependentRequired", `{"dependentRequired":{"a":["b"]}}`, `{"a":1}`,
-			[]Violation{{"", "dependentRequired", "property 'b' is required, if 'a' property exists"}}},
+			[]Violation{{"", "dependentRequired", "properties 'b' required, if 'a' exists"}}},
 		{"draft-07 by $schema", `{"$schema":"http://json-schema.org/draft-07/schema#","items":[{"type":"string"}],"properties":{"l":{"items":[{"type":"string"}]}}}`,
-			`{"l":[1]}`, []Violation{{"/l/0", "type", "expected string, but got number"}}},
+			`{"l":[1]}`, []Violation{{"/l/0", "type", "got number, want string"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,11 +147,11 @@ func TestCompileRefs(t *testing.T) {
 		{name: "ref by relative file path", doc: `{"properties":{"employer":{"$ref":"employer.schema.json"}}}`,
 			resources: map[string][]byte{"testdata/employer.schema.json": employer},
 			record:    `{"employer":{"name":"X","organization_number":"12"}}`,
-			want:      []Violation{{"/employer/organization_number", "pattern", "does not match pattern '^[0-9]{10}$'"}}},
+			want:      []Violation{{"/employer/organization_number", "pattern", "'12' does not match pattern '^[0-9]{10}$'"}}},
 		{name: "ref to a fragment of a resource", doc: `{"properties":{"n":{"$ref":"urn:test:defs#/$defs/n"}}}`,
 			resources: map[string][]byte{"urn:test:defs": []byte(`{"$defs":{"n":{"type":"integer"}}}`)},
 			record:    `{"n":"x"}`,
-			want:      []Violation{{"/n", "type", "expected integer, but got string"}}},
+			want:      []Violation{{"/n", "type", "got string, want integer"}}},
 		{name: "network ref refused", doc: `{"properties":{"a":{"$ref":"http://example.com/x.json"}}}`,
 			wantErr: ErrRefNotAllowed, errHas: `"http://example.com/x.json"`},
 		{name: "file ref refused", doc: `{"$ref":"employer.schema.json"}`,
@@ -206,6 +209,36 @@ func TestKeywordOf(t *testing.T) {
 		kw, isKw := keywordOf(tt.loc)
 		if kw != tt.kw || isKw != tt.isKeyword {
 			t.Errorf("keywordOf(%q) = %q, %v; want %q, %v", tt.loc, kw, isKw, tt.kw, tt.isKeyword)
+		}
+	}
+}
+
+func TestKindKeyword(t *testing.T) {
+	tests := []struct {
+		kind      jsonschema.ErrorKind
+		schemaURL string
+		kw        string
+	}{
+		{&kind.Type{}, "", "type"},
+		{&kind.Required{}, "", "required"},
+		{&kind.Pattern{}, "", "pattern"},
+		{&kind.AnyOf{}, "", "anyOf"},
+		{&kind.OneOf{}, "", "oneOf"},
+		{&kind.FalseSchema{}, "urn:x#/properties/x", "false"},
+		{&kind.FalseSchema{}, "urn:x#/properties/items", "false"},
+		{&kind.FalseSchema{}, "urn:x#/properties/l/items", "items"},
+		{&kind.FalseSchema{}, "urn:x#/unevaluatedProperties", "unevaluatedProperties"},
+		{&kind.FalseSchema{}, "urn:x", "false"},
+		{&kind.Not{}, "", "not"},
+		{&kind.DependentRequired{Prop: "a"}, "", "dependentRequired"},
+		{&kind.Dependency{Prop: "a"}, "", "dependencies"},
+		{&kind.AdditionalProperties{}, "", "additionalProperties"},
+		{&kind.RefCycle{}, "", "$ref"},
+	}
+	for _, tt := range tests {
+		ve := &jsonschema.ValidationError{SchemaURL: tt.schemaURL, ErrorKind: tt.kind}
+		if kw := kindKeyword(ve); kw != tt.kw {
+			t.Errorf("kindKeyword(%T at %q) = %q; want %q", tt.kind, tt.schemaURL, kw, tt.kw)
 		}
 	}
 }

@@ -76,14 +76,14 @@ type Envelope struct {
 func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64, stored time.Time) (Envelope, error) {
 	e := Envelope{
 		PublishedAt: stored.UTC(),
-		ID:        h.Get(HeaderRecordID),
-		Dataset:   h.Get(HeaderDataset),
-		Key:       h.Get(HeaderKey),
-		Seq:       seq,
-		Publisher: h.Get(HeaderPublisher),
-		Origin:    h.Get(HeaderOrigin),
-		Tombstone: h.Get(HeaderTombstone) == "true",
-		Data:      json.RawMessage(data),
+		ID:          h.Get(HeaderRecordID),
+		Dataset:     h.Get(HeaderDataset),
+		Key:         h.Get(HeaderKey),
+		Seq:         seq,
+		Publisher:   h.Get(HeaderPublisher),
+		Origin:      h.Get(HeaderOrigin),
+		Tombstone:   h.Get(HeaderTombstone) == "true",
+		Data:        json.RawMessage(data),
 	}
 	if v := h.Get(HeaderSchemaVersion); v != "" {
 		n, err := strconv.Atoi(v)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -297,3 +298,53 @@ func TestStoredAnswersSurviveStopAndRestart(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func TestPublisherOrderKept(t *testing.T) {
+	t.Parallel()
+	n, p, _ := setup(t)
+	ad := string(example(t, "jobads", "valid", "small-ad.json"))
+	var futs []*publish.Future
+	const versions = 400
+	for i := 0; i < versions; i++ {
+		// Alternate a big and a small record so parallel workers finish out of order.
+		rec := strings.Replace(ad, `"headline":"Java-utvecklare"`, fmt.Sprintf(`"headline":"v%04d"`, i), 1)
+		if i%2 == 0 {
+			rec = strings.Replace(rec, `"text":"`, `"text":"`+strings.Repeat("lång text ", 2000), 1)
+		}
+		f, err := p.Send(ctx(t), "jobads", []byte(rec), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		futs = append(futs, f)
+	}
+	for _, f := range futs {
+		if r, err := f.Result(ctx(t)); err != nil || r.Status != wire.StatusStored {
+			t.Fatalf("%+v %v", r, err)
+		}
+	}
+	var got []string
+	err := store.Read(ctx(t), n.JetStream(), "jobads", store.Position{}, store.ReadOptions{}, func(e wire.Envelope) error {
+		var v struct{ Headline string }
+		_ = json.Unmarshal(e.Data, &v)
+		got = append(got, v.Headline)
+		return nil
+	})
+	if err != nil || len(got) != versions {
+		t.Fatalf("read %d, %v", len(got), err)
+	}
+	for i, h := range got {
+		if h != fmt.Sprintf("v%04d", i) {
+			t.Fatalf("record %d is %s: stored out of the publisher's order", i, h)
+		}
+	}
+	var snap []string
+	_ = store.Read(ctx(t), n.JetStream(), "jobads", store.Position{Snapshot: true}, store.ReadOptions{}, func(e wire.Envelope) error {
+		var v struct{ Headline string }
+		_ = json.Unmarshal(e.Data, &v)
+		snap = append(snap, v.Headline)
+		return nil
+	})
+	if len(snap) != 1 || snap[0] != fmt.Sprintf("v%04d", versions-1) {
+		t.Fatalf("snapshot %v, want only the last version", snap)
+	}
+}
