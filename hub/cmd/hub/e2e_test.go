@@ -172,7 +172,7 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(out, fmt.Sprintf("4 stored, 0 duplicates, %d not stored", wantBad)) {
 		t.Fatalf("publish summary:\n%s", out)
 	}
-	if !strings.Contains(out, "ads.ndjson:4: rejected") || !strings.Contains(out, "/headline") {
+	if !strings.Contains(out, "ads.ndjson:4: rejected: ") || !strings.Contains(out, "/headline") {
 		t.Fatalf("publish output lacks per-record rejections with pointers:\n%s", out)
 	}
 

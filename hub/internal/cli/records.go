@@ -80,7 +80,11 @@ if any record was rejected or not stored.`,
 						fmt.Fprintf(out, "%s: %s id=%s key=%s seq=%d\n", r.Where(), o.Status, o.ID, o.Key, o.Seq)
 					default:
 						bad++
-						fmt.Fprintf(out, "%s: %s: %s\n", r.Where(), o.Status, o.Error)
+						if len(o.Violations) > 0 {
+							fmt.Fprintf(out, "%s: %s: %d violation(s)\n", r.Where(), o.Status, len(o.Violations))
+						} else {
+							fmt.Fprintf(out, "%s: %s: %s\n", r.Where(), o.Status, o.Error)
+						}
 						for _, v := range o.Violations {
 							fmt.Fprintf(out, "    %s\n", v)
 						}

@@ -114,6 +114,11 @@ func (s *Service) Start(ctx context.Context) error {
 	// Clients bound what they keep in flight; this only needs to hold a burst.
 	_ = sub.SetPendingLimits(1<<20, 1<<30)
 	s.sub = sub
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
 	if err := s.nc.FlushWithContext(ctx); err != nil {
 		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
 	}
