@@ -5,6 +5,8 @@ package hubtest
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"io"
 	"log/slog"
 	"os"
@@ -13,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
@@ -107,27 +108,56 @@ func (a Actor) PublicKey() string { pk, _ := a.Key.PublicKey(); return pk }
 
 // IngestOnly are the rights an actor needs to publish to datasets and read
 // its replies: its own ingest subjects and its own inbox.
-func IngestOnly(actor string, datasets ...string) *server.Permissions {
-	pub := []string{}
+func IngestOnly(actor string, datasets ...string) natsd.Grant {
+	g := natsd.Grant{Actor: actor, Subscribe: []string{"_INBOX_" + actor + ".>"}}
 	for _, d := range datasets {
-		pub = append(pub, "ingest."+d+"."+actor)
+		g.Publish = append(g.Publish, "ingest."+d+"."+actor)
 	}
-	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX_" + actor + ".>"}},
-	}
+	return g
 }
 
-// Allow registers actors on n's server with their permissions.
-func Allow(t testing.TB, n *node.Node, users map[Actor]*server.Permissions) {
+// Authorizer is a fixed table of grants by public key, for tests that do not
+// exercise the sharing policies.
+type Authorizer struct {
+	mu      sync.Mutex
+	grants  map[string]natsd.Grant
+	refused []string
+}
+
+// Authorize implements natsd.Authorizer.
+func (a *Authorizer) Authorize(_ context.Context, c natsd.Conn) (natsd.Grant, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g, ok := a.grants[c.PublicKey]
+	if !ok {
+		return natsd.Grant{}, errors.New("unknown actor")
+	}
+	return g, nil
+}
+
+// Refused implements natsd.Authorizer.
+func (a *Authorizer) Refused(_ natsd.Conn, reason string) {
+	a.mu.Lock()
+	a.refused = append(a.refused, reason)
+	a.mu.Unlock()
+}
+
+// Refusals lists the reasons of refused connections so far.
+func (a *Authorizer) Refusals() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.refused...)
+}
+
+// Allow makes n accept actors with their grants (and no others).
+func Allow(t testing.TB, n *node.Node, grants map[Actor]natsd.Grant) *Authorizer {
 	t.Helper()
-	var list []natsd.User
-	for a, p := range users {
-		list = append(list, natsd.User{Name: a.Name, PublicKey: a.PublicKey(), Permissions: p})
+	a := &Authorizer{grants: map[string]natsd.Grant{}}
+	for act, g := range grants {
+		a.grants[act.PublicKey()] = g
 	}
-	if err := n.NATS().SetUsers(list); err != nil {
-		t.Fatalf("set users: %v", err)
-	}
+	n.NATS().SetAuthorizer(a)
+	return a
 }
 
 // Connect connects to n over TCP as a with an inbox prefix of its own.

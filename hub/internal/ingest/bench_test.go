@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -40,9 +40,10 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			n := hubtest.StartNew(b)
 			benchActor := hubtest.NewActor(b, "bench")
-			hubtest.Allow(b, n, map[hubtest.Actor]*server.Permissions{benchActor: {
-				Publish:   &server.SubjectPermission{Allow: []string{"ingest.jobads.bench", "bench.raw.>", "$JS.API.>"}},
-				Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX_bench.>"}},
+			hubtest.Allow(b, n, map[hubtest.Actor]natsd.Grant{benchActor: {
+				Actor:     "bench",
+				Publish:   []string{"ingest.jobads.bench", "bench.raw.>"},
+				Subscribe: []string{"_INBOX_bench.>"},
 			}})
 			d, _ := n.Registry().Get("jobads")
 			rawCfg := store.StreamConfig(d, 1)

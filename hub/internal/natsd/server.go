@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -35,12 +33,11 @@ type Config struct {
 
 // Server is a running embedded NATS server and the hub's identity on it.
 type Server struct {
-	ns  *server.Server
-	hub nkeys.KeyPair
-	log *slog.Logger
-
-	mu   sync.Mutex      // serialises reloads
-	opts *server.Options // the options last applied
+	ns      *server.Server
+	hub     nkeys.KeyPair
+	log     *slog.Logger
+	callout *callout
+	authNC  *nats.Conn // answers authorization requests
 }
 
 // ErrNotReady is returned when the server did not become ready in time.
@@ -61,6 +58,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("create hub identity: %w", err)
 	}
 	hubPub, _ := hubKey.PublicKey()
+	// The issuer signs the short-lived user credentials the hub hands each
+	// actor connection; like the hub's identity it lives only in memory.
+	issuer, err := nkeys.CreateAccount()
+	if err != nil {
+		return nil, fmt.Errorf("create callout issuer: %w", err)
+	}
+	issuerPub, _ := issuer.PublicKey()
 	name := cfg.Name
 	if name == "" {
 		name = "hub"
@@ -77,9 +81,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		StoreDir:   filepath.Clean(storeDir),
 		NoSigs:     true,
 		MaxPayload: cfg.MaxPayload,
-		// Only nkey users exist: a connection without a known key and a valid
-		// signature of the server's nonce is refused.
-		Nkeys: []*server.NkeyUser{{Nkey: hubPub}},
+		// The hub's own identity is the only configured user. Every other
+		// connection is decided by the hub's auth callout: it must prove an
+		// nkey by signing the nonce, and gets only the rights the sharing
+		// policies give it from where it connects, now.
+		Nkeys:             []*server.NkeyUser{{Nkey: hubPub}},
+		AlwaysEnableNonce: true,
+		AuthCallout: &server.AuthCallout{
+			Issuer:    issuerPub,
+			Account:   server.DEFAULT_GLOBAL_ACCOUNT,
+			AuthUsers: []string{hubPub},
+		},
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -95,7 +107,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("start nats on %s: %w", cfg.Listen, ErrNotReady)
 	}
-	return &Server{ns: ns, hub: hubKey, log: log, opts: opts}, nil
+	s := &Server{ns: ns, hub: hubKey, log: log, callout: &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}}}
+	if s.authNC, err = s.Connect("hub-auth"); err != nil {
+		ns.Shutdown()
+		return nil, err
+	}
+	if _, err := s.authNC.Subscribe(server.AuthCalloutSubject, s.callout.handle); err != nil {
+		s.authNC.Close()
+		ns.Shutdown()
+		return nil, fmt.Errorf("subscribe %s: %w", server.AuthCalloutSubject, err)
+	}
+	if err := s.authNC.Flush(); err != nil {
+		s.authNC.Close()
+		ns.Shutdown()
+		return nil, fmt.Errorf("subscribe %s: %w", server.AuthCalloutSubject, err)
+	}
+	return s, nil
 }
 
 // splitListen turns host:port into server options; port 0 means any free port.
@@ -143,28 +170,23 @@ func (s *Server) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// SetUsers replaces the actor identities (the hub's own is always kept) and
-// reloads the server: live connections of removed users are closed, and the
-// others get their new permissions in place, so removed rights are cut and
-// new ones usable at once.
-func (s *Server) SetUsers(users []User) error {
-	pub, _ := s.hub.PublicKey()
-	all := append([]User{{Name: s.ns.Name(), PublicKey: pub}}, users...)
-	nk := nkeyUsers(all)
-	sort.Slice(nk, func(i, j int) bool { return nk[i].Nkey < nk[j].Nkey })
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	opts := s.opts.Clone()
-	opts.Nkeys = nk
-	if err := s.ns.ReloadOptions(opts); err != nil {
-		return fmt.Errorf("reload nats permissions: %w", err)
-	}
-	s.opts = opts
-	return nil
-}
+// SetAuthorizer sets who decides actor connections; until it is set every
+// actor is refused.
+func (s *Server) SetAuthorizer(a Authorizer) { s.callout.setAuthorizer(a) }
+
+// Kick closes the live connections of actor ("" = every actor), so its
+// clients reconnect and get the rights now in force. It returns how many
+// connections it closed.
+func (s *Server) Kick(actor string) int { return s.callout.kick(actor) }
+
+// Connected counts the live connections per actor.
+func (s *Server) Connected() map[string]int { return s.callout.connected() }
 
 // Shutdown stops the server, letting JetStream flush its files.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.authNC != nil {
+		s.authNC.Close()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.ns.Shutdown()

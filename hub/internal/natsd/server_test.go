@@ -6,10 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 
@@ -38,13 +38,48 @@ func user(t *testing.T) nkeys.KeyPair {
 
 func pub(kp nkeys.KeyPair) string { p, _ := kp.PublicKey(); return p }
 
+// table is an authorizer with grants by public key that records refusals.
+type table struct {
+	mu      sync.Mutex
+	grants  map[string]natsd.Grant
+	conns   []natsd.Conn
+	refused []string
+}
+
+func (a *table) Authorize(_ context.Context, c natsd.Conn) (natsd.Grant, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.conns = append(a.conns, c)
+	g, ok := a.grants[c.PublicKey]
+	if !ok {
+		return natsd.Grant{}, errors.New("unknown actor")
+	}
+	return g, nil
+}
+
+func (a *table) Refused(_ natsd.Conn, reason string) {
+	a.mu.Lock()
+	a.refused = append(a.refused, reason)
+	a.mu.Unlock()
+}
+
+func (a *table) set(key string, g natsd.Grant) {
+	a.mu.Lock()
+	a.grants[key] = g
+	a.mu.Unlock()
+}
+
 func TestNoAnonymousAccess(t *testing.T) {
 	t.Parallel()
 	s := start(t)
 	known, stranger := user(t), user(t)
-	if err := s.SetUsers([]natsd.User{{Name: "known", PublicKey: pub(known)}}); err != nil {
-		t.Fatal(err)
+	// Before the hub sets an authorizer, even known actors are refused.
+	if nc, err := nats.Connect(s.ClientURL(), nats.Nkey(pub(known), known.Sign), nats.NoReconnect()); err == nil {
+		nc.Close()
+		t.Fatal("connected before the hub could authorize")
 	}
+	a := &table{grants: map[string]natsd.Grant{pub(known): {Actor: "known", Subscribe: []string{"_INBOX_known.>"}}}}
+	s.SetAuthorizer(a)
 	cases := map[string][]nats.Option{
 		"no credentials":  nil,
 		"user/password":   {nats.UserInfo("hub", "hub")},
@@ -63,25 +98,35 @@ func TestNoAnonymousAccess(t *testing.T) {
 			t.Errorf("%s: error %v, want an authorization error", name, err)
 		}
 	}
+	a.mu.Lock()
+	refused := strings.Join(a.refused, "|")
+	a.mu.Unlock()
+	for _, want := range []string{"no nkey credentials", "bad nkey signature", "unknown actor"} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("refusals %q lack %q", refused, want)
+		}
+	}
 	nc, err := nats.Connect(s.ClientURL(), nats.Nkey(pub(known), known.Sign))
 	if err != nil {
 		t.Fatalf("known user refused: %v", err)
 	}
 	nc.Close()
+	a.mu.Lock()
+	last := a.conns[len(a.conns)-1]
+	a.mu.Unlock()
+	if last.RemoteIP != "127.0.0.1" || last.PublicKey != pub(known) || last.ID == 0 {
+		t.Fatalf("authorizer saw %+v, want the client's IP, key and id", last)
+	}
 }
 
-func TestSetUsersCutsLiveRights(t *testing.T) {
+func TestKickAppliesNewRights(t *testing.T) {
 	t.Parallel()
 	s := start(t)
 	a := user(t)
-	perms := func(allow ...string) *server.Permissions {
-		return &server.Permissions{Subscribe: &server.SubjectPermission{Allow: allow}, Publish: &server.SubjectPermission{Allow: []string{"x.>"}}}
-	}
-	if err := s.SetUsers([]natsd.User{{Name: "a", PublicKey: pub(a), Permissions: perms("x.>")}}); err != nil {
-		t.Fatal(err)
-	}
-	errs := make(chan error, 10)
-	nc, err := nats.Connect(s.ClientURL(), nats.Nkey(pub(a), a.Sign), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+	tbl := &table{grants: map[string]natsd.Grant{}}
+	tbl.set(pub(a), natsd.Grant{Actor: "a", Subscribe: []string{"x.>"}})
+	s.SetAuthorizer(tbl)
+	nc, err := nats.Connect(s.ClientURL(), nats.Nkey(pub(a), a.Sign), nats.ReconnectWait(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,36 +135,74 @@ func TestSetUsersCutsLiveRights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_ = nc.Flush()
 	hub, err := s.Connect("test-hub")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hub.Close()
-	_ = nc.Flush()
 	_ = hub.Publish("x.data", []byte("1"))
 	if _, err := sub.NextMsg(2 * time.Second); err != nil {
 		t.Fatalf("granted subscription got nothing: %v", err)
 	}
-	// Remove the right: the live subscription stops at once, the connection stays.
-	if err := s.SetUsers([]natsd.User{{Name: "a", PublicKey: pub(a), Permissions: perms("y.>")}}); err != nil {
-		t.Fatal(err)
+	if got := s.Connected()["a"]; got != 1 {
+		t.Fatalf("connected[a] = %d", got)
+	}
+	// Remove the right and cut the connection: the client reconnects with the
+	// new rights and its subscription no longer delivers.
+	tbl.set(pub(a), natsd.Grant{Actor: "a", Subscribe: []string{"y.>"}})
+	if n := s.Kick("a"); n != 1 {
+		t.Fatalf("kicked %d connections, want 1", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Connected()["a"] != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
 	_ = hub.Publish("x.data", []byte("2"))
 	if m, err := sub.NextMsg(300 * time.Millisecond); err == nil {
 		t.Fatalf("revoked subscription still delivered %q", m.Data)
 	}
-	if !nc.IsConnected() {
-		t.Fatal("connection closed by a rights change; want it kept")
-	}
-	// Remove the user: its connection closes.
-	if err := s.SetUsers(nil); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for nc.IsConnected() && time.Now().Before(deadline) {
+	// Internal subjects stay closed whatever a grant says.
+	tbl.set(pub(a), natsd.Grant{Actor: "a", Subscribe: []string{">"}, Publish: []string{">"}})
+	s.Kick("a")
+	deadline = time.Now().Add(5 * time.Second)
+	for s.Connected()["a"] != 1 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if nc.IsConnected() {
-		t.Fatal("removed user still connected")
+	perr := make(chan error, 4)
+	nc2, err := nats.Connect(s.ClientURL(), nats.Nkey(pub(a), a.Sign), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { perr <- err }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	_, _ = nc2.SubscribeSync("$JS.API.>")
+	_ = nc2.Flush()
+	select {
+	case err := <-perr:
+		if !strings.Contains(err.Error(), "Permissions Violation") {
+			t.Fatalf("error %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("subscribing to the JetStream API was not refused")
+	}
+}
+
+func TestExpiredGrantClosesConnection(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	a := user(t)
+	tbl := &table{grants: map[string]natsd.Grant{}}
+	tbl.set(pub(a), natsd.Grant{Actor: "a", Subscribe: []string{"x.>"}, Expires: time.Now().Add(1500 * time.Millisecond)})
+	s.SetAuthorizer(tbl)
+	closed := make(chan struct{})
+	nc, err := nats.Connect(s.ClientURL(), nats.Nkey(pub(a), a.Sign), nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection outlived its grant")
 	}
 }

@@ -1,0 +1,229 @@
+package natsd
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+)
+
+// Conn is what the hub knows about a connecting client when it decides.
+type Conn struct {
+	// ID is the server's client id, used to cut the connection later.
+	ID uint64
+	// PublicKey is the nkey the client proved (signature of the nonce checked).
+	PublicKey string
+	// RemoteIP is the client's source address.
+	RemoteIP string
+	// Name is the connection name the client chose (informational only).
+	Name string
+}
+
+// Grant is what a connection may do. An empty list means nothing: it is never
+// read as "everything".
+type Grant struct {
+	// Actor is the identity recorded for the connection.
+	Actor string
+	// Publish and Subscribe are the subjects allowed.
+	Publish, Subscribe []string
+	// Responses lets the client answer messages it received (JetStream acks
+	// and flow control go to reply subjects).
+	Responses bool
+	// Expires, if not zero, is when the server closes the connection so the
+	// client reconnects and is judged again (a time-boxed grant ends).
+	Expires time.Time
+}
+
+// Authorizer decides the rights of every actor connection. It is asked at
+// each connect; the hub cuts live connections (Kick) when rights change.
+type Authorizer interface {
+	// Authorize returns the connection's rights, or an error whose message
+	// is the reason it is refused.
+	Authorize(ctx context.Context, c Conn) (Grant, error)
+	// Refused is told about every refused connection, including those refused
+	// before Authorize (no credentials, bad signature).
+	Refused(c Conn, reason string)
+}
+
+// ErrNoAuthorizer refuses every actor until the hub has set its authorizer.
+var ErrNoAuthorizer = errors.New("hub not ready to authorize actors")
+
+// internalDeny keeps actors away from every subject family the hub owns,
+// whatever else their grant says.
+var internalDeny = []string{"$JS.>", "$SYS.>", "$KV.>", "$O.>", "data.>", "deadletter.>", "audit.>", "hub.internal.>", "_INBOX.>"}
+
+// noSubject stands for "no subject at all": NATS reads an empty allow list as
+// "everything", so a grant with nothing gets this unmatchable subject.
+const noSubject = "_HUB_NOTHING_ALLOWED_"
+
+// callout answers the server's authorization requests ($SYS.REQ.USER.AUTH).
+type callout struct {
+	issuer nkeys.KeyPair
+	srv    *server.Server
+
+	mu    sync.RWMutex
+	auth  Authorizer
+	conns map[uint64]string // client id → actor, for Kick
+}
+
+func (c *callout) setAuthorizer(a Authorizer) {
+	c.mu.Lock()
+	c.auth = a
+	c.mu.Unlock()
+}
+
+func (c *callout) handle(m *nats.Msg) {
+	req, err := jwt.DecodeAuthorizationRequestClaims(string(m.Data))
+	if err != nil {
+		return // not from the server: nothing to answer
+	}
+	conn := Conn{
+		ID:        req.ClientInformation.ID,
+		PublicKey: req.ConnectOptions.Nkey,
+		RemoteIP:  hostOnly(req.ClientInformation.Host),
+		Name:      req.ConnectOptions.Name,
+	}
+	c.mu.RLock()
+	a := c.auth
+	c.mu.RUnlock()
+	deny := func(reason string) {
+		if a != nil {
+			a.Refused(conn, reason)
+		}
+		c.respond(m, req, "", reason)
+	}
+	switch {
+	case conn.PublicKey == "":
+		deny("no nkey credentials")
+		return
+	case !verify(conn.PublicKey, req.ConnectOptions.SignedNonce, req.ClientInformation.Nonce):
+		deny("bad nkey signature")
+		return
+	case a == nil:
+		deny(ErrNoAuthorizer.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	g, err := a.Authorize(ctx, conn)
+	if err != nil {
+		deny(err.Error())
+		return
+	}
+	uc := jwt.NewUserClaims(req.UserNkey)
+	uc.Name = g.Actor
+	uc.Audience = server.DEFAULT_GLOBAL_ACCOUNT
+	uc.Pub.Allow.Add(orNothing(g.Publish)...)
+	uc.Pub.Deny.Add(internalDeny...)
+	uc.Sub.Allow.Add(orNothing(g.Subscribe)...)
+	uc.Sub.Deny.Add(internalDeny...)
+	uc.Sub.Deny.Add("ingest.>")
+	if g.Responses {
+		uc.Resp = &jwt.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
+	}
+	if !g.Expires.IsZero() {
+		uc.Expires = g.Expires.Unix()
+		if uc.Expires <= time.Now().Unix() {
+			deny("grant expired")
+			return
+		}
+	}
+	ujwt, err := uc.Encode(c.issuer)
+	if err != nil {
+		deny("issue credentials: " + err.Error())
+		return
+	}
+	c.mu.Lock()
+	c.conns[conn.ID] = g.Actor
+	c.mu.Unlock()
+	c.respond(m, req, ujwt, "")
+}
+
+func (c *callout) respond(m *nats.Msg, req *jwt.AuthorizationRequestClaims, userJWT, errMsg string) {
+	rc := jwt.NewAuthorizationResponseClaims(req.UserNkey)
+	rc.Audience = req.Server.ID
+	rc.Jwt = userJWT
+	rc.Error = errMsg
+	tok, err := rc.Encode(c.issuer)
+	if err != nil {
+		return // the server times the request out and refuses the client
+	}
+	_ = m.Respond([]byte(tok))
+}
+
+// kick closes the live connections of actor (all actors when actor is "").
+// Their clients reconnect and are authorized again under the rules in force.
+func (c *callout) kick(actor string) int {
+	c.mu.Lock()
+	var ids []uint64
+	for id, a := range c.conns {
+		if actor == "" || a == actor {
+			ids = append(ids, id)
+			delete(c.conns, id)
+		}
+	}
+	c.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if c.srv.DisconnectClientByID(id) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// connected lists the actors with a live connection, pruning closed ones.
+func (c *callout) connected() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for id, a := range c.conns {
+		if c.srv.GetClient(id) == nil {
+			delete(c.conns, id)
+			continue
+		}
+		out[a]++
+	}
+	return out
+}
+
+func orNothing(subjects []string) []string {
+	if len(subjects) == 0 {
+		return []string{noSubject}
+	}
+	s := append([]string(nil), subjects...)
+	sort.Strings(s)
+	return s
+}
+
+func verify(pub, sig, nonce string) bool {
+	if nonce == "" || sig == "" {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		if raw, err = base64.StdEncoding.DecodeString(sig); err != nil {
+			return false
+		}
+	}
+	kp, err := nkeys.FromPublicKey(pub)
+	if err != nil {
+		return false
+	}
+	return kp.Verify([]byte(nonce), raw) == nil
+}
+
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}

@@ -1,0 +1,69 @@
+package policy
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/goccy/go-yaml"
+)
+
+// GroupsFile is the name of the optional groups file in a policies directory.
+const GroupsFile = "groups.yaml"
+
+// groupsDoc mirrors groups.yaml:
+//
+//	groups:
+//	  job-boards: [jobbland, jobfinder]
+type groupsDoc struct {
+	Groups map[string][]string `yaml:"groups"`
+}
+
+// parseGroups reads a groups file strictly and returns group → sorted
+// members. Every mistake is reported, each naming the file.
+func parseGroups(file string, data []byte) (map[string][]string, []error) {
+	var doc groupsDoc
+	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
+	if err := dec.Decode(&doc); err != nil {
+		if len(bytes.TrimSpace(data)) == 0 {
+			return map[string][]string{}, nil
+		}
+		return nil, []error{&groupsError{file: file, msg: yaml.FormatError(err, false, true)}}
+	}
+	var errs []error
+	groups := make(map[string][]string, len(doc.Groups))
+	for _, g := range slices.Sorted(maps.Keys(doc.Groups)) {
+		if !namePattern.MatchString(g) {
+			errs = append(errs, &groupsError{file: file, group: g, msg: fmt.Sprintf("group name must match %s", namePattern)})
+			continue
+		}
+		members := slices.Clone(doc.Groups[g])
+		slices.Sort(members)
+		for i, m := range members {
+			if !namePattern.MatchString(m) {
+				errs = append(errs, &groupsError{file: file, group: g, msg: fmt.Sprintf("actor name %q must match %s", m, namePattern)})
+			}
+			if i > 0 && members[i-1] == m {
+				errs = append(errs, &groupsError{file: file, group: g, msg: fmt.Sprintf("actor %q listed twice", m)})
+			}
+		}
+		groups[g] = slices.Compact(members)
+	}
+	return groups, errs
+}
+
+// groupsError is a mistake in the groups file; it matches [ErrInvalidPolicy]
+// and [ErrInvalidGroups].
+type groupsError struct {
+	file, group, msg string
+}
+
+func (e *groupsError) Error() string {
+	if e.group == "" {
+		return e.file + ": invalid groups: " + e.msg
+	}
+	return fmt.Sprintf("%s: group %q: %s", e.file, e.group, e.msg)
+}
+
+func (e *groupsError) Unwrap() []error { return []error{ErrInvalidPolicy, ErrInvalidGroups} }
