@@ -19,6 +19,48 @@ const (
 	DeadLetterPrefix = "deadletter"
 )
 
+// Subjects of the hub's services for actors. Each ends with the actor's name,
+// which the server only lets that actor use, so the hub knows who asks.
+const (
+	// SubscribePrefix: hub.subscribe.<dataset>.<actor> asks the hub for a
+	// subscription (a JetStream consumer delivering to the actor).
+	SubscribePrefix = "hub.subscribe"
+	// UnsubscribePrefix: hub.unsubscribe.<dataset>.<actor> ends one.
+	UnsubscribePrefix = "hub.unsubscribe"
+	// SchemaPrefix: hub.schema.<dataset>.<actor> returns the current schema.
+	SchemaPrefix = "hub.schema"
+	// DeliverPrefix: deliver.<actor>.<dataset>.<consumer> carries records.
+	DeliverPrefix = "deliver"
+)
+
+// ServiceSubject is the subject of a hub service for dataset and actor.
+func ServiceSubject(prefix, dataset, actor string) string {
+	return prefix + "." + dataset + "." + actor
+}
+
+// ParseServiceSubject splits a service subject into dataset and actor.
+func ParseServiceSubject(prefix, subj string) (dataset, actor string, err error) {
+	rest, ok := strings.CutPrefix(subj, prefix+".")
+	if !ok {
+		return "", "", fmt.Errorf("subject %q: not under %s", subj, prefix)
+	}
+	dataset, actor, ok = strings.Cut(rest, ".")
+	if !ok || dataset == "" || actor == "" || strings.Contains(actor, ".") {
+		return "", "", fmt.Errorf("subject %q: want %s.<dataset>.<actor>", subj, prefix)
+	}
+	return dataset, actor, nil
+}
+
+// DeliverSubject is where consumer delivers dataset's records to actor.
+func DeliverSubject(actor, dataset, consumer string) string {
+	return DeliverPrefix + "." + actor + "." + dataset + "." + consumer
+}
+
+// InboxPrefix is the inbox prefix an actor must use for replies
+// (nats.CustomInboxPrefix): the default _INBOX is closed to actors, so no
+// actor can read another's replies.
+func InboxPrefix(actor string) string { return "_INBOX_" + actor }
+
 // IngestQueue is the queue group the hub's validators share, so each record
 // is validated by exactly one node of a cluster.
 const IngestQueue = "hub-ingest"

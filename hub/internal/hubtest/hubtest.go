@@ -6,12 +6,12 @@ package hubtest
 import (
 	"context"
 	"errors"
-	"sync"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 

@@ -180,6 +180,13 @@ func (c *callout) kick(actor string) int {
 	return n
 }
 
+// actorOf names the actor of client cid ("" if unknown).
+func (c *callout) actorOf(cid uint64) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.conns[cid]
+}
+
 // connected lists the actors with a live connection, pruning closed ones.
 func (c *callout) connected() map[string]int {
 	c.mu.Lock()

@@ -4,11 +4,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
 )
 
 // slogAdapter routes the NATS server's own log lines into slog so the hub has
 // one log stream with one format.
-type slogAdapter struct{ l *slog.Logger }
+type slogAdapter struct {
+	l *slog.Logger
+	// violation, if set, is told about every permission violation the server
+	// logs, with the client id parsed from the line.
+	violation func(cid uint64, msg string)
+}
 
 func (a slogAdapter) log(level slog.Level, format string, v ...any) {
 	if !a.l.Enabled(context.Background(), level) {
@@ -22,6 +30,20 @@ func (a slogAdapter) log(level slog.Level, format string, v ...any) {
 func (a slogAdapter) Noticef(format string, v ...any) { a.log(slog.LevelDebug, format, v...) }
 func (a slogAdapter) Warnf(format string, v ...any)   { a.log(slog.LevelWarn, format, v...) }
 func (a slogAdapter) Fatalf(format string, v ...any)  { a.log(slog.LevelError, format, v...) }
-func (a slogAdapter) Errorf(format string, v ...any)  { a.log(slog.LevelError, format, v...) }
-func (a slogAdapter) Debugf(format string, v ...any)  { a.log(slog.LevelDebug, format, v...) }
-func (a slogAdapter) Tracef(format string, v ...any)  { a.log(slog.LevelDebug-4, format, v...) }
+func (a slogAdapter) Errorf(format string, v ...any) {
+	if a.violation != nil && strings.Contains(format, "Violation") {
+		msg := fmt.Sprintf(format, v...)
+		if m := cidRE.FindStringSubmatch(msg); m != nil {
+			cid, _ := strconv.ParseUint(m[1], 10, 64)
+			a.violation(cid, msg)
+		}
+		a.log(slog.LevelWarn, format, v...)
+		return
+	}
+	a.log(slog.LevelError, format, v...)
+}
+
+var cidRE = regexp.MustCompile(`cid:(\d+)`)
+
+func (a slogAdapter) Debugf(format string, v ...any) { a.log(slog.LevelDebug, format, v...) }
+func (a slogAdapter) Tracef(format string, v ...any) { a.log(slog.LevelDebug-4, format, v...) }

@@ -29,6 +29,9 @@ type Config struct {
 	MaxPayload int32
 	// Logger receives the server's own log lines.
 	Logger *slog.Logger
+	// OnViolation, if set, is told about every permission violation of an
+	// actor connection (a publish or subscribe its rights do not allow).
+	OnViolation func(actor string, cid uint64, msg string)
 }
 
 // Server is a running embedded NATS server and the hub's identity on it.
@@ -97,7 +100,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
-	ns.SetLoggerV2(slogAdapter{log.With("component", "nats")}, false, false, false)
+	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}}
+	adapter := slogAdapter{l: log.With("component", "nats")}
+	if cfg.OnViolation != nil {
+		adapter.violation = func(cid uint64, msg string) { cfg.OnViolation(co.actorOf(cid), cid, msg) }
+	}
+	ns.SetLoggerV2(adapter, false, false, false)
 	ns.Start()
 	wait := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
@@ -107,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("start nats on %s: %w", cfg.Listen, ErrNotReady)
 	}
-	s := &Server{ns: ns, hub: hubKey, log: log, callout: &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}}}
+	s := &Server{ns: ns, hub: hubKey, log: log, callout: co}
 	if s.authNC, err = s.Connect("hub-auth"); err != nil {
 		ns.Shutdown()
 		return nil, err
@@ -178,6 +186,12 @@ func (s *Server) SetAuthorizer(a Authorizer) { s.callout.setAuthorizer(a) }
 // clients reconnect and get the rights now in force. It returns how many
 // connections it closed.
 func (s *Server) Kick(actor string) int { return s.callout.kick(actor) }
+
+// KickID closes one client connection; it reports whether it was open.
+func (s *Server) KickID(cid uint64) bool { return s.ns.DisconnectClientByID(cid) == nil }
+
+// Alive reports whether client cid is still connected.
+func (s *Server) Alive(cid uint64) bool { return s.ns.GetClient(cid) != nil }
 
 // Connected counts the live connections per actor.
 func (s *Server) Connected() map[string]int { return s.callout.connected() }

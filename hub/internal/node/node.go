@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,9 +20,13 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/publish"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/access"
+	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
+	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -32,12 +37,17 @@ import (
 type Node struct {
 	cfg    config.Config
 	log    *slog.Logger
+	mu     sync.Mutex // guards access while it starts
 	nats   *natsd.Server
 	ncIn   *nats.Conn // ingest requests and replies
 	ncJS   *nats.Conn // JetStream publishes and reads
 	js     jetstream.JetStream
 	reg    *registry.Registry
 	ingest *ingest.Service
+	deliv  *delivery.Service
+	audit  *audit.Log
+	actors *actors.Store
+	access *access.Service
 	pub    *publish.Publisher
 	http   *http.Server
 	ln     net.Listener
@@ -75,6 +85,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
 		MaxPayload: int32(cfg.MaxRecordBytes + 64<<10),
 		Logger:     log,
+		OnViolation: func(actor string, cid uint64, msg string) {
+			if a := n.accessSvc(); a != nil {
+				a.Violation(actor, cid, msg)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -95,6 +110,27 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		if err := store.EnsureDataset(ctx, n.js, d, 1); err != nil {
 			return nil, err
 		}
+	}
+	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log)); err != nil {
+		return nil, err
+	}
+	if n.actors, err = actors.Open(ctx, n.js); err != nil {
+		return nil, err
+	}
+	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.audit, NATS: n.nats, JS: n.js, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	n.access = acc
+	n.mu.Unlock()
+	if err := acc.LoadInitial(ctx, cfg.Policies); err != nil {
+		return nil, err
+	}
+	n.nats.SetAuthorizer(acc)
+	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
+	if err := n.deliv.Start(ctx); err != nil {
+		return nil, err
 	}
 	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Logger: log})
 	if err := n.ingest.Start(ctx); err != nil {
@@ -128,6 +164,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
 	return n, nil
 }
+
+func (n *Node) accessSvc() *access.Service {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.access
+}
+
+// Access decides and changes who may do what.
+func (n *Node) Access() *access.Service { return n.accessSvc() }
+
+// Audit is the audit log.
+func (n *Node) Audit() *audit.Log { return n.audit }
 
 // Ready reports nil when the hub can take and serve records.
 func (n *Node) Ready(ctx context.Context) error {
@@ -173,10 +221,16 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.pub != nil {
 		_ = n.pub.Close()
 	}
+	if n.deliv != nil {
+		n.deliv.Stop()
+	}
 	if n.ingest != nil {
 		if err := n.ingest.Stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if a := n.accessSvc(); a != nil {
+		a.Close()
 	}
 	if n.ncJS != nil {
 		if n.js != nil {

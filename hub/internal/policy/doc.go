@@ -8,7 +8,9 @@
 // actors. [LoadDir] reads them strictly and all-or-nothing — an unknown
 // field, a bad pattern, an unknown action or condition is reported with its
 // file and policy id, and no [Set] is returned — so a bad edit can never
-// half-apply.
+// half-apply. [LoadFS] and [LoadFiles] do the same from an fs.FS or an
+// in-memory set of files (as the admin API receives them), and
+// [Set.Files] and [Set.Digest] give back exactly what was loaded.
 //
 // A [Set] is immutable and safe for concurrent use. [Set.Decide] answers one
 // question (may actor A do action X on dataset D now, from this address?) and

@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// ErrInvalidPolicy is matched (with [errors.Is]) by every error [LoadDir]
-// and [LoadFile] report for a policy file, a policy in it, or the groups
-// file. The more specific sentinels below say which rule was broken.
+// ErrInvalidPolicy is matched (with [errors.Is]) by every error [LoadDir],
+// [LoadFS], [LoadFiles] and [LoadFile] report for a policy file (or, for
+// LoadFiles, its name), a policy in it, or the groups file. The more
+// specific sentinels below say which rule was broken.
 var ErrInvalidPolicy = errors.New("invalid policy")
 
 // ErrSyntax reports a policy or groups file that is not well-formed JSON or
@@ -60,6 +61,10 @@ var ErrUnknownGroup = errors.New("unknown group")
 // a member listed twice.
 var ErrInvalidGroups = errors.New("invalid groups")
 
+// ErrInvalidFileName reports a file name [LoadFiles] does not accept: one
+// with a path separator, or not ending in ".json" and not groups.yaml.
+var ErrInvalidFileName = errors.New("invalid file name")
+
 // PolicyError is one mistake in a policy file. Its message names the file,
 // the policy (by id, or by position when it has none) and the field:
 //
@@ -67,7 +72,7 @@ var ErrInvalidGroups = errors.New("invalid groups")
 //
 // It matches [ErrInvalidPolicy] and the sentinel in Err.
 type PolicyError struct {
-	File     string // the file as passed to LoadFile or found by LoadDir
+	File     string // the file as passed to LoadFile, found by LoadDir (dir/name), or named in LoadFS or LoadFiles (bare name)
 	PolicyID string // empty when the policy has no id, or the error is about the whole file
 	Index    int    // position of the policy in its file (0 for a single object); -1 for the whole file
 	Field    string // e.g. "actions[1]", "conditions.time.options.until"; empty when not about one field

@@ -12,6 +12,35 @@ type Set struct {
 	policies []*compiled         // in load order: file name, then position in file
 	groups   map[string][]string // group → sorted members
 	memberOf map[string][]string // actor → sorted groups
+	files    map[string][]byte   // bare file name → raw content, as loaded
+	digest   string              // digestFiles(files)
+}
+
+// Files returns the raw content of every file the set was loaded from, by
+// bare file name: each *.json policy file and groups.yaml if there was one
+// (for [LoadFile], the file under its base name). Files the loader ignored
+// (other names, subdirectories) are not included. Loading the result with
+// [LoadFiles] gives an equivalent Set with the same [Set.Digest]. The map
+// and its contents are copies.
+func (s *Set) Files() map[string][]byte {
+	out := make(map[string][]byte, len(s.files))
+	for name, data := range s.files {
+		out[name] = slices.Clone(data)
+	}
+	return out
+}
+
+// Digest returns the hex SHA-256 of [Set.Files]: the file names in sorted
+// order, each with its content (every name and content preceded by its
+// length). Two sets have the same digest exactly when they were loaded from
+// the same file names with the same bytes, wherever from, so the hub can
+// tell whether applying a set of files changes anything. It says nothing
+// about semantics: reformatting a file changes the digest.
+func (s *Set) Digest() string {
+	if s.digest == "" { // a zero Set
+		return digestFiles(s.files)
+	}
+	return s.digest
 }
 
 // Len returns the number of policies in the set.

@@ -1,0 +1,44 @@
+package wire
+
+import "time"
+
+// Start positions of a subscription.
+const (
+	StartAll      = "all"      // every stored record (the default)
+	StartNew      = "new"      // only records published from now on
+	StartSnapshot = "snapshot" // the latest record per key, then live ones
+	StartAfterSeq = "after"    // records after AfterSeq
+	StartSince    = "since"    // records published at or after Since
+)
+
+// SubscribeRequest asks the hub, on hub.subscribe.<dataset>.<actor>, for a
+// subscription: the hub checks the actor's rights and creates a JetStream
+// consumer that pushes the dataset's records to the actor's deliver subject.
+type SubscribeRequest struct {
+	// Durable names the subscription so it resumes where it stopped after a
+	// reconnect or a restart; empty means it ends when unused for a while.
+	Durable  string    `json:"durable,omitempty"`
+	Start    string    `json:"start,omitempty"`
+	AfterSeq uint64    `json:"after_seq,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	// MaxAckPending bounds records delivered but not yet acked (default 1024).
+	MaxAckPending int `json:"max_ack_pending,omitempty"`
+	// AckWait is how long before an unacked record is delivered again
+	// (default 30s).
+	AckWait time.Duration `json:"ack_wait,omitempty"`
+}
+
+// SubscribeReply answers a SubscribeRequest. The actor subscribes to
+// DeliverSubject and acks each record (its reply subject); flow-control
+// requests must be answered too (nats.go does both).
+type SubscribeReply struct {
+	Consumer       string `json:"consumer,omitempty"`
+	Stream         string `json:"stream,omitempty"`
+	DeliverSubject string `json:"deliver_subject,omitempty"`
+	Error          string `json:"error,omitempty"`
+}
+
+// UnsubscribeRequest ends a durable subscription.
+type UnsubscribeRequest struct {
+	Durable string `json:"durable"`
+}

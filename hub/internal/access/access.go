@@ -1,0 +1,393 @@
+package access
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobtech-dev/datahub/hub/internal/actors"
+	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/delivery"
+	"github.com/jobtech-dev/datahub/hub/internal/natsd"
+	"github.com/jobtech-dev/datahub/hub/internal/policy"
+	"github.com/jobtech-dev/datahub/hub/internal/registry"
+)
+
+// PolicyBucket keeps the last applied policy files, so a hub started without
+// a policies folder keeps the rules in force.
+const PolicyBucket = "hub_policies"
+
+const policyKey = "files"
+
+// Deps are what the service works with.
+type Deps struct {
+	Actors   *actors.Store
+	Registry *registry.Registry
+	Audit    *audit.Log
+	NATS     *natsd.Server
+	JS       jetstream.JetStream
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service decides and changes who may do what.
+type Service struct {
+	Deps
+	log *slog.Logger
+	kv  jetstream.KeyValue
+	set atomic.Pointer[policy.Set]
+
+	mu    sync.Mutex
+	conns map[uint64]connState
+
+	audits    chan audit.Entry
+	limiter   *limiter
+	wake      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+type connState struct {
+	conn  natsd.Conn
+	grant natsd.Grant
+}
+
+// New opens the policy bucket and starts the background auditing; call Close.
+func New(ctx context.Context, d Deps) (*Service, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	kv, err := d.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: PolicyBucket, Description: "the sharing policy files last applied", History: 10, Storage: jetstream.FileStorage})
+	if err != nil {
+		return nil, fmt.Errorf("open policy bucket: %w", err)
+	}
+	s := &Service{Deps: d, log: d.Logger.With("component", "access"), kv: kv, conns: map[uint64]connState{},
+		audits: make(chan audit.Entry, 4096), limiter: newLimiter(5 * time.Second), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	empty, err := policy.LoadFiles(nil)
+	if err != nil {
+		return nil, fmt.Errorf("empty policy set: %w", err)
+	}
+	s.set.Store(empty)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.auditLoop() }()
+	go func() { defer s.wg.Done(); s.expiryLoop() }()
+	return s, nil
+}
+
+// Close stops the background work, writing the audit entries still queued.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.wg.Wait()
+	})
+}
+
+// Policies is the policy set in force.
+func (s *Service) Policies() *policy.Set { return s.set.Load() }
+
+// LoadInitial puts the start-up policies in force: the files of dir when it
+// exists (the files are the policy state), else the set last applied.
+func (s *Service) LoadInitial(ctx context.Context, dir string) error {
+	if dir != "" {
+		if _, err := os.Stat(dir); err == nil {
+			set, err := policy.LoadDir(dir)
+			if err != nil {
+				return fmt.Errorf("load policies: %w", err)
+			}
+			_, err = s.Apply(ctx, set, "hub-start")
+			return err
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("policies folder %s: %w", dir, err)
+		}
+	}
+	e, err := s.kv.Get(ctx, policyKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read applied policies: %w", err)
+	}
+	var files map[string][]byte
+	if err := json.Unmarshal(e.Value(), &files); err != nil {
+		return fmt.Errorf("decode applied policies: %w", err)
+	}
+	set, err := policy.LoadFiles(files)
+	if err != nil {
+		return fmt.Errorf("applied policies: %w", err)
+	}
+	s.set.Store(set)
+	s.kickWhere(func(connState) bool { return true })
+	return nil
+}
+
+// ApplyResult says what an apply did.
+type ApplyResult struct {
+	Changed  bool     `json:"changed"`
+	Digest   string   `json:"digest"`
+	Policies []string `json:"policies"`
+	// Recut counts live connections whose rights changed and were cut so
+	// they reconnect under the new rules.
+	Recut int `json:"recut"`
+}
+
+// Apply puts set in force: persisted, audited, and live connections whose
+// rights change are cut within the call. The set was validated as a whole
+// when it was loaded, so an apply is all or nothing.
+func (s *Service) Apply(ctx context.Context, set *policy.Set, by string) (ApplyResult, error) {
+	res := ApplyResult{Digest: set.Digest(), Policies: set.PolicyIDs()}
+	old := s.set.Load()
+	if old.Digest() == res.Digest {
+		return res, nil
+	}
+	b, err := json.Marshal(set.Files())
+	if err != nil {
+		return res, fmt.Errorf("encode policies: %w", err)
+	}
+	if _, err := s.kv.Put(ctx, policyKey, b); err != nil {
+		return res, fmt.Errorf("persist policies: %w", err)
+	}
+	s.set.Store(set)
+	res.Changed = true
+	res.Recut = s.reevaluate()
+	s.record(audit.Entry{Kind: audit.KindPolicyApply, Actor: by, Subject: res.Digest[:12],
+		Detail: mustJSON(map[string]any{"digest": res.Digest, "policies": res.Policies, "previous": old.Digest(), "recut": res.Recut})})
+	s.poke()
+	s.log.Info("policies applied", "by", by, "policies", len(res.Policies), "recut", res.Recut)
+	return res, nil
+}
+
+// Authorize implements natsd.Authorizer.
+func (s *Service) Authorize(_ context.Context, c natsd.Conn) (natsd.Grant, error) {
+	a, ok := s.Actors.ByKey(c.PublicKey)
+	if !ok {
+		return natsd.Grant{}, errors.New("unknown or revoked actor key")
+	}
+	g := s.grantFor(a.Name, c.RemoteIP)
+	if !g.Expires.IsZero() && !g.Expires.After(s.Now()) {
+		return natsd.Grant{}, errors.New("rights changing now, retry")
+	}
+	s.mu.Lock()
+	s.conns[c.ID] = connState{conn: c, grant: g}
+	s.mu.Unlock()
+	return g, nil
+}
+
+func (s *Service) grantFor(actor, ip string) natsd.Grant {
+	return GrantFor(actor, s.set.Load().Rights(actor, s.datasets(), s.Now(), ip))
+}
+
+// Rights are actor's effective rights from ip now.
+func (s *Service) Rights(actor, ip string) policy.Rights {
+	return s.set.Load().Rights(actor, s.datasets(), s.Now(), ip)
+}
+
+func (s *Service) datasets() []string {
+	var out []string
+	for _, d := range s.Registry.List() {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+// Refused implements natsd.Authorizer: every refused connection is audited.
+func (s *Service) Refused(c natsd.Conn, reason string) {
+	who := c.PublicKey
+	if a, ok := s.Actors.ByKey(c.PublicKey); ok {
+		who = a.Name
+	}
+	s.denied(who, "connect", reason, map[string]any{"remote_ip": c.RemoteIP, "nkey": c.PublicKey, "reason": reason})
+}
+
+// Violation audits a publish or subscribe the server refused an actor.
+func (s *Service) Violation(actor string, cid uint64, msg string) {
+	s.denied(actor, "permission", msg, map[string]any{"client": cid, "message": msg})
+}
+
+func (s *Service) denied(who, kind, reason string, detail map[string]any) {
+	ok, suppressed := s.limiter.allow(who + "|" + kind + "|" + reason)
+	if !ok {
+		return
+	}
+	if suppressed > 0 {
+		detail["suppressed_since_last"] = suppressed
+	}
+	detail["kind"] = kind
+	s.record(audit.Entry{Kind: audit.KindAccessDenied, Actor: who, Subject: kind, Detail: mustJSON(detail)})
+}
+
+// reevaluate re-judges every live actor connection under the rules now in
+// force and cuts those whose rights changed. It returns how many it cut.
+func (s *Service) reevaluate() int {
+	return s.kickWhere(func(st connState) bool {
+		return !sameGrant(st.grant, s.grantFor(st.grant.Actor, st.conn.RemoteIP))
+	})
+}
+
+func (s *Service) kickWhere(pred func(connState) bool) int {
+	s.mu.Lock()
+	var cut []uint64
+	for id, st := range s.conns {
+		if !s.NATS.Alive(id) {
+			delete(s.conns, id)
+			continue
+		}
+		if pred(st) {
+			cut = append(cut, id)
+			delete(s.conns, id)
+		}
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, id := range cut {
+		if s.NATS.KickID(id) {
+			n++
+		}
+	}
+	return n
+}
+
+// CreateActor registers an actor's public key.
+func (s *Service) CreateActor(ctx context.Context, name, publicKey, by string) (actors.Actor, error) {
+	a, err := s.Actors.Create(ctx, name, publicKey)
+	if err != nil {
+		return a, err
+	}
+	s.record(audit.Entry{Kind: audit.KindActorCreate, Actor: by, Subject: name, Detail: mustJSON(map[string]string{"public_key": publicKey})})
+	return a, nil
+}
+
+// RevokeActor removes an actor: its live connections are cut at once, its
+// subscriptions deleted, and its key refused from then on.
+func (s *Service) RevokeActor(ctx context.Context, name, by string) (actors.Actor, error) {
+	a, err := s.Actors.Revoke(ctx, name)
+	if err != nil {
+		return a, err
+	}
+	cut := s.kickWhere(func(st connState) bool { return st.grant.Actor == name })
+	cut += s.NATS.Kick(name)
+	removed, _ := delivery.RemoveActor(ctx, s.JS, s.Registry, name, "")
+	s.record(audit.Entry{Kind: audit.KindActorRevoke, Actor: by, Subject: name,
+		Detail: mustJSON(map[string]any{"public_key": a.PublicKey, "connections_cut": cut, "subscriptions_removed": removed})})
+	return a, nil
+}
+
+// record queues an audit entry; the audit loop appends it.
+func (s *Service) record(e audit.Entry) {
+	select {
+	case s.audits <- e:
+	default:
+		s.log.Error("audit queue full: entry dropped", "kind", e.Kind, "actor", e.Actor, "subject", e.Subject)
+	}
+}
+
+// Flush waits until every queued audit entry is written (for tests and
+// orderly shutdown).
+func (s *Service) Flush(ctx context.Context) error {
+	for len(s.audits) > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (s *Service) auditLoop() {
+	write := func(e audit.Entry) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := s.Audit.Append(ctx, e); err != nil {
+			s.log.Error("write audit entry", "kind", e.Kind, "err", err)
+		}
+	}
+	for {
+		select {
+		case e := <-s.audits:
+			write(e)
+		case <-s.done:
+			for {
+				select {
+				case e := <-s.audits:
+					write(e)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// expiryLoop audits each grant expiry when it happens. The connections
+// themselves are closed by the server at the same moment (their credentials
+// expire), so the audit is the only thing the hub has to do.
+func (s *Service) expiryLoop() {
+	after := s.Now()
+	for {
+		var next time.Time
+		var due []policy.Expiry
+		for _, e := range s.set.Load().Expiries(after) {
+			if next.IsZero() || e.Until.Before(next) {
+				next, due = e.Until, nil
+			}
+			if e.Until.Equal(next) {
+				due = append(due, e)
+			}
+		}
+		var timer <-chan time.Time
+		var t *time.Timer
+		if !next.IsZero() {
+			t = time.NewTimer(time.Until(next))
+			timer = t.C
+		}
+		stop := func() {
+			if t != nil {
+				t.Stop()
+			}
+		}
+		select {
+		case <-s.done:
+			stop()
+			return
+		case <-s.wake:
+			stop()
+			continue
+		case <-timer:
+			for _, e := range due {
+				s.record(audit.Entry{Kind: audit.KindGrantExpired, Actor: "hub", Subject: e.PolicyID,
+					Detail: mustJSON(map[string]any{"policy": e.PolicyID, "subjects": e.Subjects, "until": e.Until, "effect": e.Effect})})
+				s.log.Info("grant expired", "policy", e.PolicyID, "subjects", e.Subjects)
+			}
+			after = next
+		}
+	}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`null`)
+	}
+	return b
+}

@@ -1,0 +1,56 @@
+package access
+
+import (
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/natsd"
+	"github.com/jobtech-dev/datahub/hub/internal/policy"
+)
+
+// GrantFor compiles an actor's rights into NATS subject permissions:
+//   - publish:   ingest.<dataset>.<actor>
+//   - subscribe: hub.subscribe/hub.unsubscribe.<dataset>.<actor> to ask for
+//     a subscription, and deliver.<actor>.<dataset>.> to receive it
+//   - read-schema: hub.schema.<dataset>.<actor>
+//
+// and always the actor's own inbox for replies. The grant ends when the
+// rights next change (a time window opens or closes).
+func GrantFor(actor string, r policy.Rights) natsd.Grant {
+	g := natsd.Grant{
+		Actor:     actor,
+		Subscribe: []string{wire.InboxPrefix(actor) + ".>"},
+		Responses: true,
+		Expires:   r.NextChange,
+	}
+	for _, gr := range r.Grants {
+		if !gr.Allowed {
+			continue
+		}
+		switch gr.Action {
+		case policy.ActionPublish:
+			g.Publish = append(g.Publish, wire.IngestSubject(gr.Dataset, actor))
+		case policy.ActionSubscribe:
+			g.Publish = append(g.Publish,
+				wire.ServiceSubject(wire.SubscribePrefix, gr.Dataset, actor),
+				wire.ServiceSubject(wire.UnsubscribePrefix, gr.Dataset, actor))
+			g.Subscribe = append(g.Subscribe, wire.DeliverSubject(actor, gr.Dataset, ">"))
+		case policy.ActionReadSchema:
+			g.Publish = append(g.Publish, wire.ServiceSubject(wire.SchemaPrefix, gr.Dataset, actor))
+		}
+	}
+	return g
+}
+
+func sameGrant(a, b natsd.Grant) bool {
+	eq := func(x, y []string) bool {
+		if len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if x[i] != y[i] {
+				return false
+			}
+		}
+		return true
+	}
+	return a.Actor == b.Actor && eq(a.Publish, b.Publish) && eq(a.Subscribe, b.Subscribe) && a.Expires.Equal(b.Expires)
+}

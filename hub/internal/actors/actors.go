@@ -1,0 +1,165 @@
+// Package actors keeps the identities of the organisations that use the hub:
+// one name and one nkey public key each. The hub never holds an actor's
+// private key — the admin's CLI generates it and hands it to the actor — so
+// a leak of the hub's state cannot be used to impersonate anyone.
+//
+// The state lives in a JetStream key-value bucket, so every node of a
+// cluster sees the same actors; reads come from an in-memory copy.
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// Bucket is the key-value bucket holding the actors.
+const Bucket = "hub_actors"
+
+// Errors returned by the store.
+var (
+	ErrExists      = errors.New("actor already exists")
+	ErrNotFound    = errors.New("no such actor")
+	ErrInvalidName = errors.New("invalid actor name")
+	ErrInvalidKey  = errors.New("invalid nkey public key")
+)
+
+// reserved names belong to the hub itself.
+var reserved = map[string]bool{wire.AdminActor: true, "hub": true, "system": true}
+
+// Actor is one organisation's identity.
+type Actor struct {
+	Name      string    `json:"name"`
+	PublicKey string    `json:"public_key"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Store is the set of actors.
+type Store struct {
+	kv jetstream.KeyValue
+
+	mu    sync.RWMutex
+	byKey map[string]Actor
+	byNm  map[string]Actor
+}
+
+// Open opens (or creates) the actors bucket and loads it.
+func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, Description: "actor identities (public keys only)", History: 5, Storage: jetstream.FileStorage})
+	if err != nil {
+		return nil, fmt.Errorf("open actors bucket: %w", err)
+	}
+	s := &Store{kv: kv, byKey: map[string]Actor{}, byNm: map[string]Actor{}}
+	lister, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list actors: %w", err)
+	}
+	for k := range lister.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("read actor %s: %w", k, err)
+		}
+		var a Actor
+		if err := json.Unmarshal(e.Value(), &a); err != nil {
+			return nil, fmt.Errorf("decode actor %s: %w", k, err)
+		}
+		s.byKey[a.PublicKey], s.byNm[a.Name] = a, a
+	}
+	return s, nil
+}
+
+// ValidateNew checks a name and key for a new actor.
+func ValidateNew(name, publicKey string) error {
+	if !wire.ValidName(name) || reserved[name] {
+		return fmt.Errorf("%w: %q must match [a-z][a-z0-9-]{0,62} and not be one of admin, hub, system", ErrInvalidName, name)
+	}
+	if !nkeys.IsValidPublicUserKey(publicKey) {
+		return fmt.Errorf("%w: %q is not an nkey user public key (starts with U)", ErrInvalidKey, publicKey)
+	}
+	return nil
+}
+
+// Create adds an actor. The name and the key must both be new.
+func (s *Store) Create(ctx context.Context, name, publicKey string) (Actor, error) {
+	if err := ValidateNew(name, publicKey); err != nil {
+		return Actor{}, err
+	}
+	s.mu.RLock()
+	_, nameTaken := s.byNm[name]
+	_, keyTaken := s.byKey[publicKey]
+	s.mu.RUnlock()
+	if nameTaken {
+		return Actor{}, fmt.Errorf("create actor %s: %w", name, ErrExists)
+	}
+	if keyTaken {
+		return Actor{}, fmt.Errorf("create actor %s: %w: the key is another actor's", name, ErrExists)
+	}
+	a := Actor{Name: name, PublicKey: publicKey, CreatedAt: time.Now().UTC()}
+	b, _ := json.Marshal(a)
+	// Create fails if the key exists, so two admins cannot both create it.
+	if _, err := s.kv.Create(ctx, name, b); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return Actor{}, fmt.Errorf("create actor %s: %w", name, ErrExists)
+		}
+		return Actor{}, fmt.Errorf("create actor %s: %w", name, err)
+	}
+	s.mu.Lock()
+	s.byKey[publicKey], s.byNm[name] = a, a
+	s.mu.Unlock()
+	return a, nil
+}
+
+// Revoke removes an actor: its key is no longer accepted.
+func (s *Store) Revoke(ctx context.Context, name string) (Actor, error) {
+	s.mu.RLock()
+	a, ok := s.byNm[name]
+	s.mu.RUnlock()
+	if !ok {
+		return Actor{}, fmt.Errorf("revoke actor %s: %w", name, ErrNotFound)
+	}
+	if err := s.kv.Delete(ctx, name); err != nil {
+		return Actor{}, fmt.Errorf("revoke actor %s: %w", name, err)
+	}
+	s.mu.Lock()
+	delete(s.byNm, name)
+	delete(s.byKey, a.PublicKey)
+	s.mu.Unlock()
+	return a, nil
+}
+
+// ByKey finds the actor with publicKey.
+func (s *Store) ByKey(publicKey string) (Actor, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.byKey[publicKey]
+	return a, ok
+}
+
+// Get finds the actor called name.
+func (s *Store) Get(name string) (Actor, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.byNm[name]
+	return a, ok
+}
+
+// List returns every actor, by name.
+func (s *Store) List() []Actor {
+	s.mu.RLock()
+	out := make([]Actor, 0, len(s.byNm))
+	for _, a := range s.byNm {
+		out = append(out, a)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

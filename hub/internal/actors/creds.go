@@ -1,0 +1,90 @@
+package actors
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/nats-io/nkeys"
+)
+
+// Credentials are what an actor needs to connect: its name and its nkey seed.
+type Credentials struct {
+	Actor string
+	Hub   string // the hub's NATS URL, informational
+	Seed  []byte
+}
+
+// NewCredentials generates a fresh nkey pair for actor.
+func NewCredentials(actor, hub string) (Credentials, string, error) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return Credentials{}, "", fmt.Errorf("generate nkey: %w", err)
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	return Credentials{Actor: actor, Hub: hub, Seed: seed}, pub, nil
+}
+
+// Encode renders the credentials file: the nkey seed in the decorated format
+// NATS tools read (nats.go: nats.NkeyOptionFromSeed(path); the nats CLI:
+// --nkey path), with the actor name in a comment line the connector reads.
+func (c Credentials) Encode() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# JobTech Data Hub credentials — keep secret\n")
+	fmt.Fprintf(&b, "# actor: %s\n", c.Actor)
+	if c.Hub != "" {
+		fmt.Fprintf(&b, "# hub: %s\n", c.Hub)
+	}
+	fmt.Fprintf(&b, "\n-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n", c.Seed)
+	return b.Bytes()
+}
+
+// WriteFile writes the credentials to path, readable only by its owner, and
+// refuses to overwrite an existing file.
+func (c Credentials) WriteFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	if _, err := f.Write(c.Encode()); err != nil {
+		f.Close()
+		return fmt.Errorf("write credentials %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// ReadCredentials reads a credentials file written by WriteFile.
+func ReadCredentials(path string) (Credentials, nkeys.KeyPair, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Credentials{}, nil, fmt.Errorf("read credentials: %w", err)
+	}
+	var c Credentials
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if v, ok := strings.CutPrefix(line, "# actor:"); ok {
+			c.Actor = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "# hub:"); ok {
+			c.Hub = strings.TrimSpace(v)
+		}
+	}
+	kp, err := nkeys.ParseDecoratedNKey(b)
+	if err != nil {
+		return Credentials{}, nil, fmt.Errorf("credentials %s: %w", path, err)
+	}
+	seed, err := kp.Seed()
+	if err != nil {
+		return Credentials{}, nil, fmt.Errorf("credentials %s: %w", path, err)
+	}
+	c.Seed = seed
+	if c.Actor == "" {
+		return c, kp, errors.New("credentials " + path + ": no '# actor:' line")
+	}
+	return c, kp, nil
+}

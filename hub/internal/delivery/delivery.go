@@ -1,0 +1,243 @@
+// Package delivery hands datasets to subscribers. An actor asks for a
+// subscription; the hub (which alone may use the JetStream API) creates a
+// consumer for that actor that pushes records to a deliver subject only that
+// actor may subscribe to. Records then flow from JetStream to the actor
+// without the hub in the data path, and the actor's acks go straight back to
+// JetStream through the messages' reply subjects.
+//
+// Who may subscribe to what is not decided here: the NATS server only lets
+// an actor ask on hub.subscribe.<dataset>.<actor> and read
+// deliver.<actor>.<dataset>.> when the sharing policies allow it.
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/registry"
+)
+
+// Queue is the queue group of the hub nodes serving subscriptions.
+const Queue = "hub-delivery"
+
+// Service answers subscription and schema requests.
+type Service struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	reg  *registry.Registry
+	log  *slog.Logger
+	subs []*nats.Subscription
+}
+
+// New returns a service answering on nc.
+func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, log *slog.Logger) *Service {
+	return &Service{nc: nc, js: js, reg: reg, log: log.With("component", "delivery")}
+}
+
+// Start subscribes to the service subjects.
+func (s *Service) Start(ctx context.Context) error {
+	for prefix, h := range map[string]nats.MsgHandler{
+		wire.SubscribePrefix:   s.subscribe,
+		wire.UnsubscribePrefix: s.unsubscribe,
+		wire.SchemaPrefix:      s.schema,
+	} {
+		sub, err := s.nc.QueueSubscribe(prefix+".*.*", Queue, h)
+		if err != nil {
+			return fmt.Errorf("subscribe %s: %w", prefix, err)
+		}
+		s.subs = append(s.subs, sub)
+	}
+	return s.nc.Flush()
+}
+
+// Stop stops answering.
+func (s *Service) Stop() {
+	for _, sub := range s.subs {
+		_ = sub.Drain()
+	}
+}
+
+var durableRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ConsumerName is the JetStream consumer of an actor's durable subscription.
+func ConsumerName(actor, durable string) string { return actor + "_" + durable }
+
+func (s *Service) reply(m *nats.Msg, r wire.SubscribeReply) {
+	b, _ := json.Marshal(r)
+	_ = m.Respond(b)
+}
+
+func (s *Service) subscribe(m *nats.Msg) {
+	dataset, actor, err := wire.ParseServiceSubject(wire.SubscribePrefix, m.Subject)
+	if err != nil {
+		s.reply(m, wire.SubscribeReply{Error: err.Error()})
+		return
+	}
+	if _, ok := s.reg.Get(dataset); !ok {
+		s.reply(m, wire.SubscribeReply{Error: fmt.Sprintf("dataset %q is not declared on this hub", dataset)})
+		return
+	}
+	var req wire.SubscribeRequest
+	if len(m.Data) > 0 {
+		if err := json.Unmarshal(m.Data, &req); err != nil {
+			s.reply(m, wire.SubscribeReply{Error: "bad subscribe request: " + err.Error()})
+			return
+		}
+	}
+	cfg, err := consumerConfig(actor, dataset, req)
+	if err != nil {
+		s.reply(m, wire.SubscribeReply{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stream := wire.StreamName(dataset)
+	if req.Durable != "" {
+		// A durable subscription resumes: keep the consumer if it exists.
+		if c, err := s.js.PushConsumer(ctx, stream, cfg.Durable); err == nil {
+			info := c.CachedInfo()
+			s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject})
+			return
+		}
+	}
+	c, err := s.js.CreatePushConsumer(ctx, stream, cfg)
+	if err != nil {
+		s.log.Error("create consumer", "actor", actor, "dataset", dataset, "err", err)
+		s.reply(m, wire.SubscribeReply{Error: "create subscription: " + err.Error()})
+		return
+	}
+	info := c.CachedInfo()
+	s.log.Info("subscription created", "actor", actor, "dataset", dataset, "consumer", info.Name)
+	s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject})
+}
+
+func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream.ConsumerConfig, error) {
+	name := ""
+	if req.Durable != "" {
+		if !durableRE.MatchString(req.Durable) {
+			return jetstream.ConsumerConfig{}, fmt.Errorf("durable %q: use 1-64 letters, digits, '-' or '_'", req.Durable)
+		}
+		name = ConsumerName(actor, req.Durable)
+	} else {
+		name = actor + "_" + nats.NewInbox()[len(nats.InboxPrefix):]
+	}
+	cfg := jetstream.ConsumerConfig{
+		Name:           name,
+		DeliverSubject: wire.DeliverSubject(actor, dataset, name),
+		FilterSubject:  wire.DataFilter(dataset),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        30 * time.Second,
+		MaxAckPending:  1024,
+		FlowControl:    true,
+		IdleHeartbeat:  5 * time.Second,
+		Metadata:       map[string]string{"hub.actor": actor, "hub.dataset": dataset},
+	}
+	if req.Durable != "" {
+		cfg.Durable = name
+	} else {
+		cfg.InactiveThreshold = 5 * time.Minute
+	}
+	if req.MaxAckPending > 0 {
+		cfg.MaxAckPending = req.MaxAckPending
+	}
+	if req.AckWait > 0 {
+		cfg.AckWait = req.AckWait
+	}
+	switch req.Start {
+	case "", wire.StartAll:
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	case wire.StartNew:
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	case wire.StartSnapshot:
+		cfg.DeliverPolicy = jetstream.DeliverLastPerSubjectPolicy
+	case wire.StartAfterSeq:
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = req.AfterSeq + 1
+	case wire.StartSince:
+		if req.Since.IsZero() {
+			return cfg, errors.New("start since needs since")
+		}
+		t := req.Since
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &t
+	default:
+		return cfg, fmt.Errorf("start %q: want all, new, snapshot, after or since", req.Start)
+	}
+	return cfg, nil
+}
+
+func (s *Service) unsubscribe(m *nats.Msg) {
+	dataset, actor, err := wire.ParseServiceSubject(wire.UnsubscribePrefix, m.Subject)
+	if err != nil {
+		s.reply(m, wire.SubscribeReply{Error: err.Error()})
+		return
+	}
+	var req wire.UnsubscribeRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil || !durableRE.MatchString(req.Durable) {
+		s.reply(m, wire.SubscribeReply{Error: "unsubscribe needs {\"durable\": name}"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	name := ConsumerName(actor, req.Durable)
+	if err := s.js.DeleteConsumer(ctx, wire.StreamName(dataset), name); err != nil {
+		s.reply(m, wire.SubscribeReply{Error: "unsubscribe: " + err.Error()})
+		return
+	}
+	s.reply(m, wire.SubscribeReply{Consumer: name, Stream: wire.StreamName(dataset)})
+}
+
+func (s *Service) schema(m *nats.Msg) {
+	dataset, _, err := wire.ParseServiceSubject(wire.SchemaPrefix, m.Subject)
+	if err != nil {
+		return
+	}
+	d, ok := s.reg.Get(dataset)
+	if !ok {
+		msg := nats.NewMsg(m.Reply)
+		msg.Header.Set("Hub-Error", fmt.Sprintf("dataset %q is not declared on this hub", dataset))
+		_ = m.RespondMsg(msg)
+		return
+	}
+	msg := nats.NewMsg(m.Reply)
+	msg.Header.Set(wire.HeaderSchemaVersion, fmt.Sprint(d.SchemaVersion))
+	msg.Data = d.SchemaDoc
+	_ = m.RespondMsg(msg)
+}
+
+// RemoveActor deletes every consumer of actor on dataset (all datasets when
+// dataset is ""): used when an actor is revoked or loses a dataset.
+func RemoveActor(ctx context.Context, js jetstream.JetStream, reg *registry.Registry, actor, dataset string) (int, error) {
+	n := 0
+	for _, d := range reg.List() {
+		if dataset != "" && d.Name != dataset {
+			continue
+		}
+		st, err := js.Stream(ctx, wire.StreamName(d.Name))
+		if err != nil {
+			continue
+		}
+		lister := st.ListConsumers(ctx)
+		var names []string
+		for info := range lister.Info() {
+			if info.Config.Metadata["hub.actor"] == actor {
+				names = append(names, info.Name)
+			}
+		}
+		for _, name := range names {
+			if err := st.DeleteConsumer(ctx, name); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
