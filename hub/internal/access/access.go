@@ -51,6 +51,7 @@ type Service struct {
 	conns map[uint64]connState
 
 	audits    chan audit.Entry
+	pending   atomic.Int64 // queued or being written
 	limiter   *limiter
 	wake      chan struct{}
 	done      chan struct{}
@@ -287,9 +288,11 @@ func (s *Service) RevokeActor(ctx context.Context, name, by string) (actors.Acto
 
 // record queues an audit entry; the audit loop appends it.
 func (s *Service) record(e audit.Entry) {
+	s.pending.Add(1)
 	select {
 	case s.audits <- e:
 	default:
+		s.pending.Add(-1)
 		s.log.Error("audit queue full: entry dropped", "kind", e.Kind, "actor", e.Actor, "subject", e.Subject)
 	}
 }
@@ -297,7 +300,7 @@ func (s *Service) record(e audit.Entry) {
 // Flush waits until every queued audit entry is written (for tests and
 // orderly shutdown).
 func (s *Service) Flush(ctx context.Context) error {
-	for len(s.audits) > 0 {
+	for s.pending.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -311,6 +314,7 @@ func (s *Service) auditLoop() {
 	write := func(e audit.Entry) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		defer s.pending.Add(-1)
 		if _, err := s.Audit.Append(ctx, e); err != nil {
 			s.log.Error("write audit entry", "kind", e.Kind, "err", err)
 		}

@@ -9,7 +9,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jobtech-dev/datahub/connector-kit/publish"
+	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 )
 
@@ -29,7 +31,12 @@ type Deps struct {
 	MaxRecordBytes int
 	MaxBatch       int
 	MaxBatchBytes  int64
-	Logger         *slog.Logger
+	// Access manages actors and policies; Audit is the audit log.
+	Access *access.Service
+	Audit  *audit.Log
+	// NATSConnected counts live connections per actor.
+	NATSConnected func() map[string]int
+	Logger        *slog.Logger
 }
 
 type api struct {
@@ -58,6 +65,15 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/records", h(a.readRecords))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/snapshot", h(a.readSnapshot))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/deadletters", h(a.readDeadLetters))
+	v1.HandleFunc("GET /api/v1/actors", h(a.listActors))
+	v1.HandleFunc("POST /api/v1/actors", h(a.createActor))
+	v1.HandleFunc("DELETE /api/v1/actors/{actor}", h(a.revokeActor))
+	v1.HandleFunc("GET /api/v1/policies", h(a.getPolicies))
+	v1.HandleFunc("PUT /api/v1/policies", h(a.applyPolicies))
+	v1.HandleFunc("GET /api/v1/policies/check", h(a.checkPolicy))
+	v1.HandleFunc("GET /api/v1/policies/explain", h(a.explainPolicy))
+	v1.HandleFunc("GET /api/v1/audit", h(a.tailAudit))
+	v1.HandleFunc("GET /api/v1/audit/verify", h(a.verifyAudit))
 	v1.HandleFunc("/api/v1/", h(func(w http.ResponseWriter, r *http.Request) error {
 		return newProblem(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}))

@@ -36,6 +36,7 @@ var problemTypes = map[int][2]string{
 	http.StatusForbidden:             {"forbidden", "Forbidden"},
 	http.StatusNotFound:              {"not-found", "Not found"},
 	http.StatusMethodNotAllowed:      {"method-not-allowed", "Method not allowed"},
+	http.StatusConflict:              {"conflict", "Already exists"},
 	http.StatusRequestEntityTooLarge: {"too-large", "Request too large"},
 	http.StatusUnsupportedMediaType:  {"unsupported-media-type", "Unsupported media type"},
 	http.StatusUnprocessableEntity:   {"invalid-record", "Record rejected"},

@@ -114,3 +114,27 @@ func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error 
 
 // cmdTimeout bounds admin calls that do not follow a stream.
 const cmdTimeout = 2 * time.Minute
+
+// sendJSON sends v as JSON and decodes a 2xx answer into out.
+func (c *apiClient) sendJSON(ctx context.Context, method, path string, v, out any) error {
+	var body []byte
+	if v != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		body = b
+	}
+	resp, err := c.do(ctx, method, path, "application/json", body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return errorFrom(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}

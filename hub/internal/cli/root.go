@@ -48,6 +48,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		readCmd(),
 		deadLettersCmd(),
 		datasetsCmd(),
+		actorCmd(),
+		policyCmd(),
+		auditCmd(),
 	} {
 		root.AddCommand(c)
 	}

@@ -1,0 +1,179 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jobtech-dev/datahub/hub/internal/actors"
+	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/policy"
+)
+
+// ActorInfo is how the API describes an actor.
+type ActorInfo struct {
+	actors.Actor
+	Connections int `json:"connections"`
+}
+
+// NewActorRequest registers an actor's public key; the private key never
+// reaches the hub.
+type NewActorRequest struct {
+	Name      string `json:"name"`
+	PublicKey string `json:"public_key"`
+}
+
+// ApplyPoliciesRequest is the whole policy state: file name → content.
+type ApplyPoliciesRequest struct {
+	Files map[string]string `json:"files"`
+}
+
+// CheckResult answers a policy check.
+type CheckResult struct {
+	Actor    string `json:"actor"`
+	Action   string `json:"action"`
+	Dataset  string `json:"dataset"`
+	Allowed  bool   `json:"allowed"`
+	PolicyID string `json:"policy_id,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return newProblem(http.StatusBadRequest, "request body: "+err.Error())
+	}
+	return nil
+}
+
+func (a *api) listActors(w http.ResponseWriter, r *http.Request) error {
+	conns := a.NATSConnected()
+	out := []ActorInfo{}
+	for _, act := range a.Access.Actors.List() {
+		out = append(out, ActorInfo{Actor: act, Connections: conns[act.Name]})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) createActor(w http.ResponseWriter, r *http.Request) error {
+	var req NewActorRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	act, err := a.Access.CreateActor(r.Context(), req.Name, req.PublicKey, "admin")
+	switch {
+	case errors.Is(err, actors.ErrExists):
+		return newProblem(http.StatusConflict, err.Error())
+	case errors.Is(err, actors.ErrInvalidName), errors.Is(err, actors.ErrInvalidKey):
+		return newProblem(http.StatusBadRequest, err.Error())
+	case err != nil:
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, act)
+}
+
+func (a *api) revokeActor(w http.ResponseWriter, r *http.Request) error {
+	act, err := a.Access.RevokeActor(r.Context(), r.PathValue("actor"), "admin")
+	if errors.Is(err, actors.ErrNotFound) {
+		return newProblem(http.StatusNotFound, err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, act)
+}
+
+func (a *api) getPolicies(w http.ResponseWriter, r *http.Request) error {
+	set := a.Access.Policies()
+	files := map[string]string{}
+	for k, v := range set.Files() {
+		files[k] = string(v)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"digest": set.Digest(), "policies": set.PolicyIDs(), "files": files})
+}
+
+func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
+	var req ApplyPoliciesRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	files := make(map[string][]byte, len(req.Files))
+	for k, v := range req.Files {
+		files[k] = []byte(v)
+	}
+	set, err := policy.LoadFiles(files)
+	if err != nil {
+		// Nothing changed: the set in force stays.
+		return newProblem(http.StatusUnprocessableEntity, err.Error())
+	}
+	res, err := a.Access.Apply(r.Context(), set, "admin")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	req := policy.Request{Actor: q.Get("actor"), Action: q.Get("action"), Dataset: q.Get("dataset"), RemoteIP: q.Get("ip"), Time: time.Now()}
+	if v := q.Get("at"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return newProblem(http.StatusBadRequest, fmt.Sprintf("query at=%q: want an RFC 3339 time", v))
+		}
+		req.Time = t
+	}
+	if req.Actor == "" || req.Action == "" || req.Dataset == "" {
+		return newProblem(http.StatusBadRequest, "give actor, action and dataset")
+	}
+	d := a.Access.Policies().Decide(req)
+	return writeJSON(w, http.StatusOK, CheckResult{Actor: req.Actor, Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason})
+}
+
+func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
+	actor := r.URL.Query().Get("actor")
+	if actor == "" {
+		return newProblem(http.StatusBadRequest, "give actor")
+	}
+	var datasets []string
+	for _, d := range a.Registry.List() {
+		datasets = append(datasets, d.Name)
+	}
+	lines := a.Access.Policies().Explain(actor, datasets, time.Now())
+	out := make([]map[string]any, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, map[string]any{"dataset": l.Dataset, "action": l.Action, "allowed": l.Allowed, "policy_id": l.PolicyID,
+			"reason": l.Reason, "conditions": l.Conditions, "pending": l.Pending, "text": l.String()})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) tailAudit(w http.ResponseWriter, r *http.Request) error {
+	n := 0
+	if v := r.URL.Query().Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			return newProblem(http.StatusBadRequest, fmt.Sprintf("query n=%q: want a number", v))
+		}
+	}
+	follow, _ := strconv.ParseBool(r.URL.Query().Get("follow"))
+	out := newNDJSON(w)
+	err := a.Audit.Tail(r.Context(), n, follow, func(e audit.Entry) error { return out.write(e, follow) })
+	if follow && r.Context().Err() != nil {
+		err = nil
+	}
+	return a.finishStream(out, err)
+}
+
+func (a *api) verifyAudit(w http.ResponseWriter, r *http.Request) error {
+	rep, err := a.Audit.Verify(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}

@@ -1,0 +1,347 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jobtech-dev/datahub/hub/internal/actors"
+	"github.com/jobtech-dev/datahub/hub/internal/policy"
+)
+
+func actorCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "actor", Short: "Create, list and revoke actor identities"}
+	var cf clientFlags
+	var out, natsURL string
+	create := &cobra.Command{
+		Use:   "create NAME --out FILE",
+		Short: "Create an actor: a new nkey pair; the hub gets only the public key",
+		Long: `create generates the actor's nkey pair on this machine, registers the public key with the
+hub and writes the credentials file (mode 0600) for the actor: the nkey seed in the
+decorated format NATS tools read (Go: nats.NkeyOptionFromSeed(FILE); nats CLI: --nkey FILE)
+and the actor's name. Hand the file to the actor over a safe channel.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if _, err := os.Stat(out); err == nil {
+				return fmt.Errorf("%s exists: not overwriting credentials", out)
+			}
+			creds, pub, err := actors.NewCredentials(name, natsURL)
+			if err != nil {
+				return err
+			}
+			if err := actors.ValidateNew(name, pub); err != nil {
+				return err
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+			defer cancel()
+			var a actors.Actor
+			if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/actors", map[string]string{"name": name, "public_key": pub}, &a); err != nil {
+				return err
+			}
+			if err := creds.WriteFile(out); err != nil {
+				return fmt.Errorf("actor %s created but its credentials could not be written (revoke it and retry): %w", name, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "actor %s created, public key %s\ncredentials: %s (mode 0600)\n", a.Name, a.PublicKey, out)
+			return nil
+		},
+	}
+	create.Flags().StringVarP(&out, "out", "o", "", "credentials file to write")
+	create.Flags().StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "the hub's NATS URL, written into the credentials file as a hint")
+	_ = create.MarkFlagRequired("out")
+	cf.register(create)
+
+	var lf clientFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List actors with their keys and live connections",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := lf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+			defer cancel()
+			var list []struct {
+				Name        string `json:"name"`
+				PublicKey   string `json:"public_key"`
+				CreatedAt   string `json:"created_at"`
+				Connections int    `json:"connections"`
+			}
+			if err := c.getJSON(ctx, "/api/v1/actors", &list); err != nil {
+				return err
+			}
+			return printTable(cmd.OutOrStdout(), func(tw io.Writer) {
+				fmt.Fprintln(tw, "NAME\tPUBLIC KEY\tCREATED\tCONNECTIONS")
+				for _, a := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", a.Name, a.PublicKey, a.CreatedAt, a.Connections)
+				}
+			})
+		},
+	}
+	lf.register(list)
+
+	var rf clientFlags
+	revoke := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke an actor: its connections close at once and its key is refused",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+			defer cancel()
+			if err := c.sendJSON(ctx, http.MethodDelete, "/api/v1/actors/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "actor %s revoked\n", args[0])
+			return nil
+		},
+	}
+	rf.register(revoke)
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}
+
+// policyFiles reads what `policy apply -f` names: a folder's top-level
+// *.json files and groups.yaml, or one file.
+func policyFiles(path string) (map[string]string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("policies: %w", err)
+	}
+	files := map[string]string{}
+	if !fi.IsDir() {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.Base(path)] = string(b)
+		return files, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("policies: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || (!strings.HasSuffix(e.Name(), ".json") && e.Name() != policy.GroupsFile) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(path, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files[e.Name()] = string(b)
+	}
+	return files, nil
+}
+
+func policyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Apply, check and explain sharing policies"}
+	var af clientFlags
+	var from string
+	apply := &cobra.Command{
+		Use:   "apply -f DIR|FILE",
+		Short: "Make the files the whole policy state (atomic: on any error nothing changes)",
+		Long: `apply sends the policy files (a folder's *.json and groups.yaml, or one file) to the hub,
+which validates them all and puts them in force at once, cutting live connections whose
+rights change. On any error nothing changes and the error names the file and the policy.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			files, err := policyFiles(from)
+			if err != nil {
+				return err
+			}
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+			defer cancel()
+			var res struct {
+				Changed  bool     `json:"changed"`
+				Digest   string   `json:"digest"`
+				Policies []string `json:"policies"`
+				Recut    int      `json:"recut"`
+			}
+			if err := c.sendJSON(ctx, http.MethodPut, "/api/v1/policies", map[string]any{"files": files}, &res); err != nil {
+				return err
+			}
+			if !res.Changed {
+				fmt.Fprintf(cmd.OutOrStdout(), "no change: %d policies already in force (%s)\n", len(res.Policies), res.Digest[:12])
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "applied %d policies (%s); %d live connections re-authorized\n", len(res.Policies), res.Digest[:12], res.Recut)
+			return nil
+		},
+	}
+	apply.Flags().StringVarP(&from, "file", "f", "policies", "policy folder or file")
+	af.register(apply)
+
+	var cf clientFlags
+	var actor, action, dataset, ip, at string
+	check := &cobra.Command{
+		Use:   "check --actor A --action ACTION --dataset D",
+		Short: "Say whether the policies allow an action, and which policy decided (exit 1 on deny)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+			defer cancel()
+			q := url.Values{"actor": {actor}, "action": {action}, "dataset": {dataset}}
+			if ip != "" {
+				q.Set("ip", ip)
+			}
+			if at != "" {
+				q.Set("at", at)
+			}
+			var res struct {
+				Allowed  bool   `json:"allowed"`
+				PolicyID string `json:"policy_id"`
+				Reason   string `json:"reason"`
+			}
+			if err := c.getJSON(ctx, "/api/v1/policies/check?"+q.Encode(), &res); err != nil {
+				return err
+			}
+			verdict := "deny"
+			if res.Allowed {
+				verdict = "allow"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", verdict, res.Reason)
+			if !res.Allowed {
+				return exitCode(1)
+			}
+			return nil
+		},
+	}
+	check.Flags().StringVar(&actor, "actor", "", "actor name")
+	check.Flags().StringVar(&action, "action", "", "publish, subscribe, read-schema or register-schema")
+	check.Flags().StringVar(&dataset, "dataset", "", "dataset name")
+	check.Flags().StringVar(&ip, "ip", "", "source address to judge network conditions with")
+	check.Flags().StringVar(&at, "at", "", "judge at this RFC 3339 time instead of now")
+	for _, f := range []string{"actor", "action", "dataset"} {
+		_ = check.MarkFlagRequired(f)
+	}
+	cf.register(check)
+
+	var ef clientFlags
+	explain := &cobra.Command{
+		Use:   "explain ACTOR",
+		Short: "List an actor's effective rights per dataset and the policy behind each",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := ef.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+			defer cancel()
+			var lines []struct {
+				Text string `json:"text"`
+			}
+			if err := c.getJSON(ctx, "/api/v1/policies/explain?actor="+url.QueryEscape(args[0]), &lines); err != nil {
+				return err
+			}
+			for _, l := range lines {
+				fmt.Fprintln(cmd.OutOrStdout(), l.Text)
+			}
+			return nil
+		},
+	}
+	ef.register(explain)
+	cmd.AddCommand(apply, check, explain)
+	return cmd
+}
+
+func auditCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read and verify the hash-chained audit log"}
+	var vf clientFlags
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit chain: a changed or removed entry is reported (exit 1)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := vf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+			defer cancel()
+			var rep struct {
+				Entries  int  `json:"entries"`
+				OK       bool `json:"ok"`
+				Problems []struct {
+					Seq     uint64 `json:"seq"`
+					Message string `json:"message"`
+				} `json:"problems"`
+				Head string `json:"head"`
+			}
+			if err := c.getJSON(ctx, "/api/v1/audit/verify", &rep); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if rep.OK {
+				fmt.Fprintf(out, "audit log intact: %d entries, head %s\n", rep.Entries, rep.Head)
+				return nil
+			}
+			fmt.Fprintf(out, "audit log BROKEN: %d entries, %d problems\n", rep.Entries, len(rep.Problems))
+			for _, p := range rep.Problems {
+				fmt.Fprintf(out, "  seq %d: %s\n", p.Seq, p.Message)
+			}
+			return exitCode(1)
+		},
+	}
+	vf.register(verify)
+	var tf clientFlags
+	var n int
+	var follow bool
+	tail := &cobra.Command{
+		Use:   "tail [-n N] [-f]",
+		Short: "Print the last audit entries as NDJSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := tf.client()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			q := url.Values{"n": {strconv.Itoa(n)}}
+			if follow {
+				q.Set("follow", "true")
+				var stop context.CancelFunc
+				ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+				defer stop()
+			}
+			err = c.stream(ctx, "/api/v1/audit?"+q.Encode(), cmd.OutOrStdout())
+			if follow && ctx.Err() != nil {
+				return nil
+			}
+			return err
+		},
+	}
+	tail.Flags().IntVarP(&n, "lines", "n", 20, "how many of the last entries (0 = all)")
+	tail.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new entries")
+	tf.register(tail)
+	cmd.AddCommand(verify, tail)
+	return cmd
+}
