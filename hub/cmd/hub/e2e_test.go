@@ -43,15 +43,28 @@ func TestMain(m *testing.M) {
 type hubProc struct {
 	cmd     *exec.Cmd
 	httpURL string
+	nats    string
 	stderr  *bytes.Buffer
 	done    chan error
 }
 
-var httpLine = regexp.MustCompile(`HTTP API:\s+(http://\S+)`)
+var (
+	httpLine = regexp.MustCompile(`HTTP API:\s+(http://\S+)`)
+	natsRE   = regexp.MustCompile(natsLine)
+)
+
+// natsURL is where actors connect to the hub.
+func (p *hubProc) natsURL(t *testing.T) string {
+	t.Helper()
+	if p.nats == "" {
+		t.Fatal("hub printed no NATS URL")
+	}
+	return p.nats
+}
 
 func serve(t *testing.T, data string) *hubProc {
 	t.Helper()
-	cmd := exec.Command(hubBin, "serve", "--data", data, "--schemas", hubtest.SchemasDir(),
+	cmd := exec.Command(hubBin, "serve", "--data", data, "--schemas", hubtest.SchemasDir(), "--policies", filepath.Join(hubtest.RepoRoot(), "policies"),
 		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -72,6 +85,9 @@ func serve(t *testing.T, data string) *hubProc {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			if m := natsRE.FindStringSubmatch(sc.Text()); m != nil {
+				p.nats = m[1]
+			}
 			if m := httpLine.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}

@@ -453,8 +453,19 @@ func TestPolicyChangeReachesLiveSubscription(t *testing.T) {
 	}
 	// The durable resumes: the three records published while revoked arrive
 	// (on the old subscription, re-made by the client on reconnect, or the new).
-	if !eventually(3*time.Second, func() bool { return s.count()+s2.count() == 6 }) {
-		t.Fatalf("resumed subscription got %d, want the 3 missed", s.count()+s2.count()-3)
+	seqs := func() map[uint64]bool {
+		m := map[uint64]bool{}
+		for _, x := range []*subscription{s, s2} {
+			x.mu.Lock()
+			for _, e := range x.got {
+				m[e.Seq] = true
+			}
+			x.mu.Unlock()
+		}
+		return m
+	}
+	if !eventually(3*time.Second, func() bool { m := seqs(); return len(m) == 6 && m[4] && m[5] && m[6] }) {
+		t.Fatalf("received sequences %v, want 1-6: the 3 missed ones after the right came back", seqs())
 	}
 }
 

@@ -48,8 +48,8 @@ the config file. It stops cleanly on SIGINT or SIGTERM.`,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "JobTech Data Hub %q is ready\n", cfg.Name)
-			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
 			fmt.Fprintf(out, "  NATS:        %s\n", n.NATSURL())
+			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
 			fmt.Fprintf(out, "  datasets:    %d from %s\n", len(n.Registry().List()), cfg.Schemas)
 			fmt.Fprintf(out, "  data:        %s  (admin token: %s)\n", cfg.Data, filepath.Join(cfg.Data, admintoken.FileName))
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
