@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +17,9 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/publish"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
+	"github.com/jobtech-dev/datahub/hub/internal/policy"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 )
 
@@ -28,23 +33,79 @@ const variants = 4096
 // BenchmarkIngest measures the hub's full ingest path (request over TCP,
 // decode, validate, stamp, JetStream publish, reply after the ack) against
 // raw JetStream async publish of the same payloads into an identical stream,
-// in the same run, and reports both rates and their ratio.
+// in the same run, and reports both rates and their ratio. The publishing
+// actor is authorized by the real sharing policies (the repository's, plus
+// its own grant).
 func BenchmarkIngest(b *testing.B) {
 	small := example(b, "jobads", "valid", "small-ad.json")
-	payloads := map[string][][]byte{
-		"ad-1KiB":  withIDs(b, [][]byte{small}),
-		"real-ads": withIDs(b, realAds(b)),
+	b.Run("ad-1KiB", func(b *testing.B) { benchIngest(b, withIDs(b, [][]byte{small}), 0) })
+	b.Run("real-ads", func(b *testing.B) { benchIngest(b, withIDs(b, realAds(b)), 0) })
+}
+
+// BenchmarkIngestWith200Policies is BenchmarkIngest's 1 KiB case with 200
+// policies in force: policies are compiled into connection permissions, so
+// the ratio should not move.
+func BenchmarkIngestWith200Policies(b *testing.B) {
+	small := example(b, "jobads", "valid", "small-ad.json")
+	benchIngest(b, withIDs(b, [][]byte{small}), 200)
+}
+
+// benchAuthorizer is the real access service, except for the raw-JetStream
+// client, which needs stream subjects no actor can be granted.
+type benchAuthorizer struct {
+	*access.Service
+	rawKey string
+}
+
+func (a benchAuthorizer) Authorize(ctx context.Context, c natsd.Conn) (natsd.Grant, error) {
+	if c.PublicKey == a.rawKey {
+		return natsd.Grant{Actor: "bench-raw", Publish: []string{"bench.raw.>"}, Subscribe: []string{"_INBOX_bench-raw.>"}}, nil
 	}
-	for _, name := range []string{"ad-1KiB", "real-ads"} {
-		recs := payloads[name]
-		b.Run(name, func(b *testing.B) {
-			n := hubtest.StartNew(b)
-			benchActor := hubtest.NewActor(b, "bench")
-			hubtest.Allow(b, n, map[hubtest.Actor]natsd.Grant{benchActor: {
-				Actor:     "bench",
-				Publish:   []string{"ingest.jobads.bench", "bench.raw.>"},
-				Subscribe: []string{"_INBOX_bench.>"},
-			}})
+	return a.Service.Authorize(ctx, c)
+}
+
+// benchPolicies are the repository's policies, the bench actor's grant, and
+// generated ones up to total.
+func benchPolicies(b *testing.B, total int) *policy.Set {
+	dir := filepath.Join(hubtest.RepoRoot(), "policies")
+	files := map[string][]byte{}
+	entries, _ := os.ReadDir(dir)
+	count := 0
+	for _, e := range entries {
+		bs := hubtest.ReadFile(b, filepath.Join(dir, e.Name()))
+		files[e.Name()] = bs
+		count += bytes.Count(bs, []byte(`"id"`))
+	}
+	var gen []string
+	gen = append(gen, `{"id":"bench-publishes","description":"benchmark","subjects":["actor:bench"],"resources":["dataset:jobads"],"actions":["publish"],"effect":"allow"}`)
+	count++
+	for i := 0; count < total; i++ {
+		gen = append(gen, fmt.Sprintf(`{"id":"gen-%d","description":"generated","subjects":["actor:org-%d","group:job-boards"],"resources":["dataset:<jobads|taxonomy-concepts>"],"actions":["<subscribe|read-schema>"],"effect":"%s","conditions":{"time":{"type":"TimeWindowCondition","options":{"from":"2026-01-01T00:00:00Z","until":"2030-01-01T00:00:00Z"}}}}`,
+			i, i, map[bool]string{true: "deny", false: "allow"}[i%7 == 0]))
+		count++
+	}
+	files["bench.json"] = []byte("[" + strings.Join(gen, ",") + "]")
+	set, err := policy.LoadFiles(files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return set
+}
+
+func benchIngest(b *testing.B, recs [][]byte, policies int) {
+	n := hubtest.StartNew(b)
+	benchActor := hubtest.NewActor(b, "bench")
+	rawActor := hubtest.NewActor(b, "bench-raw")
+	set := benchPolicies(b, policies)
+	if _, err := n.Access().Apply(context.Background(), set, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := n.Access().CreateActor(context.Background(), "bench", benchActor.PublicKey(), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	n.NATS().SetAuthorizer(benchAuthorizer{Service: n.Access(), rawKey: rawActor.PublicKey()})
+	{
+		{
 			d, _ := n.Registry().Get("jobads")
 			rawCfg := store.StreamConfig(d, 1)
 			rawCfg.Name, rawCfg.Subjects = "BENCH_RAW", []string{"bench.raw.>"}
@@ -53,7 +114,7 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			// Two TCP connections, as an actor's process would have.
-			rawNC := hubtest.Connect(b, n, benchActor)
+			rawNC := hubtest.Connect(b, n, rawActor)
 			hubNC := hubtest.Connect(b, n, benchActor)
 			js, err := jetstream.New(rawNC, jetstream.WithPublishAsyncMaxPending(window))
 			if err != nil {
@@ -128,8 +189,9 @@ func BenchmarkIngest(b *testing.B) {
 			b.ReportMetric(hubRate, "hub-rec/s")
 			b.ReportMetric(rawRate, "raw-rec/s")
 			b.ReportMetric(hubRate/rawRate, "ratio")
+			b.ReportMetric(float64(set.Len()), "policies")
 			b.SetBytes(int64(len(recs[0])))
-		})
+		}
 	}
 }
 
