@@ -100,39 +100,40 @@ func (s *Service) Close() {
 // Policies is the policy set in force.
 func (s *Service) Policies() *policy.Set { return s.set.Load() }
 
-// LoadInitial puts the start-up policies in force: the files of dir when it
-// exists (the files are the policy state), else the set last applied.
+// LoadInitial puts the start-up policies in force: the set last applied,
+// then the files of dir when it exists (the files are the policy state; an
+// unchanged folder is not a change and is not audited again).
 func (s *Service) LoadInitial(ctx context.Context, dir string) error {
-	if dir != "" {
-		if _, err := os.Stat(dir); err == nil {
-			set, err := policy.LoadDir(dir)
-			if err != nil {
-				return fmt.Errorf("load policies: %w", err)
-			}
-			_, err = s.Apply(ctx, set, "hub-start")
-			return err
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("policies folder %s: %w", dir, err)
-		}
-	}
 	e, err := s.kv.Get(ctx, policyKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case err != nil:
+		return fmt.Errorf("read applied policies: %w", err)
+	default:
+		var files map[string][]byte
+		if err := json.Unmarshal(e.Value(), &files); err != nil {
+			return fmt.Errorf("decode applied policies: %w", err)
+		}
+		set, err := policy.LoadFiles(files)
+		if err != nil {
+			return fmt.Errorf("applied policies: %w", err)
+		}
+		s.set.Store(set)
+	}
+	if dir == "" {
 		return nil
 	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("policies folder %s: %w", dir, err)
+	}
+	set, err := policy.LoadDir(dir)
 	if err != nil {
-		return fmt.Errorf("read applied policies: %w", err)
+		return fmt.Errorf("load policies: %w", err)
 	}
-	var files map[string][]byte
-	if err := json.Unmarshal(e.Value(), &files); err != nil {
-		return fmt.Errorf("decode applied policies: %w", err)
-	}
-	set, err := policy.LoadFiles(files)
-	if err != nil {
-		return fmt.Errorf("applied policies: %w", err)
-	}
-	s.set.Store(set)
-	s.kickWhere(func(connState) bool { return true })
-	return nil
+	_, err = s.Apply(ctx, set, "hub-start")
+	return err
 }
 
 // ApplyResult says what an apply did.

@@ -559,3 +559,21 @@ func TestAuditChainVerifies(t *testing.T) {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
 }
+
+func TestRestartDoesNotReapplyUnchangedPolicies(t *testing.T) {
+	t.Parallel()
+	cfg := hubtest.Config(t.TempDir())
+	n := hubtest.Start(t, cfg)
+	hubtest.Stop(t, n)
+	n = hubtest.Start(t, cfg)
+	if k := auditKinds(t, n); k[audit.KindPolicyApply] != 1 {
+		t.Fatalf("policy.apply entries after a restart with unchanged policies: %d, want 1", k[audit.KindPolicyApply])
+	}
+	// Without the folder, the set last applied stays in force.
+	cfg.Policies = filepath.Join(t.TempDir(), "none")
+	hubtest.Stop(t, n)
+	n = hubtest.Start(t, cfg)
+	if d := n.Access().Policies().Decide(policy.Request{Actor: "jobbland", Action: "publish", Dataset: "jobads", Time: time.Now()}); !d.Allowed {
+		t.Fatalf("policies lost across a restart without the folder: %+v", d)
+	}
+}
