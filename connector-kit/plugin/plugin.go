@@ -1,0 +1,111 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// Record is one record flowing through a connector.
+type Record struct {
+	// Dataset the record belongs to.
+	Dataset string
+	// ID is the record id: set by a source that has a stable one (so a
+	// re-read after a crash is stored once), and by the hub on delivery.
+	ID string
+	// Data is the record's JSON.
+	Data json.RawMessage
+	// Envelope is the hub's metadata for records delivered by the hub; nil
+	// for records on their way in.
+	Envelope *wire.Envelope
+}
+
+// AckFunc reports a record's fate to its source: nil when the hub stored it
+// (or the sink delivered it), else why not. The source may forget the record
+// only after an ack; a nack (non-nil error) means it must be read again later,
+// unless the error is permanent (see Permanent).
+type AckFunc func(ctx context.Context, err error) error
+
+// Source reads records from outside the hub.
+type Source interface {
+	// Connect prepares the source; it is called again after ErrNotConnected.
+	Connect(ctx context.Context) error
+	// Read returns the next record and its ack function. It returns
+	// ErrEndOfInput when there is nothing more, ever, and ErrNotConnected
+	// when the source must reconnect.
+	Read(ctx context.Context) (Record, AckFunc, error)
+	// Close releases the source.
+	Close(ctx context.Context) error
+}
+
+// Sink writes the hub's records outside.
+type Sink interface {
+	// Connect prepares the sink.
+	Connect(ctx context.Context) error
+	// Write delivers one record; an error means it was not delivered.
+	Write(ctx context.Context, r Record) error
+	// Close flushes and releases the sink.
+	Close(ctx context.Context) error
+}
+
+// BatchSink is a Sink that can deliver several records at once; callers
+// find it by type assertion.
+type BatchSink interface {
+	Sink
+	WriteBatch(ctx context.Context, rs []Record) error
+}
+
+// Errors that steer the runner.
+var (
+	// ErrNotConnected asks the runner to call Connect again (with backoff).
+	ErrNotConnected = errors.New("not connected")
+	// ErrEndOfInput means the source is exhausted.
+	ErrEndOfInput = errors.New("end of input")
+	// ErrUnknownPlugin is returned for a type name nobody registered.
+	ErrUnknownPlugin = errors.New("unknown plugin")
+	// ErrInvalidConfig wraps every configuration error.
+	ErrInvalidConfig = errors.New("invalid plugin config")
+)
+
+// BackoffError asks the caller to wait before trying again.
+type BackoffError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *BackoffError) Error() string { return fmt.Sprintf("%v (retry in %s)", e.Err, e.Wait) }
+func (e *BackoffError) Unwrap() error { return e.Err }
+
+// permanent marks an error that retrying cannot fix.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as one that retrying cannot fix (a record the hub
+// rejected as invalid): a source acked with it moves on.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+// Resources are what the environment gives a plugin it builds.
+type Resources struct {
+	Logger *slog.Logger
+	// StateDir is a folder the plugin may keep durable state in (cursors,
+	// dead-letter files); the runner makes one per configured plugin.
+	StateDir string
+}
