@@ -77,9 +77,10 @@ func New(nc *nats.Conn, actor string, opts ...Option) (*Publisher, error) {
 
 // Future is the outcome of one sent record.
 type Future struct {
-	done  chan struct{}
-	reply wire.Reply
-	err   error
+	done    chan struct{}
+	subject string
+	reply   wire.Reply
+	err     error
 }
 
 // Done is closed when the outcome is known.
@@ -105,7 +106,8 @@ func (p *Publisher) Send(ctx context.Context, dataset string, data []byte, id st
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	f := &Future{done: make(chan struct{})}
+	subject := wire.IngestSubject(dataset, p.actor)
+	f := &Future{done: make(chan struct{}), subject: subject}
 	tok := strconv.FormatUint(p.next.Add(1), 36)
 	p.mu.Lock()
 	if p.closed {
@@ -115,7 +117,7 @@ func (p *Publisher) Send(ctx context.Context, dataset string, data []byte, id st
 	}
 	p.waiting[tok] = f
 	p.mu.Unlock()
-	m := &nats.Msg{Subject: wire.IngestSubject(dataset, p.actor), Reply: p.prefix + tok, Data: data}
+	m := &nats.Msg{Subject: subject, Reply: p.prefix + tok, Data: data}
 	if id != "" {
 		m.Header = nats.Header{wire.RequestRecordID: {id}}
 	}
@@ -178,6 +180,23 @@ func (p *Publisher) finish(tok string, r wire.Reply, err error) {
 	f.reply, f.err = r, err
 	close(f.done)
 	<-p.slots
+}
+
+// FailSubject ends every outstanding future sent to subject with err: the
+// caller learned that the server refused that subject (a permission
+// violation), so no answer will come.
+func (p *Publisher) FailSubject(subject string, err error) {
+	p.mu.Lock()
+	var toks []string
+	for tok, f := range p.waiting {
+		if f.subject == subject {
+			toks = append(toks, tok)
+		}
+	}
+	p.mu.Unlock()
+	for _, tok := range toks {
+		p.finish(tok, wire.Reply{}, err)
+	}
 }
 
 // Close stops waiting for replies; outstanding futures end with ErrClosed.

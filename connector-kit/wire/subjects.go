@@ -31,7 +31,13 @@ const (
 	SchemaPrefix = "hub.schema"
 	// DeliverPrefix: deliver.<actor>.<dataset>.<consumer> carries records.
 	DeliverPrefix = "deliver"
+	// CatalogPrefix: hub.catalog.<actor> lists the hub's dataset names, which
+	// are public (the web catalog shows them to anyone).
+	CatalogPrefix = "hub.catalog"
 )
+
+// CatalogSubject is where actor asks for the dataset names.
+func CatalogSubject(actor string) string { return CatalogPrefix + "." + actor }
 
 // ServiceSubject is the subject of a hub service for dataset and actor.
 func ServiceSubject(prefix, dataset, actor string) string {

@@ -12,11 +12,13 @@ import (
 //     a subscription, and deliver.<actor>.<dataset>.> to receive it
 //   - read-schema: hub.schema.<dataset>.<actor>
 //
-// and always the actor's own inbox for replies. The grant ends when the
+// and always the actor's own inbox for replies and the public catalog of
+// dataset names. The grant ends when the
 // rights next change (a time window opens or closes).
 func GrantFor(actor string, r policy.Rights) natsd.Grant {
 	g := natsd.Grant{
 		Actor:     actor,
+		Publish:   []string{wire.CatalogSubject(actor)},
 		Subscribe: []string{wire.InboxPrefix(actor) + ".>"},
 		Responses: true,
 		Expires:   r.NextChange,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jobtech-dev/datahub/connector-kit/creds"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
 )
@@ -36,7 +37,7 @@ and the actor's name. Hand the file to the actor over a safe channel.`,
 			if _, err := os.Stat(out); err == nil {
 				return fmt.Errorf("%s exists: not overwriting credentials", out)
 			}
-			creds, pub, err := actors.NewCredentials(name, natsURL)
+			cr, pub, err := creds.New(name, natsURL)
 			if err != nil {
 				return err
 			}
@@ -53,7 +54,7 @@ and the actor's name. Hand the file to the actor over a safe channel.`,
 			if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/actors", map[string]string{"name": name, "public_key": pub}, &a); err != nil {
 				return err
 			}
-			if err := creds.WriteFile(out); err != nil {
+			if err := cr.WriteFile(out); err != nil {
 				return fmt.Errorf("actor %s created but its credentials could not be written (revoke it and retry): %w", name, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "actor %s created, public key %s\ncredentials: %s (mode 0600)\n", a.Name, a.PublicKey, out)

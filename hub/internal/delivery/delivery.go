@@ -45,14 +45,15 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, log *slo
 
 // Start subscribes to the service subjects.
 func (s *Service) Start(ctx context.Context) error {
-	for prefix, h := range map[string]nats.MsgHandler{
-		wire.SubscribePrefix:   s.subscribe,
-		wire.UnsubscribePrefix: s.unsubscribe,
-		wire.SchemaPrefix:      s.schema,
+	for subj, h := range map[string]nats.MsgHandler{
+		wire.SubscribePrefix + ".*.*":   s.subscribe,
+		wire.UnsubscribePrefix + ".*.*": s.unsubscribe,
+		wire.SchemaPrefix + ".*.*":      s.schema,
+		wire.CatalogPrefix + ".*":       s.catalog,
 	} {
-		sub, err := s.nc.QueueSubscribe(prefix+".*.*", Queue, h)
+		sub, err := s.nc.QueueSubscribe(subj, Queue, h)
 		if err != nil {
-			return fmt.Errorf("subscribe %s: %w", prefix, err)
+			return fmt.Errorf("subscribe %s: %w", subj, err)
 		}
 		s.subs = append(s.subs, sub)
 	}
@@ -194,6 +195,16 @@ func (s *Service) unsubscribe(m *nats.Msg) {
 		return
 	}
 	s.reply(m, wire.SubscribeReply{Consumer: name, Stream: wire.StreamName(dataset)})
+}
+
+// catalog answers the names of the hub's datasets.
+func (s *Service) catalog(m *nats.Msg) {
+	names := []string{}
+	for _, d := range s.reg.List() {
+		names = append(names, d.Name)
+	}
+	b, _ := json.Marshal(names)
+	_ = m.Respond(b)
 }
 
 func (s *Service) schema(m *nats.Msg) {

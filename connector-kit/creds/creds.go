@@ -1,4 +1,7 @@
-package actors
+// Package creds reads and writes an actor's credentials file: its name and
+// its nkey seed, in the decorated format every NATS client library reads, so
+// the same file serves the connector, the Go kit and any plain NATS client.
+package creds
 
 import (
 	"bufio"
@@ -18,8 +21,8 @@ type Credentials struct {
 	Seed  []byte
 }
 
-// NewCredentials generates a fresh nkey pair for actor.
-func NewCredentials(actor, hub string) (Credentials, string, error) {
+// New generates a fresh nkey pair for actor.
+func New(actor, hub string) (Credentials, string, error) {
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return Credentials{}, "", fmt.Errorf("generate nkey: %w", err)
@@ -57,8 +60,8 @@ func (c Credentials) WriteFile(path string) error {
 	return f.Close()
 }
 
-// ReadCredentials reads a credentials file written by WriteFile.
-func ReadCredentials(path string) (Credentials, nkeys.KeyPair, error) {
+// Read reads a credentials file written by WriteFile.
+func Read(path string) (Credentials, nkeys.KeyPair, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Credentials{}, nil, fmt.Errorf("read credentials: %w", err)

@@ -1,0 +1,252 @@
+// Package hubproc runs the real hub binary for the connector kit's tests:
+// built once per test binary, started on free loopback ports with a temp
+// data dir, killed and restarted like a real deployment would be.
+package hubproc
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// RepoRoot is the repository root.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+}
+
+// JobTechData is the shared folder of real JobTech data.
+func JobTechData() string {
+	if d := os.Getenv("JOBTECH_DATA"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(), "..", "shared", "data", "jobtech")
+}
+
+// Main builds the binaries, runs the tests and removes the binaries; call it
+// from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// Bin returns the path of a binary of the repository (hub or connector),
+// building both once.
+func Bin(t testing.TB, name string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "datahub-bin")
+		if buildErr != nil {
+			return
+		}
+		for pkg, out := range map[string]string{"./hub/cmd/hub": "hub", "./connector-kit/cmd/connector": "connector"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, out), pkg)
+			cmd.Dir = RepoRoot()
+			if b, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, name)
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Hub is a running hub process.
+type Hub struct {
+	t        testing.TB
+	Data     string
+	NATSPort int
+	HTTPPort int
+	Policies string
+	cmd      *exec.Cmd
+	done     chan error
+	log      *bytes.Buffer
+	mu       sync.Mutex
+}
+
+// NATSURL is where actors connect.
+func (h *Hub) NATSURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", h.NATSPort) }
+
+// HTTPURL is the admin API.
+func (h *Hub) HTTPURL() string { return fmt.Sprintf("http://127.0.0.1:%d", h.HTTPPort) }
+
+// Start runs a hub with the repository's schemas and policies (or
+// policiesDir when not empty) on fixed free ports, so a restart keeps them.
+func Start(t testing.TB, policiesDir string) *Hub {
+	t.Helper()
+	if policiesDir == "" {
+		policiesDir = filepath.Join(RepoRoot(), "policies")
+	}
+	h := &Hub{t: t, Data: t.TempDir(), NATSPort: FreePort(t), HTTPPort: FreePort(t), Policies: policiesDir}
+	h.start()
+	t.Cleanup(func() { h.Kill() })
+	return h
+}
+
+func (h *Hub) start() {
+	h.t.Helper()
+	cmd := exec.Command(Bin(h.t, "hub"), "serve", "--data", h.Data,
+		"--schemas", filepath.Join(RepoRoot(), "schemas"), "--policies", h.Policies,
+		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", h.NATSPort), "--http-listen", fmt.Sprintf("127.0.0.1:%d", h.HTTPPort), "--log-level", "warn")
+	out, _ := cmd.StdoutPipe()
+	h.log = &bytes.Buffer{}
+	cmd.Stderr = &lockedWriter{w: h.log, mu: &h.mu}
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	h.done = make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "HTTP API:") {
+				once.Do(func() { close(ready) })
+			}
+		}
+		h.done <- cmd.Wait()
+	}()
+	select {
+	case <-ready:
+	case err := <-h.done:
+		h.t.Fatalf("hub exited at start: %v\n%s", err, h.Log())
+	case <-time.After(30 * time.Second):
+		h.t.Fatalf("hub not ready\n%s", h.Log())
+	}
+	h.cmd = cmd
+}
+
+// Log is what the hub wrote to stderr.
+func (h *Hub) Log() string { h.mu.Lock(); defer h.mu.Unlock(); return h.log.String() }
+
+// Kill SIGKILLs the hub (safe to call when stopped).
+func (h *Hub) Kill() {
+	if h.cmd == nil {
+		return
+	}
+	_ = h.cmd.Process.Kill()
+	<-h.done
+	h.cmd = nil
+}
+
+// Restart starts the hub again on the same data dir and ports.
+func (h *Hub) Restart() { h.t.Helper(); h.Kill(); h.start() }
+
+// Token is the admin token.
+func (h *Hub) Token() string {
+	b, err := os.ReadFile(filepath.Join(h.Data, "admin.token"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// CLI runs the hub CLI against this hub and returns stdout; it fails the
+// test on a non-zero exit.
+func (h *Hub) CLI(args ...string) string {
+	h.t.Helper()
+	cmd := exec.Command(Bin(h.t, "hub"), append(args, "--hub-url", h.HTTPURL(), "--data", h.Data)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		h.t.Fatalf("hub %v: %v\n%s%s", args, err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// Actor creates an actor and returns its credentials file.
+func (h *Hub) Actor(name string) string {
+	h.t.Helper()
+	path := filepath.Join(h.t.TempDir(), name+".nk")
+	h.CLI("actor", "create", name, "--out", path, "--nats-url", h.NATSURL())
+	return path
+}
+
+// Get calls the admin API and returns the body; status must be 200.
+func (h *Hub) Get(path string) []byte {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.HTTPURL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+h.Token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return b
+}
+
+// Envelope is the part of a stored record's envelope tests look at.
+type Envelope struct {
+	ID        string          `json:"id"`
+	Key       string          `json:"key"`
+	Seq       uint64          `json:"seq"`
+	Publisher string          `json:"publisher"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Records reads every stored record of dataset.
+func (h *Hub) Records(dataset string) []Envelope {
+	h.t.Helper()
+	var out []Envelope
+	for _, l := range bytes.Split(h.Get("/api/v1/datasets/"+dataset+"/records"), []byte("\n")) {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		var e Envelope
+		if err := json.Unmarshal(l, &e); err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Signal sends sig to the hub process.
+func (h *Hub) Signal(sig syscall.Signal) { _ = h.cmd.Process.Signal(sig) }
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }

@@ -1,0 +1,143 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/jobtech-dev/datahub/connector-kit/publish"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// Publish stores one record in dataset and returns its record id once the
+// hub has stored it (or had already stored a record with that id). It
+// returns a *ValidationError for an invalid record, ErrForbidden when the
+// actor may not publish to dataset, ErrUnknownDataset, ErrHubUnreachable or
+// ErrUnavailable (retry with WithRecordID and the returned id: stored once).
+func (c *Client) Publish(ctx context.Context, dataset string, data []byte, opts ...PublishOption) (string, error) {
+	res, err := c.PublishBatch(ctx, dataset, []BatchRecord{{Data: data, ID: publishID(opts)}})
+	if err != nil {
+		return "", err
+	}
+	return res[0].ID, res[0].Err
+}
+
+func publishID(opts []PublishOption) string {
+	var po publishOptions
+	for _, o := range opts {
+		o(&po)
+	}
+	return po.id
+}
+
+// BatchRecord is one record of a batch; ID may be empty.
+type BatchRecord struct {
+	ID   string
+	Data []byte
+}
+
+// Result is the outcome of one record of a batch.
+type Result struct {
+	ID string
+	// Duplicate is true when the hub had already stored this id.
+	Duplicate bool
+	Seq       uint64
+	Err       error
+}
+
+// PublishBatch stores many records, pipelined, and returns one result per
+// record in order. The error is non-nil only when nothing could be tried.
+func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchRecord) ([]Result, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	results := make([]Result, len(recs))
+	futures := make([]*publish.Future, len(recs))
+	for i, r := range recs {
+		id := r.ID
+		if id == "" {
+			u, err := uuid.NewV7()
+			if err != nil {
+				return nil, fmt.Errorf("record id: %w", err)
+			}
+			id = u.String()
+		}
+		results[i].ID = id
+		if c.opts.validate {
+			if err := c.checkLocally(ctx, dataset, r.Data); err != nil {
+				results[i].Err = err
+				if errors.Is(err, ErrUnknownDataset) {
+					for j := i + 1; j < len(recs); j++ {
+						results[j].Err = err
+					}
+					return results, nil
+				}
+				continue
+			}
+		}
+		f, err := c.pub.Send(ctx, dataset, r.Data, id)
+		if err != nil {
+			results[i].Err = fmt.Errorf("%w: %v", ErrHubUnreachable, err)
+			continue
+		}
+		futures[i] = f
+	}
+	defer func() {
+		for i := range results {
+			results[i].Err = c.refine(ctx, dataset, results[i].Err)
+		}
+	}()
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		reply, err := f.Result(ctx)
+		if err != nil {
+			c.pub.Abandon(f)
+			if errors.Is(err, ErrForbidden) {
+				results[i].Err = err
+			} else {
+				results[i].Err = fmt.Errorf("%w: %v", ErrHubUnreachable, err)
+			}
+			continue
+		}
+		results[i].Err = replyError(dataset, reply)
+		results[i].Seq = reply.Seq
+		results[i].Duplicate = reply.Status == wire.StatusDuplicate
+	}
+	return results, nil
+}
+
+// checkLocally validates data against the dataset's schema when the actor
+// may read it; the hub checks again either way.
+func (c *Client) checkLocally(ctx context.Context, dataset string, data []byte) error {
+	s, _, err := c.Schema(ctx, dataset)
+	switch {
+	case errors.Is(err, ErrUnknownDataset):
+		return err
+	case err != nil:
+		c.opts.log.Debug("no local schema check", "dataset", dataset, "err", err)
+		return nil
+	}
+	if _, viol := s.Check(data, c.opts.limits); len(viol) > 0 {
+		return &ValidationError{Dataset: dataset, Violations: viol, Local: true}
+	}
+	return nil
+}
+
+func replyError(dataset string, r wire.Reply) error {
+	switch r.Status {
+	case wire.StatusStored, wire.StatusDuplicate:
+		return nil
+	case wire.StatusRejected:
+		for _, v := range r.Violations {
+			if v.Keyword == "dataset" {
+				return fmt.Errorf("%s: %w", dataset, ErrUnknownDataset)
+			}
+		}
+		return &ValidationError{Dataset: dataset, Violations: r.Violations}
+	default:
+		return fmt.Errorf("%w: %s", ErrUnavailable, r.Error)
+	}
+}

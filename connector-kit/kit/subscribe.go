@@ -1,0 +1,260 @@
+package kit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// Delivery is one record handed to a Handler.
+type Delivery struct {
+	wire.Envelope
+	// Attempt counts deliveries of this record: 1 the first time.
+	Attempt int
+}
+
+// Handler processes one record. Returning nil acks it; an error has it
+// delivered again after a backoff. Records of one subscription are handled
+// one at a time, in order.
+type Handler func(ctx context.Context, d Delivery) error
+
+// SubscribeOption tunes Subscribe.
+type SubscribeOption func(*subOptions)
+
+type subOptions struct {
+	req        wire.SubscribeRequest
+	backoffMin time.Duration
+	backoffMax time.Duration
+}
+
+// Durable names the subscription: after a restart, Subscribe with the same
+// name resumes after the last acked record.
+func Durable(name string) SubscribeOption { return func(o *subOptions) { o.req.Durable = name } }
+
+// StartAt delivers records published at or after t.
+func StartAt(t time.Time) SubscribeOption {
+	return func(o *subOptions) { o.req.Start, o.req.Since = wire.StartSince, t }
+}
+
+// StartAfter delivers records after stream sequence seq.
+func StartAfter(seq uint64) SubscribeOption {
+	return func(o *subOptions) { o.req.Start, o.req.AfterSeq = wire.StartAfterSeq, seq }
+}
+
+// FromSnapshot delivers the latest record per key, then live records.
+func FromSnapshot() SubscribeOption { return func(o *subOptions) { o.req.Start = wire.StartSnapshot } }
+
+// OnlyNew delivers only records published from now on.
+func OnlyNew() SubscribeOption { return func(o *subOptions) { o.req.Start = wire.StartNew } }
+
+// MaxAckPending bounds records delivered but not yet acked.
+func MaxAckPending(n int) SubscribeOption { return func(o *subOptions) { o.req.MaxAckPending = n } }
+
+// AckWait is how long the hub waits for a handler before delivering again.
+func AckWait(d time.Duration) SubscribeOption { return func(o *subOptions) { o.req.AckWait = d } }
+
+// Backoff sets the delay before a failed record is delivered again: it
+// doubles per attempt from min up to max, with jitter.
+func Backoff(min, max time.Duration) SubscribeOption {
+	return func(o *subOptions) { o.backoffMin, o.backoffMax = min, max }
+}
+
+// Subscription is a running subscription.
+type Subscription struct {
+	c       *Client
+	dataset string
+	opts    subOptions
+	h       Handler
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	mu       sync.Mutex
+	sub      *nats.Subscription
+	deliver  string
+	consumer string
+
+	lastSeen  atomic.Int64 // unix nanos of the last message or heartbeat
+	handled   atomic.Uint64
+	failed    atomic.Uint64
+	watchDone chan struct{}
+}
+
+// Subscribe asks the hub for a subscription to dataset and calls h for each
+// record. It returns ErrForbidden when the actor may not subscribe to
+// dataset, ErrUnknownDataset, or ErrHubUnreachable.
+func (c *Client) Subscribe(ctx context.Context, dataset string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
+	o := subOptions{backoffMin: 500 * time.Millisecond, backoffMax: time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &Subscription{c: c, dataset: dataset, opts: o, h: h, ctx: sctx, cancel: cancel, watchDone: make(chan struct{})}
+	if err := s.open(ctx); err != nil {
+		cancel()
+		return nil, c.refine(ctx, dataset, err)
+	}
+	go s.watch()
+	return s, nil
+}
+
+// open asks the hub for the consumer and subscribes to its deliver subject.
+func (s *Subscription) open(ctx context.Context) error {
+	body, _ := json.Marshal(s.opts.req)
+	m, err := s.c.request(ctx, wire.ServiceSubject(wire.SubscribePrefix, s.dataset, s.c.actor), body)
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", s.dataset, err)
+	}
+	var rep wire.SubscribeReply
+	if err := json.Unmarshal(m.Data, &rep); err != nil {
+		return fmt.Errorf("subscribe to %s: bad answer: %w", s.dataset, err)
+	}
+	if rep.Error != "" {
+		if rep.DeliverSubject == "" && containsUnknown(rep.Error) {
+			return fmt.Errorf("subscribe to %s: %w: %s", s.dataset, ErrUnknownDataset, rep.Error)
+		}
+		return fmt.Errorf("subscribe to %s: %s", s.dataset, rep.Error)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sub != nil && s.deliver == rep.DeliverSubject && s.sub.IsValid() {
+		return nil
+	}
+	if s.sub != nil {
+		_ = s.sub.Unsubscribe()
+	}
+	sub, err := s.c.nc.Subscribe(rep.DeliverSubject, s.onMsg)
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", rep.DeliverSubject, err)
+	}
+	_ = sub.SetPendingLimits(-1, 256<<20)
+	s.sub, s.deliver, s.consumer = sub, rep.DeliverSubject, rep.Consumer
+	s.lastSeen.Store(time.Now().UnixNano())
+	return s.c.nc.Flush()
+}
+
+func containsUnknown(msg string) bool { return strings.Contains(msg, "not declared") }
+
+func (s *Subscription) onMsg(m *nats.Msg) {
+	s.lastSeen.Store(time.Now().UnixNano())
+	if len(m.Data) == 0 && m.Header.Get("Status") == "100" {
+		if m.Reply != "" {
+			_ = m.Respond(nil) // flow control: keep records coming
+		}
+		return
+	}
+	meta, err := m.Metadata()
+	if err != nil {
+		return
+	}
+	env, err := wire.EnvelopeFromMsg(m.Header, m.Data, meta.Sequence.Stream, meta.Timestamp)
+	if err != nil {
+		s.c.opts.log.Error("undecodable record", "dataset", s.dataset, "seq", meta.Sequence.Stream, "err", err)
+		_ = m.Term()
+		return
+	}
+	d := Delivery{Envelope: env, Attempt: int(meta.NumDelivered)}
+	if err := s.safeHandle(d); err != nil {
+		s.failed.Add(1)
+		delay := s.backoff(d.Attempt)
+		s.c.opts.log.Warn("record handler failed; will retry", "dataset", s.dataset, "seq", env.Seq, "attempt", d.Attempt, "retry_in", delay, "err", err)
+		_ = m.NakWithDelay(delay)
+		return
+	}
+	s.handled.Add(1)
+	_ = m.Ack()
+}
+
+func (s *Subscription) safeHandle(d Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return s.h(s.ctx, d)
+}
+
+func (s *Subscription) backoff(attempt int) time.Duration {
+	d := s.opts.backoffMin
+	for i := 1; i < attempt && d < s.opts.backoffMax; i++ {
+		d *= 2
+	}
+	if d > s.opts.backoffMax {
+		d = s.opts.backoffMax
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// watch re-opens the subscription when the hub has gone quiet for three
+// heartbeats (the consumer was removed, or rights changed).
+func (s *Subscription) watch() {
+	defer close(s.watchDone)
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, s.lastSeen.Load())) < 16*time.Second || !s.c.nc.IsConnected() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+		if err := s.open(ctx); err != nil {
+			s.c.opts.log.Warn("re-subscribe", "dataset", s.dataset, "err", err)
+		}
+		cancel()
+	}
+}
+
+// Handled counts records acked; Failed counts handler errors.
+func (s *Subscription) Handled() uint64 { return s.handled.Load() }
+
+// Failed counts handler errors (each is retried).
+func (s *Subscription) Failed() uint64 { return s.failed.Load() }
+
+// Consumer names the hub-side consumer.
+func (s *Subscription) Consumer() string { s.mu.Lock(); defer s.mu.Unlock(); return s.consumer }
+
+// Stop stops delivery. A durable subscription keeps its place on the hub:
+// Subscribe with the same Durable name resumes after the last acked record.
+func (s *Subscription) Stop() error {
+	s.cancel()
+	<-s.watchDone
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sub != nil {
+		return s.sub.Drain()
+	}
+	return nil
+}
+
+// Unsubscribe stops delivery and deletes a durable subscription on the hub.
+func (s *Subscription) Unsubscribe(ctx context.Context) error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	if s.opts.req.Durable == "" {
+		return nil
+	}
+	body, _ := json.Marshal(wire.UnsubscribeRequest{Durable: s.opts.req.Durable})
+	m, err := s.c.request(ctx, wire.ServiceSubject(wire.UnsubscribePrefix, s.dataset, s.c.actor), body)
+	if err != nil {
+		return err
+	}
+	var rep wire.SubscribeReply
+	_ = json.Unmarshal(m.Data, &rep)
+	if rep.Error != "" {
+		return fmt.Errorf("unsubscribe %s: %s", s.opts.req.Durable, rep.Error)
+	}
+	return nil
+}
