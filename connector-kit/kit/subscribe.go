@@ -20,6 +20,9 @@ type Delivery struct {
 	wire.Envelope
 	// Attempt counts deliveries of this record: 1 the first time.
 	Attempt int
+	// Pending is how many records were stored after this one when it was
+	// delivered: 0 means the subscription has caught up.
+	Pending uint64
 }
 
 // Handler processes one record. Returning nil acks it; an error has it
@@ -81,6 +84,7 @@ type Subscription struct {
 	sub      *nats.Subscription
 	deliver  string
 	consumer string
+	pending  uint64
 
 	lastSeen  atomic.Int64 // unix nanos of the last message or heartbeat
 	handled   atomic.Uint64
@@ -137,6 +141,9 @@ func (s *Subscription) open(ctx context.Context) error {
 	}
 	_ = sub.SetPendingLimits(-1, 256<<20)
 	s.sub, s.deliver, s.consumer = sub, rep.DeliverSubject, rep.Consumer
+	if s.pending == 0 {
+		s.pending = rep.Pending
+	}
 	s.lastSeen.Store(time.Now().UnixNano())
 	return s.c.nc.Flush()
 }
@@ -161,7 +168,7 @@ func (s *Subscription) onMsg(m *nats.Msg) {
 		_ = m.Term()
 		return
 	}
-	d := Delivery{Envelope: env, Attempt: int(meta.NumDelivered)}
+	d := Delivery{Envelope: env, Attempt: int(meta.NumDelivered), Pending: meta.NumPending}
 	if err := s.safeHandle(d); err != nil {
 		s.failed.Add(1)
 		delay := s.backoff(d.Attempt)
@@ -221,6 +228,10 @@ func (s *Subscription) Handled() uint64 { return s.handled.Load() }
 
 // Failed counts handler errors (each is retried).
 func (s *Subscription) Failed() uint64 { return s.failed.Load() }
+
+// InitialPending is how many stored records the subscription had to deliver
+// when it started (0: nothing stored yet at its start position).
+func (s *Subscription) InitialPending() uint64 { s.mu.Lock(); defer s.mu.Unlock(); return s.pending }
 
 // Consumer names the hub-side consumer.
 func (s *Subscription) Consumer() string { s.mu.Lock(); defer s.mu.Unlock(); return s.consumer }

@@ -35,7 +35,10 @@ type SubscribeReply struct {
 	Consumer       string `json:"consumer,omitempty"`
 	Stream         string `json:"stream,omitempty"`
 	DeliverSubject string `json:"deliver_subject,omitempty"`
-	Error          string `json:"error,omitempty"`
+	// Pending is how many records the subscription had to deliver when it
+	// was created: a reader of stored records knows when it is caught up.
+	Pending uint64 `json:"pending"`
+	Error   string `json:"error,omitempty"`
 }
 
 // UnsubscribeRequest ends a durable subscription.

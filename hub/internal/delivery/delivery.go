@@ -106,7 +106,7 @@ func (s *Service) subscribe(m *nats.Msg) {
 		// A durable subscription resumes: keep the consumer if it exists.
 		if c, err := s.js.PushConsumer(ctx, stream, cfg.Durable); err == nil {
 			info := c.CachedInfo()
-			s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject})
+			s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject, Pending: info.NumPending + uint64(info.NumAckPending)})
 			return
 		}
 	}
@@ -118,7 +118,7 @@ func (s *Service) subscribe(m *nats.Msg) {
 	}
 	info := c.CachedInfo()
 	s.log.Info("subscription created", "actor", actor, "dataset", dataset, "consumer", info.Name)
-	s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject})
+	s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject, Pending: info.NumPending})
 }
 
 func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream.ConsumerConfig, error) {

@@ -1,0 +1,142 @@
+// Package cli is the `connector` command: `connector run` runs the sidecar
+// beside an actor's systems; `connector import` bulk-publishes a file and
+// `connector tail` prints a dataset's records as they arrive.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/jobtech-dev/datahub/connector-kit/jobstream"
+	"github.com/jobtech-dev/datahub/connector-kit/plugin"
+	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
+	filesink "github.com/jobtech-dev/datahub/connector-kit/sink/file"
+	"github.com/jobtech-dev/datahub/connector-kit/sink/webhook"
+	filesource "github.com/jobtech-dev/datahub/connector-kit/source/file"
+)
+
+// Main runs the connector command and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := &cobra.Command{
+		Use:           "connector",
+		Short:         "JobTech Data Hub connector: share datasets through a hub from any system",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.AddCommand(runCmd(), importCmd(), tailCmd(), &cobra.Command{
+		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), "connector (JobTech Data Hub) dev")
+			return nil
+		},
+	})
+	if err := root.Execute(); err != nil {
+		if code, ok := err.(exitCode); ok {
+			return int(code)
+		}
+		fmt.Fprintln(stderr, "error:", err)
+		return 2
+	}
+	return 0
+}
+
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// Environment is the plugin registry with every built-in source and sink.
+func Environment() (*plugin.Environment, error) {
+	env := plugin.NewEnvironment()
+	for _, reg := range []func(*plugin.Environment) error{webhook.Register, filesink.Register, filesource.Register, jobstream.Register} {
+		if err := reg(env); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runCmd() *cobra.Command {
+	var file string
+	cfg := sidecar.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "run [-c connector.yaml | --hub URL --credentials FILE --listen HOST:PORT --outbox DIR]",
+		Short: "Run the connector sidecar: local HTTP API, outbox, inputs and outputs",
+		Long: `run starts the sidecar. Applications POST records to its local HTTP API and read datasets
+from it; configured inputs feed the hub and outputs deliver subscriptions to webhooks or
+files. Records are kept in a durable outbox until the hub stored them. Flags override the
+config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the outbox.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file != "" {
+				fromFile, err := sidecar.LoadConfig(file)
+				if err != nil {
+					return err
+				}
+				flags := cfg
+				cfg = fromFile
+				cmd.Flags().Visit(func(f *pflag.Flag) { applyRunFlag(&cfg, flags, f.Name) })
+			}
+			env, err := Environment()
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel)
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			sc, err := sidecar.Start(startCtx, cfg, env, log)
+			cancel()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "connector for actor %q is ready\n  local API:  %s\n  hub:        %s\n  outbox:     %s\n", sc.Client().Actor(), sc.URL(), cfg.Hub.URL, cfg.Outbox)
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return sc.Shutdown(sctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "config", "c", "", "connector.yaml (see the README)")
+	f.StringVar(&cfg.Hub.URL, "hub", cfg.Hub.URL, "the hub's NATS URL")
+	f.StringVar(&cfg.Hub.Credentials, "credentials", cfg.Hub.Credentials, "the actor's credentials file")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "local HTTP API address")
+	f.StringVar(&cfg.Outbox, "outbox", cfg.Outbox, "outbox folder")
+	f.StringVar(&cfg.State, "state", cfg.State, "folder for plugin state and dead-letter files")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	return cmd
+}
+
+func applyRunFlag(dst *sidecar.Config, src sidecar.Config, name string) {
+	switch name {
+	case "hub":
+		dst.Hub.URL = src.Hub.URL
+	case "credentials":
+		dst.Hub.Credentials = src.Hub.Credentials
+	case "listen":
+		dst.Listen = src.Listen
+	case "outbox":
+		dst.Outbox = src.Outbox
+	case "state":
+		dst.State = src.State
+	case "log-level":
+		dst.LogLevel = src.LogLevel
+	}
+}

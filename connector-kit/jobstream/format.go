@@ -1,0 +1,413 @@
+package jobstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // JobStream's clock is Swedish time; don't depend on the host's zoneinfo.
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// JobStream's query parameters, header and content type.
+const (
+	ParamDate                = "date"
+	ParamUpdatedBeforeDate   = "updated-before-date"
+	ParamOccupationConceptID = "occupation-concept-id"
+	ParamLocationConceptID   = "location-concept-id"
+	// HeaderAPIKey carries the API key on every JobStream request.
+	HeaderAPIKey = "api-key"
+	// ContentType is the media type of /stream and /snapshot answers.
+	ContentType = "application/json"
+)
+
+// DateLayout is JobStream's date format: local Swedish time, no zone,
+// e.g. 2021-01-11T10:00:00.
+const DateLayout = "2006-01-02T15:04:05"
+
+// dateHelp tells a caller what a date parameter must look like.
+const dateHelp = "want YYYY-MM-DDTHH:MM:SS in Swedish local time (e.g. 2021-01-11T10:00:00), or RFC 3339 with a zone"
+
+var stockholm = sync.OnceValue(func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil { // cannot happen with time/tzdata linked in
+		return time.FixedZone("CET", 3600)
+	}
+	return loc
+})
+
+// Location returns the zone JobStream's dates are in: Europe/Stockholm.
+func Location() *time.Location { return stockholm() }
+
+// FormatDate formats t as a JobStream date: Swedish local time, whole seconds.
+func FormatDate(t time.Time) string { return t.In(Location()).Format(DateLayout) }
+
+// ParseDate parses the value of the JobStream date parameter param ("date",
+// "updated-before-date", or a config field's name): YYYY-MM-DDTHH:MM:SS in
+// Swedish local time, optionally with fractional seconds, or RFC 3339 with an
+// explicit zone. A bad value returns an error wrapping [ErrInvalidDate] that
+// names the parameter and the expected format.
+func ParseDate(param, value string) (time.Time, error) {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return time.Time{}, fmt.Errorf("%w: %s is empty: %s", ErrInvalidDate, param, dateHelp)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{DateLayout, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.ParseInLocation(layout, v, Location()); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%w: %s=%q: %s", ErrInvalidDate, param, value, dateHelp)
+}
+
+// StreamQuery is a parsed GET /stream request.
+type StreamQuery struct {
+	// Since is the window's start (inclusive): JobStream's date.
+	Since time.Time
+	// Before is the window's end (exclusive): JobStream's
+	// updated-before-date. Zero means no end ("now").
+	Before time.Time
+	// OccupationConceptIDs keeps ads whose occupation, occupation group or
+	// occupation field is one of these concept ids.
+	OccupationConceptIDs []string
+	// LocationConceptIDs keeps ads whose workplace municipality, region,
+	// country or city is one of these concept ids.
+	LocationConceptIDs []string
+}
+
+// ParseStreamQuery parses the query of a GET /stream request. date is
+// required; updated-before-date, occupation-concept-id and
+// location-concept-id are optional; other parameters are ignored, as
+// JobStream does. Errors wrap [ErrMissingParameter] or [ErrInvalidDate] and
+// name the parameter.
+func ParseStreamQuery(v url.Values) (StreamQuery, error) {
+	var q StreamQuery
+	if !v.Has(ParamDate) {
+		return q, fmt.Errorf("%w: %s is required: %s", ErrMissingParameter, ParamDate, dateHelp)
+	}
+	var err error
+	if q.Since, err = ParseDate(ParamDate, v.Get(ParamDate)); err != nil {
+		return q, err
+	}
+	if v.Has(ParamUpdatedBeforeDate) {
+		if q.Before, err = ParseDate(ParamUpdatedBeforeDate, v.Get(ParamUpdatedBeforeDate)); err != nil {
+			return q, err
+		}
+		if !q.Before.After(q.Since) {
+			return q, fmt.Errorf("%w: %s=%q is not after %s=%q", ErrInvalidDate,
+				ParamUpdatedBeforeDate, v.Get(ParamUpdatedBeforeDate), ParamDate, v.Get(ParamDate))
+		}
+	}
+	q.OccupationConceptIDs = nonEmpty(v[ParamOccupationConceptID])
+	q.LocationConceptIDs = nonEmpty(v[ParamLocationConceptID])
+	return q, nil
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Values encodes q as a JobStream query, dates in JobStream's format.
+func (q StreamQuery) Values() url.Values {
+	v := url.Values{}
+	v.Set(ParamDate, FormatDate(q.Since))
+	if !q.Before.IsZero() {
+		v.Set(ParamUpdatedBeforeDate, FormatDate(q.Before))
+	}
+	for _, id := range q.OccupationConceptIDs {
+		v.Add(ParamOccupationConceptID, id)
+	}
+	for _, id := range q.LocationConceptIDs {
+		v.Add(ParamLocationConceptID, id)
+	}
+	return v
+}
+
+// Contains reports whether a change the hub stored at publishedAt falls in
+// the window [Since, Before).
+func (q StreamQuery) Contains(publishedAt time.Time) bool {
+	if publishedAt.Before(q.Since) {
+		return false
+	}
+	return q.Before.IsZero() || publishedAt.Before(q.Before)
+}
+
+// Match reports whether the ad passes the query's concept filters. A
+// tombstone that carries no concept ids passes every filter: dropping it
+// could leave a client with an ad that no longer exists, while removing an
+// id a client never had is harmless.
+func (q StreamQuery) Match(ad json.RawMessage) bool {
+	if len(q.OccupationConceptIDs) == 0 && len(q.LocationConceptIDs) == 0 {
+		return true
+	}
+	var f adFields
+	if err := json.Unmarshal(ad, &f); err != nil {
+		return false
+	}
+	occ := f.occupationIDs()
+	loc := f.locationIDs()
+	if f.Removed && len(occ) == 0 && len(loc) == 0 {
+		return true
+	}
+	return matchAny(q.OccupationConceptIDs, occ) && matchAny(q.LocationConceptIDs, loc)
+}
+
+func matchAny(want, have []string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, h := range have {
+		if slices.Contains(want, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// conceptRef is a taxonomy reference as an ad has it ({"concept_id": ...})
+// or as a JobStream removal object has it (the bare concept id).
+type conceptRef string
+
+func (c *conceptRef) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = conceptRef(s)
+	case len(b) > 0 && b[0] == '{':
+		var o struct {
+			ConceptID string `json:"concept_id"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return err
+		}
+		*c = conceptRef(o.ConceptID)
+	}
+	return nil // null or anything else: no concept
+}
+
+// adFields are the few fields of an ad this package looks at.
+type adFields struct {
+	ID              json.RawMessage `json:"id"`
+	Removed         bool            `json:"removed"`
+	RemovedDate     *string         `json:"removed_date"`
+	Occupation      conceptRef      `json:"occupation"`
+	OccupationGroup conceptRef      `json:"occupation_group"`
+	OccupationField conceptRef      `json:"occupation_field"`
+	// Removal objects carry the location concept ids at the top level.
+	Municipality     conceptRef `json:"municipality"`
+	Region           conceptRef `json:"region"`
+	Country          conceptRef `json:"country"`
+	WorkplaceAddress *struct {
+		MunicipalityConceptID *string `json:"municipality_concept_id"`
+		RegionConceptID       *string `json:"region_concept_id"`
+		CountryConceptID      *string `json:"country_concept_id"`
+		CityConceptID         *string `json:"city_concept_id"`
+	} `json:"workplace_address"`
+}
+
+func (f *adFields) occupationIDs() []string {
+	return nonEmpty([]string{string(f.Occupation), string(f.OccupationGroup), string(f.OccupationField)})
+}
+
+func (f *adFields) locationIDs() []string {
+	ids := []string{string(f.Municipality), string(f.Region), string(f.Country)}
+	if w := f.WorkplaceAddress; w != nil {
+		for _, p := range []*string{w.MunicipalityConceptID, w.RegionConceptID, w.CountryConceptID, w.CityConceptID} {
+			if p != nil {
+				ids = append(ids, *p)
+			}
+		}
+	}
+	return nonEmpty(ids)
+}
+
+// adID returns the ad's id as a string: JobStream ids are strings, but some
+// removal objects carried them as numbers (8460292 or 8460292.0).
+func (f *adFields) adID() (string, bool) {
+	raw := bytes.TrimSpace(f.ID)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || s == "" {
+			return "", false
+		}
+		return s, true
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) != nil {
+		return "", false
+	}
+	s := strings.TrimSuffix(n.String(), ".0")
+	return s, s != ""
+}
+
+// removal is a JobStream removal object. The six concept fields are included
+// only when known (the hub's own tombstones carry none).
+type removal struct {
+	ID              string  `json:"id"`
+	Removed         bool    `json:"removed"`
+	RemovedDate     *string `json:"removed_date"`
+	Occupation      string  `json:"occupation,omitempty"`
+	OccupationGroup string  `json:"occupation_group,omitempty"`
+	OccupationField string  `json:"occupation_field,omitempty"`
+	Municipality    string  `json:"municipality,omitempty"`
+	Region          string  `json:"region,omitempty"`
+	Country         string  `json:"country,omitempty"`
+}
+
+// AdFromEnvelope returns a stored job-ad record as JobStream serves it. An
+// ad is its record data, byte for byte. A tombstone (the envelope says so,
+// or the data has "removed": true) becomes a removal object
+// {"id", "removed": true, "removed_date"}, plus the occupation and location
+// concept ids when the data has them; removed_date is the record's own, else
+// the hub's publish time in JobStream's date format. Data that is not a JSON
+// object with an id returns an error wrapping [ErrNotAd].
+func AdFromEnvelope(e wire.Envelope) (json.RawMessage, error) {
+	ad, _, err := renderAd(e)
+	return ad, err
+}
+
+// renderAd is AdFromEnvelope that also says whether the ad is a removal.
+func renderAd(e wire.Envelope) (json.RawMessage, bool, error) {
+	data := bytes.TrimSpace(e.Data)
+	if len(data) == 0 || data[0] != '{' {
+		return nil, false, fmt.Errorf("%w: record %s (key %q): data is not a JSON object", ErrNotAd, e.ID, e.Key)
+	}
+	if !e.Tombstone && !bytes.Contains(data, []byte(`"removed"`)) {
+		return e.Data, false, nil // no removed field: an open ad, no decoding
+	}
+	var f adFields
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, false, fmt.Errorf("%w: record %s (key %q): %v", ErrNotAd, e.ID, e.Key, err)
+	}
+	if !e.Tombstone && !f.Removed {
+		return e.Data, false, nil
+	}
+	id, ok := f.adID()
+	if !ok {
+		id = e.Key
+	}
+	if id == "" {
+		return nil, false, fmt.Errorf("%w: tombstone %s has neither an id nor a key", ErrNotAd, e.ID)
+	}
+	r := removal{ID: id, Removed: true, RemovedDate: f.RemovedDate}
+	if r.RemovedDate == nil || *r.RemovedDate == "" {
+		d := FormatDate(e.PublishedAt)
+		r.RemovedDate = &d
+	}
+	occ := []*string{&r.Occupation, &r.OccupationGroup, &r.OccupationField}
+	for i, c := range []conceptRef{f.Occupation, f.OccupationGroup, f.OccupationField} {
+		*occ[i] = string(c)
+	}
+	r.Municipality, r.Region, r.Country = string(f.Municipality), string(f.Region), string(f.Country)
+	if w := f.WorkplaceAddress; w != nil {
+		setIfEmpty(&r.Municipality, w.MunicipalityConceptID)
+		setIfEmpty(&r.Region, w.RegionConceptID)
+		setIfEmpty(&r.Country, w.CountryConceptID)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, true, fmt.Errorf("jobstream: encode removal of %s: %w", id, err)
+	}
+	return b, true, nil
+}
+
+func setIfEmpty(dst *string, src *string) {
+	if *dst == "" && src != nil {
+		*dst = *src
+	}
+}
+
+// WriteStream answers GET /stream: it writes, as one JSON array, every
+// envelope of envs whose published_at falls in q's window and whose ad
+// passes q's filters, each as [AdFromEnvelope] renders it, in the order of
+// envs. It writes as it reads, holding one ad at a time. envs should end once
+// it has yielded what the hub holds (WriteStream does not follow live
+// records); envelopes after the window are skipped, not a reason to stop.
+//
+// It returns how many ads it wrote. An envelope that is not an ad is
+// skipped. An error from envs, ctx or w is returned after the array was
+// opened but without closing it, so the client sees a truncated answer
+// rather than a short but valid one; the caller should then abort the
+// response.
+func WriteStream(ctx context.Context, w io.Writer, q StreamQuery, envs iter.Seq2[wire.Envelope, error]) (int, error) {
+	return writeArray(ctx, w, envs, func(e wire.Envelope) (json.RawMessage, bool) {
+		if !q.Contains(e.PublishedAt) {
+			return nil, false
+		}
+		ad, _, err := renderAd(e)
+		if err != nil || !q.Match(ad) {
+			return nil, false
+		}
+		return ad, true
+	})
+}
+
+// WriteSnapshot answers GET /snapshot: it writes, as one JSON array, the ads
+// of envs (the latest record per key), leaving out tombstones as JobStream's
+// snapshot leaves out removed ads. Like [WriteStream] it streams, returns the
+// number of ads written and leaves the array open on error. Unlike
+// JobStream it does not drop ads whose last_publication_date has passed:
+// the hub keeps an ad until someone removes it.
+func WriteSnapshot(ctx context.Context, w io.Writer, envs iter.Seq2[wire.Envelope, error]) (int, error) {
+	return writeArray(ctx, w, envs, func(e wire.Envelope) (json.RawMessage, bool) {
+		ad, removed, err := renderAd(e)
+		if err != nil || removed {
+			return nil, false
+		}
+		return ad, true
+	})
+}
+
+func writeArray(ctx context.Context, w io.Writer, envs iter.Seq2[wire.Envelope, error], render func(wire.Envelope) (json.RawMessage, bool)) (int, error) {
+	if _, err := io.WriteString(w, "["); err != nil {
+		return 0, err
+	}
+	n := 0
+	for e, err := range envs {
+		if err != nil {
+			return n, err
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		ad, ok := render(e)
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return n, err
+			}
+		}
+		if _, err := w.Write(ad); err != nil {
+			return n, err
+		}
+		n++
+	}
+	_, err := io.WriteString(w, "]")
+	return n, err
+}

@@ -1,0 +1,62 @@
+package outbox
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+const (
+	floorFile    = "floor"
+	floorTmpFile = "floor.tmp"
+	floorSize    = 8 + 4
+)
+
+// readFloor returns the persisted acked floor, 0 if none was written yet.
+func readFloor(dir string) (uint64, error) {
+	path := filepath.Join(dir, floorFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: read acked floor: %w", err)
+	}
+	if len(b) != floorSize || checksum(b[:8]) != binary.LittleEndian.Uint32(b[8:]) {
+		return 0, fmt.Errorf("outbox: acked floor file %s: %w", path, ErrCorrupt)
+	}
+	return binary.LittleEndian.Uint64(b[:8]), nil
+}
+
+// writeFloor replaces the floor file atomically: write a temporary file,
+// fsync it, rename it over the old one and fsync the directory.
+func writeFloor(dir string, floor uint64) error {
+	var b [floorSize]byte
+	binary.LittleEndian.PutUint64(b[:8], floor)
+	binary.LittleEndian.PutUint32(b[8:], checksum(b[:8]))
+	tmp := filepath.Join(dir, floorTmpFile)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("outbox: write acked floor: %w", err)
+	}
+	_, err = f.Write(b[:])
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, floorFile))
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: write acked floor: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package sidecar
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// Config is the sidecar's configuration (connector.yaml); field names are
+// the YAML keys.
+type Config struct {
+	Hub struct {
+		// URL is the hub's NATS address.
+		URL string `yaml:"url"`
+		// Credentials is the actor's credentials file (hub actor create).
+		Credentials string `yaml:"credentials"`
+	} `yaml:"hub"`
+	// Listen is the local HTTP API's address.
+	Listen string `yaml:"listen"`
+	// Outbox is the folder of the durable outbox.
+	Outbox string `yaml:"outbox"`
+	// State is the folder where plugins keep cursors and dead-letter files.
+	State string `yaml:"state"`
+	// MaxRecordBytes and MaxBatch bound a POST.
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	MaxBatch       int `yaml:"max_batch"`
+	// AckTimeout is how long a POST waits for the hub before answering
+	// "queued" (202) instead of "stored" (201).
+	AckTimeout time.Duration `yaml:"ack_timeout"`
+	// JobStreamDataset is the job-ad dataset the JobStream-compatible
+	// endpoints (/stream, /snapshot) serve.
+	JobStreamDataset string `yaml:"jobstream_dataset"`
+	// Inputs feed the hub from sources; Outputs deliver datasets to sinks.
+	Inputs  []PluginConfig `yaml:"inputs"`
+	Outputs []PluginConfig `yaml:"outputs"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// PluginConfig configures one source or sink.
+type PluginConfig struct {
+	// Name identifies it (state folder, durable subscription name).
+	Name string `yaml:"name"`
+	// Type is the registered plugin name (webhook, ndjson_file, jobstream, …).
+	Type string `yaml:"type"`
+	// Dataset is where a source's records go, or what a sink receives.
+	Dataset string `yaml:"dataset"`
+	// Start is where a sink's subscription starts the first time: all
+	// (default), new or snapshot.
+	Start string `yaml:"start"`
+	// Config is the plugin's own settings.
+	Config yaml.MapSlice `yaml:"config"`
+}
+
+// DefaultConfig is what `connector run` uses without a file.
+func DefaultConfig() Config {
+	var c Config
+	c.Hub.URL = "nats://127.0.0.1:4222"
+	c.Listen = "127.0.0.1:8181"
+	c.Outbox = "outbox"
+	c.State = "connector-state"
+	c.MaxRecordBytes = schema.DefaultMaxBytes
+	c.MaxBatch = 10000
+	c.AckTimeout = 3 * time.Second
+	c.JobStreamDataset = "jobads"
+	c.LogLevel = "info"
+	return c
+}
+
+// LoadConfig reads a YAML config over the defaults; unknown keys are errors.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField()).Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate reports every bad setting, naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, f string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(f, a...))) }
+	if c.Hub.URL == "" {
+		bad("hub.url", "required")
+	}
+	if c.Hub.Credentials == "" {
+		bad("hub.credentials", "required: the actor's credentials file")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if c.Outbox == "" {
+		bad("outbox", "required")
+	}
+	if c.MaxRecordBytes < 1 {
+		bad("max_record_bytes", "must be positive")
+	}
+	if c.MaxBatch < 1 {
+		bad("max_batch", "must be positive")
+	}
+	seen := map[string]bool{}
+	for i, p := range append(append([]PluginConfig{}, c.Inputs...), c.Outputs...) {
+		key := fmt.Sprintf("plugin %d (%s)", i+1, p.Name)
+		if p.Name == "" || !wire.ValidName(p.Name) {
+			bad(key, "name %q must match [a-z][a-z0-9-]{0,62}", p.Name)
+		}
+		if seen[p.Name] {
+			bad(key, "name %q used twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Type == "" {
+			bad(key, "type required")
+		}
+		if !wire.ValidName(p.Dataset) {
+			bad(key, "dataset %q is not a dataset name", p.Dataset)
+		}
+		switch p.Start {
+		case "", wire.StartAll, wire.StartNew, wire.StartSnapshot:
+		default:
+			bad(key, "start %q: want all, new or snapshot", p.Start)
+		}
+	}
+	return errors.Join(errs...)
+}

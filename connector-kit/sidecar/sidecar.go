@@ -1,0 +1,133 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/jobtech-dev/datahub/connector-kit/kit"
+	"github.com/jobtech-dev/datahub/connector-kit/outbox"
+	"github.com/jobtech-dev/datahub/connector-kit/plugin"
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
+)
+
+// Sidecar is a running connector.
+type Sidecar struct {
+	cfg    Config
+	log    *slog.Logger
+	env    *plugin.Environment
+	c      *kit.Client
+	ob     *outbox.Outbox
+	fw     *forwarder
+	m      *metrics
+	limits schema.Limits
+	http   *http.Server
+	ln     net.Listener
+
+	catMu     sync.Mutex
+	catalog   []string
+	catalogAt time.Time
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	runErr chan error
+}
+
+// Start brings a sidecar up: the outbox, the hub connection (which may be
+// away: records then queue), the local API, the inputs and the outputs.
+func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.Logger) (*Sidecar, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Sidecar{cfg: cfg, log: log, env: env, limits: schema.Limits{MaxBytes: cfg.MaxRecordBytes}, runErr: make(chan error, 16)}
+	var err error
+	if s.ob, err = outbox.Open(cfg.Outbox, outbox.WithLogger(log), outbox.WithMaxRecordBytes(cfg.MaxRecordBytes+1024)); err != nil {
+		return nil, fmt.Errorf("open outbox %s: %w", cfg.Outbox, err)
+	}
+	s.c, err = kit.Dial(ctx, cfg.Hub.URL, cfg.Hub.Credentials, kit.WithLogger(log), kit.WithName("connector"),
+		kit.WithLocalValidation(false), kit.WithNATSOptions(nats.RetryOnFailedConnect(true)))
+	if err != nil {
+		s.ob.Close()
+		return nil, err
+	}
+	s.m = newMetrics(func() float64 { n, _ := s.ob.Pending(); return float64(n) })
+	s.fw = &forwarder{ob: s.ob, c: s.c, log: log.With("component", "forwarder"), m: s.m,
+		rejects: filepath.Join(cfg.State, "rejected.ndjson"), waiters: map[string]chan outcome{}}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.fw.run(runCtx) }()
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		s.Shutdown(context.Background())
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("local API stopped", "err", err)
+		}
+	}()
+	for _, in := range cfg.Inputs {
+		if err := s.startInput(runCtx, in); err != nil {
+			s.Shutdown(context.Background())
+			return nil, err
+		}
+	}
+	for _, out := range cfg.Outputs {
+		if err := s.startOutput(runCtx, out); err != nil {
+			s.Shutdown(context.Background())
+			return nil, err
+		}
+	}
+	log.Info("connector ready", "actor", s.c.Actor(), "hub", cfg.Hub.URL, "listen", s.URL(), "inputs", len(cfg.Inputs), "outputs", len(cfg.Outputs))
+	return s, nil
+}
+
+// URL is the local API's base URL.
+func (s *Sidecar) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Client is the kit client the sidecar uses.
+func (s *Sidecar) Client() *kit.Client { return s.c }
+
+// Shutdown stops the API, the plugins and the forwarder; queued records stay
+// in the outbox for the next start.
+func (s *Sidecar) Shutdown(ctx context.Context) error {
+	var errs []error
+	if s.http != nil {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
+	}
+	if s.c != nil {
+		_ = s.c.Close()
+	}
+	if s.ob != nil {
+		if err := s.ob.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

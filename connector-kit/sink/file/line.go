@@ -1,0 +1,48 @@
+package file
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jobtech-dev/datahub/connector-kit/plugin"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
+)
+
+// appendLine appends r as one NDJSON line to buf.
+func appendLine(buf []byte, r plugin.Record, dataOnly bool) ([]byte, error) {
+	if dataOnly {
+		var c bytes.Buffer
+		if err := json.Compact(&c, r.Data); err != nil {
+			return buf, plugin.Permanent(fmt.Errorf("%w: record %s: %v", ErrBadRecord, r.ID, err))
+		}
+		return append(append(buf, c.Bytes()...), '\n'), nil
+	}
+	// An encoder that leaves <, > and & alone, so data is not rewritten.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(envelope(r)); err != nil {
+		return buf, plugin.Permanent(fmt.Errorf("%w: record %s: %v", ErrBadRecord, r.ID, err))
+	}
+	return append(buf, b.Bytes()...), nil // Encode ends the line
+}
+
+// envelope is the record's envelope: the hub's when it has one, else one
+// built from the record's own fields.
+func envelope(r plugin.Record) wire.Envelope {
+	if r.Envelope == nil {
+		return wire.Envelope{ID: r.ID, Dataset: r.Dataset, Data: r.Data}
+	}
+	e := *r.Envelope
+	if e.ID == "" {
+		e.ID = r.ID
+	}
+	if e.Dataset == "" {
+		e.Dataset = r.Dataset
+	}
+	if e.Data == nil {
+		e.Data = r.Data
+	}
+	return e
+}
