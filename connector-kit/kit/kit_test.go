@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/internal/hubproc"
+	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
 )
 
-func TestMain(m *testing.M) { hubproc.Main(m) }
+func TestMain(m *testing.M) { kittest.Main(m) }
 
 func ctxT(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -23,7 +23,7 @@ func ctxT(t *testing.T) context.Context {
 }
 
 func realAds(t *testing.T) [][]byte {
-	b, err := readFile(filepath.Join(hubproc.JobTechData(), "job-ads.ndjson"))
+	b, err := readFile(filepath.Join(kittest.JobTechData(), "job-ads.ndjson"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func realAds(t *testing.T) [][]byte {
 	return ads
 }
 
-func dial(t *testing.T, h *hubproc.Hub, actor string) *kit.Client {
+func dial(t *testing.T, h *kittest.Hub, actor string) *kit.Client {
 	t.Helper()
 	c, err := kit.Dial(ctxT(t), h.NATSURL(), h.Actor(actor))
 	if err != nil {
@@ -48,7 +48,7 @@ func dial(t *testing.T, h *hubproc.Hub, actor string) *kit.Client {
 
 func TestPublishSubscribeAtLeastOnce(t *testing.T) {
 	t.Parallel()
-	h := hubproc.Start(t, "")
+	h := kittest.Start(t, "")
 	pes := dial(t, h, "arbetsformedlingen")
 	match := dial(t, h, "matchwise")
 	var ids []string
@@ -106,7 +106,7 @@ func TestPublishSubscribeAtLeastOnce(t *testing.T) {
 
 func TestDurableResumes(t *testing.T) {
 	t.Parallel()
-	h := hubproc.Start(t, "")
+	h := kittest.Start(t, "")
 	pes := dial(t, h, "arbetsformedlingen")
 	match := dial(t, h, "matchwise")
 	ads := realAds(t)
@@ -150,7 +150,7 @@ func TestDurableResumes(t *testing.T) {
 
 func TestTypedErrors(t *testing.T) {
 	t.Parallel()
-	h := hubproc.Start(t, "")
+	h := kittest.Start(t, "")
 	pes := dial(t, h, "arbetsformedlingen")
 	board := dial(t, h, "jobbland")
 	school := dial(t, h, "yrkeshogskolan")

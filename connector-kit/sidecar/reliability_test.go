@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/internal/hubproc"
+	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/sink/webhook"
 )
@@ -44,7 +44,7 @@ func waitDrained(t *testing.T, url string, within time.Duration) {
 }
 
 // countByID reads the dataset and counts records per id.
-func countByID(h *hubproc.Hub, dataset string) map[string]int {
+func countByID(h *kittest.Hub, dataset string) map[string]int {
 	m := map[string]int{}
 	for _, e := range h.Records(dataset) {
 		m[e.ID]++
@@ -54,7 +54,7 @@ func countByID(h *hubproc.Hub, dataset string) map[string]int {
 
 func TestHubKilledDuringSteadyPosts(t *testing.T) {
 	t.Parallel()
-	h := hubproc.Start(t, "")
+	h := kittest.Start(t, "")
 	sc := startSidecar(t, h, "jobbland", func(c *sidecar.Config) { c.AckTimeout = 500 * time.Millisecond })
 	ad := example(t, "valid", "small-ad.json")
 	var mu sync.Mutex
@@ -133,7 +133,7 @@ type connectorProc struct {
 
 func runConnector(t *testing.T, cfgPath string) *connectorProc {
 	t.Helper()
-	cmd := exec.Command(hubproc.Bin(t, "connector"), "run", "-c", cfgPath)
+	cmd := exec.Command(kittest.Bin(t, "connector"), "run", "-c", cfgPath)
 	out, _ := cmd.StdoutPipe()
 	p := &connectorProc{cmd: cmd, done: make(chan error, 1), log: &bytes.Buffer{}}
 	cmd.Stderr = p.log
@@ -168,10 +168,10 @@ func (p *connectorProc) kill() {
 
 func TestSidecarKilledWithQueuedOutbox(t *testing.T) {
 	t.Parallel()
-	h := hubproc.Start(t, "")
+	h := kittest.Start(t, "")
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "connector.yaml")
-	port := hubproc.FreePort(t)
+	port := kittest.FreePort(t)
 	cfg := fmt.Sprintf("hub:\n  url: %s\n  credentials: %s\nlisten: 127.0.0.1:%d\noutbox: %s\nstate: %s\nack_timeout: 300ms\nlog_level: warn\n",
 		h.NATSURL(), h.Actor("jobbland"), port, filepath.Join(dir, "outbox"), filepath.Join(dir, "state"))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
@@ -204,7 +204,7 @@ func TestSidecarKilledWithQueuedOutbox(t *testing.T) {
 
 func TestWebhookFailingHalfGetsEverything(t *testing.T) {
 	t.Parallel()
-	h := hubproc.Start(t, "")
+	h := kittest.Start(t, "")
 	secret := "s3cret"
 	var calls atomic.Int64
 	var mu sync.Mutex

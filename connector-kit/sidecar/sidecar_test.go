@@ -13,15 +13,15 @@ import (
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/cli"
-	"github.com/jobtech-dev/datahub/connector-kit/internal/hubproc"
+	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
-func TestMain(m *testing.M) { hubproc.Main(m) }
+func TestMain(m *testing.M) { kittest.Main(m) }
 
 func realAds(t *testing.T) [][]byte {
-	b := readFile(t, filepath.Join(hubproc.JobTechData(), "job-ads.ndjson"))
+	b := readFile(t, filepath.Join(kittest.JobTechData(), "job-ads.ndjson"))
 	var ads [][]byte
 	for _, l := range bytes.Split(b, []byte("\n")) {
 		if l = bytes.TrimSpace(l); len(l) > 0 {
@@ -32,11 +32,11 @@ func realAds(t *testing.T) [][]byte {
 }
 
 func example(t *testing.T, kind, file string) []byte {
-	return readFile(t, filepath.Join(hubproc.RepoRoot(), "schemas", "jobads", "examples", kind, file))
+	return readFile(t, filepath.Join(kittest.RepoRoot(), "schemas", "jobads", "examples", kind, file))
 }
 
 // startSidecar runs a sidecar in-process for actor against h.
-func startSidecar(t *testing.T, h *hubproc.Hub, actor string, mod func(*sidecar.Config)) *sidecar.Sidecar {
+func startSidecar(t *testing.T, h *kittest.Hub, actor string, mod func(*sidecar.Config)) *sidecar.Sidecar {
 	t.Helper()
 	cfg := sidecar.DefaultConfig()
 	cfg.Hub.URL = h.NATSURL()
@@ -102,7 +102,7 @@ func lines(b []byte) [][]byte {
 
 func TestLocalAPI(t *testing.T) {
 	t.Parallel()
-	h := hubproc.Start(t, "")
+	h := kittest.Start(t, "")
 	pes := startSidecar(t, h, "arbetsformedlingen", nil)
 	base := pes.URL() + "/v1/datasets/jobads"
 

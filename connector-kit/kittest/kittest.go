@@ -1,7 +1,8 @@
-// Package hubproc runs the real hub binary for the connector kit's tests:
+// Package kittest runs the real hub binary for tests of programs built on the
+// connector kit (the kit's own, the examples, an actor's):
 // built once per test binary, started on free loopback ports with a temp
 // data dir, killed and restarted like a real deployment would be.
-package hubproc
+package kittest
 
 import (
 	"bufio"
@@ -31,7 +32,7 @@ var (
 // RepoRoot is the repository root.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
 // JobTechData is the shared folder of real JobTech data.
