@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
+	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 )
 
 func TestMain(m *testing.M) { kittest.Main(m) }
