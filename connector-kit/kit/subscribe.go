@@ -23,7 +23,15 @@ type Delivery struct {
 	// Pending is how many records were stored after this one when it was
 	// delivered: 0 means the subscription has caught up.
 	Pending uint64
+
+	msg *nats.Msg
 }
+
+// Ack acknowledges the record; only for subscriptions with ManualAck.
+func (d Delivery) Ack() error { return d.msg.Ack() }
+
+// Nak has the record delivered again after delay; only with ManualAck.
+func (d Delivery) Nak(delay time.Duration) error { return d.msg.NakWithDelay(delay) }
 
 // Handler processes one record. Returning nil acks it; an error has it
 // delivered again after a backoff. Records of one subscription are handled
@@ -34,6 +42,7 @@ type Handler func(ctx context.Context, d Delivery) error
 type SubscribeOption func(*subOptions)
 
 type subOptions struct {
+	manual     bool
 	req        wire.SubscribeRequest
 	backoffMin time.Duration
 	backoffMax time.Duration
@@ -64,6 +73,11 @@ func MaxAckPending(n int) SubscribeOption { return func(o *subOptions) { o.req.M
 
 // AckWait is how long the hub waits for a handler before delivering again.
 func AckWait(d time.Duration) SubscribeOption { return func(o *subOptions) { o.req.AckWait = d } }
+
+// ManualAck leaves acking to the handler (Delivery.Ack, Delivery.Nak): a
+// handler that returns nil has taken the record but not yet acked it, so it
+// can collect a batch. Use MaxAckPending to allow the batch size.
+func ManualAck() SubscribeOption { return func(o *subOptions) { o.manual = true } }
 
 // Backoff sets the delay before a failed record is delivered again: it
 // doubles per attempt from min up to max, with jitter.
@@ -168,7 +182,7 @@ func (s *Subscription) onMsg(m *nats.Msg) {
 		_ = m.Term()
 		return
 	}
-	d := Delivery{Envelope: env, Attempt: int(meta.NumDelivered), Pending: meta.NumPending}
+	d := Delivery{Envelope: env, Attempt: int(meta.NumDelivered), Pending: meta.NumPending, msg: m}
 	if err := s.safeHandle(d); err != nil {
 		s.failed.Add(1)
 		delay := s.backoff(d.Attempt)
@@ -177,8 +191,13 @@ func (s *Subscription) onMsg(m *nats.Msg) {
 		return
 	}
 	s.handled.Add(1)
-	_ = m.Ack()
+	if !s.opts.manual {
+		_ = m.Ack()
+	}
 }
+
+// Backoff is the delay before attempt of a failed record is delivered again.
+func (s *Subscription) Backoff(attempt int) time.Duration { return s.backoff(attempt) }
 
 func (s *Subscription) safeHandle(d Delivery) (err error) {
 	defer func() {

@@ -56,6 +56,11 @@ type PluginConfig struct {
 	// Start is where a sink's subscription starts the first time: all
 	// (default), new or snapshot.
 	Start string `yaml:"start"`
+	// Batch, for an output whose sink takes batches, is how many records
+	// are written at once (default 1); Linger is how long a batch waits to
+	// fill (default 100ms).
+	Batch  int           `yaml:"batch"`
+	Linger time.Duration `yaml:"linger"`
 	// Config is the plugin's own settings.
 	Config yaml.MapSlice `yaml:"config"`
 }
@@ -128,6 +133,9 @@ func (c Config) Validate() error {
 		}
 		if !wire.ValidName(p.Dataset) {
 			bad(key, "dataset %q is not a dataset name", p.Dataset)
+		}
+		if p.Batch < 0 || p.Batch > 10000 {
+			bad(key, "batch %d: want 1 to 10000", p.Batch)
 		}
 		switch p.Start {
 		case "", wire.StartAll, wire.StartNew, wire.StartSnapshot:

@@ -139,6 +139,13 @@ func (s *Sidecar) startOutput(ctx context.Context, out PluginConfig) error {
 		s.m.delivered.WithLabelValues(out.Name).Inc()
 		return nil
 	}
+	if bs, ok := sink.(plugin.BatchSink); ok && out.Batch > 1 {
+		b := newBatcher(bs, out, s.m, res.Logger)
+		handler = b.add
+		opts = append(opts, kit.ManualAck(), kit.MaxAckPending(out.Batch*4))
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); b.run(ctx) }()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,5 +145,54 @@ func TestWebhookOutputResumesAfterRestart(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("record %s delivered %d times across the restart", id, n)
 		}
+	}
+}
+
+func TestWebhookBatches(t *testing.T) {
+	t.Parallel()
+	h := kittest.Start(t, "")
+	var mu sync.Mutex
+	var sizes []int
+	var seqs []uint64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var envs []struct{ Seq uint64 }
+		if err := json.Unmarshal(b, &envs); err != nil {
+			http.Error(w, "want an array", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		sizes = append(sizes, len(envs))
+		for _, e := range envs {
+			seqs = append(seqs, e.Seq)
+		}
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	pes := startSidecar(t, h, "arbetsformedlingen", nil)
+	var batch []string
+	for i := 0; i < 35; i++ {
+		batch = append(batch, string(example(t, "valid", "small-ad.json")))
+	}
+	if code, body := post(t, pes.URL()+"/v1/datasets/jobads/records", "application/x-ndjson", []byte(strings.Join(batch, "\n"))); code != 201 {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	cfg := baseConfig(t, h, "matchwise")
+	cfg.Outputs = []sidecar.PluginConfig{{Name: "batched", Type: "webhook", Dataset: "jobads", Batch: 10,
+		Config: mapSlice("url", hook.URL, "secret", "x", "batch", "10")}}
+	s := run(t, cfg)
+	defer s.Shutdown(context.Background())
+	if !eventually(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(seqs) == 35 }) {
+		t.Fatalf("got %d of 35 records", len(seqs))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("batched delivery out of order: %v", seqs)
+		}
+	}
+	if sizes[0] != 10 || len(sizes) > 6 {
+		t.Fatalf("batch sizes %v, want batches of up to 10", sizes)
 	}
 }
