@@ -85,7 +85,7 @@ config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the o
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
-				fromFile, err := sidecar.LoadConfig(file)
+				fromFile, err := sidecar.ReadConfig(file)
 				if err != nil {
 					return err
 				}

@@ -43,8 +43,8 @@ func JobTechData() string {
 	return filepath.Join(RepoRoot(), "..", "shared", "data", "jobtech")
 }
 
-// Main builds the binaries, runs the tests and removes the binaries; call it
-// from TestMain.
+// Main runs the tests and removes the binaries Bin built; call it from
+// TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
@@ -114,13 +114,29 @@ func Start(t testing.TB, policiesDir string) *Hub {
 	if policiesDir == "" {
 		policiesDir = filepath.Join(RepoRoot(), "policies")
 	}
-	h := &Hub{t: t, Data: t.TempDir(), NATSPort: FreePort(t), HTTPPort: FreePort(t), Policies: policiesDir}
-	h.start()
+	h := &Hub{t: t, Data: t.TempDir(), Policies: policiesDir}
+	// A free port can be taken by another process before the hub binds it:
+	// try fresh ports a few times.
+	for attempt := 0; ; attempt++ {
+		h.NATSPort, h.HTTPPort = FreePort(t), FreePort(t)
+		if err := h.tryStart(); err == nil {
+			break
+		} else if attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() { h.Kill() })
 	return h
 }
 
 func (h *Hub) start() {
+	h.t.Helper()
+	if err := h.tryStart(); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *Hub) tryStart() error {
 	h.t.Helper()
 	cmd := exec.Command(Bin(h.t, "hub"), "serve", "--data", h.Data,
 		"--schemas", filepath.Join(RepoRoot(), "schemas"), "--policies", h.Policies,
@@ -129,7 +145,7 @@ func (h *Hub) start() {
 	h.log = &bytes.Buffer{}
 	cmd.Stderr = &lockedWriter{w: h.log, mu: &h.mu}
 	if err := cmd.Start(); err != nil {
-		h.t.Fatal(err)
+		return err
 	}
 	ready := make(chan struct{})
 	h.done = make(chan error, 1)
@@ -146,11 +162,13 @@ func (h *Hub) start() {
 	select {
 	case <-ready:
 	case err := <-h.done:
-		h.t.Fatalf("hub exited at start: %v\n%s", err, h.Log())
+		return fmt.Errorf("hub exited at start: %v\n%s", err, h.Log())
 	case <-time.After(30 * time.Second):
-		h.t.Fatalf("hub not ready\n%s", h.Log())
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("hub not ready\n%s", h.Log())
 	}
 	h.cmd = cmd
+	return nil
 }
 
 // Log is what the hub wrote to stderr.

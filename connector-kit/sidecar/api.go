@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +26,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/jobstream"
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
 	"github.com/jobtech-dev/datahub/connector-kit/outbox"
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
@@ -191,13 +194,25 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 		}
 		return p
 	}
+	idFrom := r.URL.Query().Get("id_from")
 	results := make([]PostResult, len(lines))
 	waits := make([]chan outcome, len(lines))
 	for i, l := range lines {
-		id := r.Header.Get(wire.RequestRecordID)
-		if id == "" || batch {
+		id := ""
+		switch {
+		case idFrom != "":
+			var ok bool
+			if id, ok = contentID(dataset, idFrom, l.data); !ok {
+				return problem(http.StatusBadRequest, fmt.Sprintf("line %d: id_from=%q: the record has no string or number there", l.n, idFrom))
+			}
+		case !batch:
+			id = r.Header.Get(wire.RequestRecordID)
+		}
+		if id == "" {
 			u, _ := uuid.NewV7()
 			id = u.String()
+		} else if !wire.ValidRecordID(id) {
+			return problem(http.StatusBadRequest, fmt.Sprintf("record id %q: 1 to %d printable characters without spaces", id, wire.MaxRecordIDLen))
 		}
 		results[i] = PostResult{Line: l.n, ID: id, Status: "queued"}
 		waits[i] = s.fw.wait(id)
@@ -252,7 +267,46 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 		res.Line = 0
 		return writeJSON(w, status, res)
 	}
+	if status == http.StatusUnprocessableEntity || status == http.StatusForbidden {
+		p := problem(status, "the hub refused some records; the others are stored or queued")
+		for _, res := range results {
+			if res.Status == "rejected" || res.Status == "forbidden" || res.Status == "unknown-dataset" {
+				p.Lines = append(p.Lines, LineError{Line: res.Line, Error: res.Error, Violations: res.Violations})
+			}
+		}
+		p.Results = results
+		return p
+	}
 	return writeJSON(w, status, map[string]any{"results": results})
+}
+
+// contentID makes a record id from the value at pointer (a JSON pointer or
+// a top-level field) and a hash of the record: posting the same record again
+// is stored once, a changed record is new.
+func contentID(dataset, pointer string, data []byte) (string, bool) {
+	if !strings.HasPrefix(pointer, "/") {
+		pointer = "/" + pointer
+	}
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "", false
+	}
+	val, ok := schema.Lookup(v, pointer)
+	if !ok {
+		return "", false
+	}
+	var key string
+	switch x := val.(type) {
+	case string:
+		key = x
+	case float64:
+		key = strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return "", false
+	}
+	sum := sha256.Sum256(data)
+	id := dataset + ":" + wire.EncodeKey(key) + ":" + hex.EncodeToString(sum[:8])
+	return id, len(id) <= wire.MaxRecordIDLen
 }
 
 // readPosition parses ?since= and ?after=.

@@ -80,7 +80,21 @@ func DefaultConfig() Config {
 	return c
 }
 
-// LoadConfig reads a YAML config over the defaults; unknown keys are errors.
+// ReadConfig reads a YAML config over the defaults without validating it
+// (flags may still complete it; Start validates); unknown keys are errors.
+func ReadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField()).Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
+	}
+	return c, nil
+}
+
+// LoadConfig reads and validates a YAML config.
 func LoadConfig(path string) (Config, error) {
 	c := DefaultConfig()
 	b, err := os.ReadFile(path)

@@ -62,7 +62,7 @@ func (f *forwarder) tell(id string, o outcome) {
 }
 
 // batchMax is how many outbox records one forward sends at once (pipelined).
-const batchMax = 256
+const batchMax = 1024
 
 // run forwards until ctx ends.
 func (f *forwarder) run(ctx context.Context) {
@@ -98,16 +98,22 @@ func (f *forwarder) run(ctx context.Context) {
 	}
 }
 
-// tryNext takes the next outbox record if one is ready now.
+// tryNext takes the next outbox record if one is ready now, without
+// waiting: Next hands out a ready record before it looks at its context.
 func (f *forwarder) tryNext() (outbox.Item, bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-	defer cancel()
-	it, err := f.ob.Next(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
+	it, err := f.ob.Next(doneCtx)
+	if errors.Is(err, context.Canceled) {
 		return it, false, nil
 	}
 	return it, err == nil, err
 }
+
+// doneCtx is an already-cancelled context.
+var doneCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // forward sends items grouped by dataset, in order; it reports false when the
 // hub could not be reached (nothing after the first failure is acked).

@@ -19,6 +19,8 @@ type Problem struct {
 	Instance   string           `json:"instance,omitempty"`
 	Violations []wire.Violation `json:"violations,omitempty"`
 	Lines      []LineError      `json:"lines,omitempty"`
+	// Results, for a batch the hub refused in part, is every line's outcome.
+	Results []PostResult `json:"results,omitempty"`
 }
 
 // LineError says what is wrong with one line of a batch.

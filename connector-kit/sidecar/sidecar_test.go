@@ -232,3 +232,23 @@ func TestLocalAPI(t *testing.T) {
 		t.Fatalf("metrics: %d", code)
 	}
 }
+
+func TestBatchRetryIsIdempotentWithIDFrom(t *testing.T) {
+	t.Parallel()
+	h := kittest.Start(t, "")
+	s := startSidecar(t, h, "jobbland", nil)
+	batch := bytes.Join(realAds(t), []byte("\n"))
+	url := s.URL() + "/v1/datasets/jobads/records?id_from=id"
+	for run, want := range []string{"stored", "duplicate"} {
+		code, body := post(t, url, "application/x-ndjson", batch)
+		if code != http.StatusCreated || bytes.Count(body, []byte(`"`+want+`"`)) != 3 {
+			t.Fatalf("run %d: %d %s, want 3 %s", run+1, code, body, want)
+		}
+	}
+	if n := len(h.Records("jobads")); n != 3 {
+		t.Fatalf("a retried batch stored %d records, want 3", n)
+	}
+	if code, body := post(t, s.URL()+"/v1/datasets/jobads/records?id_from=/employer/nosuch", "application/x-ndjson", realAds(t)[0]); code != http.StatusBadRequest || !bytes.Contains(body, []byte("id_from")) {
+		t.Fatalf("id_from naming no value: %d %s", code, body)
+	}
+}

@@ -1,0 +1,274 @@
+package sidecar_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jobtech-dev/datahub/connector-kit/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/kittest"
+	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
+)
+
+// clients is how many HTTP clients post concurrently in the throughput runs.
+const clients = 8
+
+// fixedRate is the rate of BenchmarkSidecarPostFixedRate, in records/s.
+const fixedRate = 500
+
+// benchSidecar is startSidecar for benchmarks (startSidecar takes a
+// *testing.T): the real hub binary and an in-process sidecar for actor.
+func benchSidecar(b *testing.B, actor string) *sidecar.Sidecar {
+	b.Helper()
+	h := kittest.Start(b, "")
+	cfg := sidecar.DefaultConfig()
+	cfg.Hub.URL = h.NATSURL()
+	cfg.Hub.Credentials = h.Actor(actor)
+	cfg.Listen = "127.0.0.1:0"
+	dir := b.TempDir()
+	cfg.Outbox, cfg.State = filepath.Join(dir, "outbox"), filepath.Join(dir, "state")
+	cfg.LogLevel = "warn"
+	env, err := cli.Environment()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	s, err := sidecar.Start(ctx, cfg, env, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	return s
+}
+
+// adTemplate is the 1 KiB job ad split around the end of its id, so each
+// posted copy has an id (and a key) of its own.
+type adTemplate struct{ head, tail []byte }
+
+func newAdTemplate(b *testing.B) adTemplate {
+	b.Helper()
+	rec, err := os.ReadFile(filepath.Join(kittest.RepoRoot(), "schemas", "jobads", "examples", "valid", "small-ad.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec = bytes.TrimSpace(rec)
+	const marker = `"id":"`
+	i := bytes.Index(rec, []byte(marker))
+	if i < 0 {
+		b.Fatal("small-ad.json: no id")
+	}
+	end := i + len(marker) + bytes.IndexByte(rec[i+len(marker):], '"')
+	return adTemplate{head: rec[:end:end], tail: rec[end:]}
+}
+
+func (t adTemplate) with(i int64) []byte {
+	out := make([]byte, 0, len(t.head)+len(t.tail)+12)
+	out = append(out, t.head...)
+	out = append(out, '-')
+	out = strconv.AppendInt(out, i, 10)
+	return append(out, t.tail...)
+}
+
+// poster posts to the sidecar and records the latency of every request.
+type poster struct {
+	url    string
+	client *http.Client
+	seq    atomic.Int64 // record ids
+	queued atomic.Int64 // answers 202: the hub did not answer in time
+}
+
+func newPoster(s *sidecar.Sidecar, conns int) *poster {
+	return &poster{
+		url: s.URL() + "/v1/datasets/jobads/records",
+		client: &http.Client{Transport: &http.Transport{
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			MaxConnsPerHost:     conns,
+		}},
+	}
+}
+
+// post sends body and returns the request's latency; any answer other than
+// 201 (stored) or 202 (queued) is an error.
+func (p *poster) post(ctype string, body []byte) (time.Duration, error) {
+	start := time.Now()
+	resp, err := p.client.Post(p.url, ctype, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	rb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	switch resp.StatusCode {
+	case http.StatusCreated:
+	case http.StatusAccepted:
+		p.queued.Add(1)
+	default:
+		return d, fmt.Errorf("POST: %d %s", resp.StatusCode, rb)
+	}
+	return d, nil
+}
+
+// one posts one record as application/json.
+func (p *poster) one(t adTemplate) (time.Duration, error) {
+	return p.post("application/json", t.with(p.seq.Add(1)))
+}
+
+// batch posts n records as application/x-ndjson.
+func (p *poster) batch(t adTemplate, n int) (time.Duration, error) {
+	var buf bytes.Buffer
+	for range n {
+		buf.Write(t.with(p.seq.Add(1)))
+		buf.WriteByte('\n')
+	}
+	return p.post("application/x-ndjson", buf.Bytes())
+}
+
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(q*float64(len(sorted)-1)+0.5)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// reportLatencies reports p50, p99 (and max) of lat in ms.
+func reportLatencies(b *testing.B, lat []time.Duration, withMax bool) {
+	slices.Sort(lat)
+	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
+	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+	if withMax && len(lat) > 0 {
+		b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+	}
+}
+
+// BenchmarkSidecarPost measures the sidecar's local HTTP API: 8 clients
+// posting job ads as fast as they can to an in-process sidecar for actor
+// jobbland, forwarding to the real hub binary. It reports records/s and the
+// p50/p99 latency of the requests (a request is answered once the hub has
+// stored its records).
+func BenchmarkSidecarPost(b *testing.B) {
+	s := benchSidecar(b, "jobbland")
+	t := newAdTemplate(b)
+	p := newPoster(s, clients)
+	for range 50 { // warm: catalog, schema, connections
+		if _, err := p.one(t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("ad-1KiB", func(b *testing.B) {
+		benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.one(t) })
+		b.SetBytes(int64(len(t.head) + len(t.tail)))
+	})
+	b.Run("ndjson-100", func(b *testing.B) {
+		const per = 100
+		reqs := (b.N + per - 1) / per
+		benchConcurrent(b, p, reqs, func() (time.Duration, error) { return p.batch(t, per) })
+		// b.N counts records; the rate is over the records actually sent.
+		b.ReportMetric(float64(reqs*per)/b.Elapsed().Seconds(), "rec/s")
+		b.SetBytes(int64(len(t.head) + len(t.tail)))
+	})
+}
+
+// benchConcurrent runs reqs requests from `clients` goroutines and reports
+// records/s (b.N over the elapsed time) and request latencies.
+func benchConcurrent(b *testing.B, p *poster, reqs int, do func() (time.Duration, error)) {
+	p.queued.Store(0)
+	var next atomic.Int64
+	lats := make([][]time.Duration, clients)
+	errs := make(chan error, clients)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for c := range clients {
+		wg.Go(func() {
+			for next.Add(1) <= int64(reqs) {
+				d, err := do()
+				if err != nil {
+					errs <- err
+					return
+				}
+				lats[c] = append(lats[c], d)
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rec/s")
+	reportLatencies(b, slices.Concat(lats...), false)
+	b.ReportMetric(float64(p.queued.Load()), "queued")
+}
+
+// BenchmarkSidecarPostFixedRate posts one 1 KiB job ad per request at a fixed
+// 500 records/s, each request issued on its tick without waiting for earlier
+// ones (at most 256 in flight), and reports the rate achieved and the p50,
+// p99 and max latency.
+func BenchmarkSidecarPostFixedRate(b *testing.B) {
+	s := benchSidecar(b, "jobbland")
+	t := newAdTemplate(b)
+	const inFlight = 256
+	p := newPoster(s, inFlight)
+	for range 50 {
+		if _, err := p.one(t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("ad-1KiB-500/s", func(b *testing.B) {
+		p.queued.Store(0)
+		sem := make(chan struct{}, inFlight)
+		lat := make([]time.Duration, b.N)
+		errs := make(chan error, 1)
+		var wg sync.WaitGroup
+		tick := time.NewTicker(time.Second / fixedRate)
+		defer tick.Stop()
+		b.ResetTimer()
+		for i := range b.N {
+			if i > 0 {
+				<-tick.C
+			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				d, err := p.one(t)
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+				lat[i] = d
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rec/s")
+		reportLatencies(b, lat, true)
+		b.ReportMetric(float64(p.queued.Load()), "queued")
+	})
+}
