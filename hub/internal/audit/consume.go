@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 )
 
 // consume runs an ordered consumer on the audit stream from startSeq (0: the
@@ -21,44 +23,11 @@ func consume(ctx context.Context, js jetstream.JetStream, startSeq, stopAt uint6
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = startSeq
 	}
-	cons, err := js.OrderedConsumer(ctx, StreamName, cfg)
-	if err != nil {
-		return fmt.Errorf("read audit stream %s: %w", StreamName, err)
+	err := jsread.Read(ctx, js, StreamName, cfg, jsread.Options{Follow: follow, StopAt: stopAt, Batch: 1024}, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		return fn(m.Data(), meta.Sequence.Stream)
+	})
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("audit: %w", err)
 	}
-	if !follow {
-		info := cons.CachedInfo()
-		if info == nil || info.NumPending == 0 {
-			return nil
-		}
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
-	if err != nil {
-		return fmt.Errorf("read audit stream %s: %w", StreamName, err)
-	}
-	defer it.Stop()
-	for {
-		m, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil {
-				if follow {
-					return nil
-				}
-				return ctx.Err()
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
-			}
-			return fmt.Errorf("read audit stream %s: %w", StreamName, err)
-		}
-		meta, err := m.Metadata()
-		if err != nil {
-			return fmt.Errorf("read audit stream %s: %w", StreamName, err)
-		}
-		if err := fn(m.Data(), meta.Sequence.Stream); err != nil {
-			return err
-		}
-		if !follow && (meta.NumPending == 0 || (stopAt > 0 && meta.Sequence.Stream >= stopAt)) {
-			return nil
-		}
-	}
+	return err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 )
 
 // Position says where a read starts. The zero value reads from the first
@@ -133,47 +134,11 @@ func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq u
 	return dl
 }
 
-// consume runs an ordered consumer and calls fn for each message until the
-// records pending at the start are read (or forever with follow).
+// consume reads stream in order (see jsread); a missing stream is ErrNoStream.
 func consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, follow bool, fn func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
-	cons, err := js.OrderedConsumer(ctx, stream, cfg)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("stream %s: %w", stream, ErrNoStream)
-		}
-		return fmt.Errorf("read stream %s: %w", stream, err)
+	err := jsread.Read(ctx, js, stream, cfg, jsread.Options{Follow: follow}, fn)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("stream %s: %w", stream, ErrNoStream)
 	}
-	if !follow {
-		info := cons.CachedInfo()
-		if info == nil || info.NumPending == 0 {
-			return nil
-		}
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(512))
-	if err != nil {
-		return fmt.Errorf("read stream %s: %w", stream, err)
-	}
-	defer it.Stop()
-	for {
-		m, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() != nil {
-				if follow {
-					return nil
-				}
-				return ctx.Err()
-			}
-			return fmt.Errorf("read stream %s: %w", stream, err)
-		}
-		meta, err := m.Metadata()
-		if err != nil {
-			return fmt.Errorf("read stream %s: %w", stream, err)
-		}
-		if err := fn(m, meta); err != nil {
-			return err
-		}
-		if !follow && meta.NumPending == 0 {
-			return nil
-		}
-	}
+	return err
 }
