@@ -184,6 +184,13 @@ func (s *Service) Authorize(_ context.Context, c natsd.Conn) (natsd.Grant, error
 	}
 	s.mu.Lock()
 	s.conns[c.ID] = connState{conn: c, grant: g}
+	if len(s.conns)%256 == 0 {
+		for id := range s.conns {
+			if !s.NATS.Alive(id) {
+				delete(s.conns, id)
+			}
+		}
+	}
 	s.mu.Unlock()
 	return g, nil
 }

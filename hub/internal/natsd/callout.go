@@ -69,9 +69,10 @@ type callout struct {
 	issuer nkeys.KeyPair
 	srv    *server.Server
 
-	mu    sync.RWMutex
-	auth  Authorizer
-	conns map[uint64]string // client id → actor, for Kick
+	mu         sync.RWMutex
+	auth       Authorizer
+	conns      map[uint64]string // client id → actor, for Kick
+	authorized uint64
 }
 
 func (c *callout) setAuthorizer(a Authorizer) {
@@ -143,7 +144,12 @@ func (c *callout) handle(m *nats.Msg) {
 	}
 	c.mu.Lock()
 	c.conns[conn.ID] = g.Actor
+	c.authorized++
+	prune := c.authorized%256 == 0
 	c.mu.Unlock()
+	if prune {
+		c.connected() // drops closed connections so the map stays small
+	}
 	c.respond(m, req, ujwt, "")
 }
 
