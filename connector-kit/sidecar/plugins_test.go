@@ -196,3 +196,39 @@ func TestWebhookBatches(t *testing.T) {
 		t.Fatalf("batch sizes %v, want batches of up to 10", sizes)
 	}
 }
+
+func TestFailingEndpointDoesNotBlockOtherOutputs(t *testing.T) {
+	t.Parallel()
+	h := kittest.Start(t, "")
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	var mu sync.Mutex
+	got := map[string]bool{}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var env struct{ ID string }
+		_ = json.Unmarshal(b, &env)
+		mu.Lock()
+		got[env.ID] = true
+		mu.Unlock()
+	}))
+	defer up.Close()
+	cfg := baseConfig(t, h, "matchwise")
+	cfg.Outputs = []sidecar.PluginConfig{
+		{Name: "broken", Type: "webhook", Dataset: "jobads", Config: mapSlice("url", down.URL, "secret", "x", "max_retries", "1000", "backoff_initial", "50ms", "backoff_max", "100ms")},
+		{Name: "healthy", Type: "webhook", Dataset: "jobads", Config: mapSlice("url", up.URL, "secret", "x")},
+	}
+	s := run(t, cfg)
+	defer s.Shutdown(context.Background())
+	pes := startSidecar(t, h, "arbetsformedlingen", nil)
+	for i := 0; i < 10; i++ {
+		if code, body := post(t, pes.URL()+"/v1/datasets/jobads/records", "application/json", example(t, "valid", "small-ad.json")); code != 201 {
+			t.Fatalf("publish: %d %s", code, body)
+		}
+	}
+	if !eventually(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 10 }) {
+		t.Fatalf("the healthy output got %d of 10 while the other endpoint is down", len(got))
+	}
+}
