@@ -62,6 +62,18 @@ func DeliverSubject(actor, dataset, consumer string) string {
 	return DeliverPrefix + "." + actor + "." + dataset + "." + consumer
 }
 
+// ReplyAllowed reports whether the hub may answer actor on reply: only on
+// the actor's own inbox. The server checks what a client publishes to, not
+// the reply subject it names, so without this check an actor could make the
+// hub publish anywhere.
+func ReplyAllowed(actor, reply string) bool {
+	return strings.HasPrefix(reply, InboxPrefix(actor)+".")
+}
+
+// MaxKeyToken bounds a record key's subject token: a longer subject would
+// break the hub's connections.
+const MaxKeyToken = 256
+
 // InboxPrefix is the inbox prefix an actor must use for replies
 // (nats.CustomInboxPrefix): the default _INBOX is closed to actors, so no
 // actor can read another's replies.

@@ -577,3 +577,78 @@ func TestRestartDoesNotReapplyUnchangedPolicies(t *testing.T) {
 		t.Fatalf("policies lost across a restart without the folder: %+v", d)
 	}
 }
+
+func TestHubAnswersOnlyOnTheAskersInbox(t *testing.T) {
+	t.Parallel()
+	n := hubtest.StartNew(t)
+	victimKey := actor(t, n, "jobfinder")
+	board := mustDial(t, n, "jobbland", actor(t, n, "jobbland"))
+	evil := mustDial(t, n, "nobody", actor(t, n, "nobody"))
+	// Requests whose reply subject points into the hub's own families.
+	for _, m := range []*nats.Msg{
+		{Subject: wire.CatalogSubject("nobody"), Reply: "data.jobads.pwned"},
+		{Subject: wire.ServiceSubject(wire.SchemaPrefix, "jobads", "nobody"), Reply: "$KV.hub_actors.jobfinder"},
+		{Subject: wire.ServiceSubject(wire.SchemaPrefix, "jobads", "nobody"), Reply: "hub.subscribe.jobads.jobfinder"},
+		{Subject: wire.ServiceSubject(wire.SchemaPrefix, "jobads", "nobody"), Reply: "$JS.API.STREAM.PURGE.DS_jobads"},
+	} {
+		if err := evil.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ad := smallAd(t)
+	if err := board.PublishMsg(&nats.Msg{Subject: wire.IngestSubject("jobads", "jobbland"), Reply: "data.jobads.23187561", Data: ad}); err != nil {
+		t.Fatal(err)
+	}
+	_ = evil.Flush()
+	_ = board.Flush()
+	time.Sleep(500 * time.Millisecond)
+	var subjects []string
+	_ = store.Read(ctxT(t), n.JetStream(), "jobads", store.Position{}, store.ReadOptions{}, func(e wire.Envelope) error {
+		subjects = append(subjects, e.Key+"/"+e.Publisher)
+		return nil
+	})
+	if strings.Join(subjects, ",") != "23187561/jobbland" {
+		t.Fatalf("jobads holds %v: the hub answered onto a stream subject", subjects)
+	}
+	victimPub, _ := victimKey.PublicKey()
+	if a, ok := n.Access().Actors.ByKey(victimPub); !ok || a.Name != "jobfinder" {
+		t.Fatal("actor registry changed")
+	}
+	kv, err := n.JetStream().KeyValue(ctxT(t), "hub_actors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctxT(t), "jobfinder")
+	if err != nil || !strings.Contains(string(e.Value()), victimPub) {
+		t.Fatalf("actor entry overwritten: %s %v", e.Value(), err)
+	}
+	st, _ := n.JetStream().Stream(ctxT(t), wire.StreamName("jobads"))
+	for info := range st.ListConsumers(ctxT(t)).Info() {
+		if info.Config.Metadata["hub.actor"] != "" {
+			t.Fatalf("consumer %s created for %s by someone else", info.Name, info.Config.Metadata["hub.actor"])
+		}
+	}
+}
+
+func TestOverlongKeyRejectedAndHubKeepsWorking(t *testing.T) {
+	t.Parallel()
+	n := hubtest.StartNew(t)
+	board := mustDial(t, n, "jobbland", actor(t, n, "jobbland"))
+	p := publisher(t, board, "jobbland")
+	var ad map[string]any
+	_ = json.Unmarshal(smallAd(t), &ad)
+	ad["id"] = strings.Repeat("~", 3000)
+	b, _ := json.Marshal(ad)
+	r, err := p.Publish(ctxT(t), "jobads", b, "")
+	if err != nil || r.Status != wire.StatusRejected || r.Violations[0].Keyword != "key" {
+		t.Fatalf("overlong key: %+v %v", r, err)
+	}
+	for i := 0; i < 3; i++ {
+		if r, err := p.Publish(ctxT(t), "jobads", smallAd(t), ""); err != nil || r.Status != wire.StatusStored {
+			t.Fatalf("after an overlong key the hub stores nothing: %+v %v", r, err)
+		}
+	}
+	if err := n.Ready(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -77,7 +78,21 @@ func (s *Service) reply(m *nats.Msg, r wire.SubscribeReply) {
 	_ = m.Respond(b)
 }
 
+// replyOK reports whether m may be answered: its reply subject must be the
+// asking actor's own inbox (the actor is the last token of the subject).
+func (s *Service) replyOK(m *nats.Msg) bool {
+	i := strings.LastIndexByte(m.Subject, '.')
+	if i < 0 || m.Reply == "" || !wire.ReplyAllowed(m.Subject[i+1:], m.Reply) {
+		s.log.Warn("request ignored: reply subject outside the actor's inbox", "subject", m.Subject, "reply", m.Reply)
+		return false
+	}
+	return true
+}
+
 func (s *Service) subscribe(m *nats.Msg) {
+	if !s.replyOK(m) {
+		return
+	}
 	dataset, actor, err := wire.ParseServiceSubject(wire.SubscribePrefix, m.Subject)
 	if err != nil {
 		s.reply(m, wire.SubscribeReply{Error: err.Error()})
@@ -177,6 +192,9 @@ func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream
 }
 
 func (s *Service) unsubscribe(m *nats.Msg) {
+	if !s.replyOK(m) {
+		return
+	}
 	dataset, actor, err := wire.ParseServiceSubject(wire.UnsubscribePrefix, m.Subject)
 	if err != nil {
 		s.reply(m, wire.SubscribeReply{Error: err.Error()})
@@ -199,6 +217,9 @@ func (s *Service) unsubscribe(m *nats.Msg) {
 
 // catalog answers the names of the hub's datasets.
 func (s *Service) catalog(m *nats.Msg) {
+	if !s.replyOK(m) {
+		return
+	}
 	names := []string{}
 	for _, d := range s.reg.List() {
 		names = append(names, d.Name)
@@ -208,6 +229,9 @@ func (s *Service) catalog(m *nats.Msg) {
 }
 
 func (s *Service) schema(m *nats.Msg) {
+	if !s.replyOK(m) {
+		return
+	}
 	dataset, _, err := wire.ParseServiceSubject(wire.SchemaPrefix, m.Subject)
 	if err != nil {
 		return

@@ -346,6 +346,10 @@ func (s *Service) acker(acks <-chan *pending) {
 		if p.req.Reply == "" {
 			continue
 		}
+		if _, actor, err := wire.ParseIngestSubject(p.req.Subject); err != nil || !wire.ReplyAllowed(actor, p.req.Reply) {
+			s.log.Warn("answer not sent: reply subject outside the publisher's inbox", "subject", p.req.Subject, "reply", p.req.Reply)
+			continue
+		}
 		b, err := json.Marshal(p.reply)
 		if err != nil {
 			s.log.Error("encode ingest reply", "err", err)

@@ -35,23 +35,24 @@ import (
 
 // Node is a running hub.
 type Node struct {
-	cfg    config.Config
-	log    *slog.Logger
-	mu     sync.Mutex // guards access while it starts
-	nats   *natsd.Server
-	ncIn   *nats.Conn // ingest requests and replies
-	ncJS   *nats.Conn // JetStream publishes and reads
-	js     jetstream.JetStream
-	reg    *registry.Registry
-	ingest *ingest.Service
-	deliv  *delivery.Service
-	audit  *audit.Log
-	actors *actors.Store
-	access *access.Service
-	pub    *publish.Publisher
-	http   *http.Server
-	ln     net.Listener
-	token  string
+	cfg     config.Config
+	log     *slog.Logger
+	mu      sync.Mutex // guards access while it starts
+	nats    *natsd.Server
+	ncIn    *nats.Conn // ingest requests and replies
+	ncJS    *nats.Conn // JetStream publishes and reads
+	ncAdmin *nats.Conn // records an admin publishes through the API
+	js      jetstream.JetStream
+	reg     *registry.Registry
+	ingest  *ingest.Service
+	deliv   *delivery.Service
+	audit   *audit.Log
+	actors  *actors.Store
+	access  *access.Service
+	pub     *publish.Publisher
+	http    *http.Server
+	ln      net.Listener
+	token   string
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -136,7 +137,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
-	if n.pub, err = publish.New(n.ncIn, wire.AdminActor); err != nil {
+	if n.ncAdmin, err = n.nats.Connect("hub-admin", nats.CustomInboxPrefix(wire.InboxPrefix(wire.AdminActor))); err != nil {
+		return nil, err
+	}
+	if n.pub, err = publish.New(n.ncAdmin, wire.AdminActor); err != nil {
 		return nil, err
 	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
@@ -223,6 +227,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if n.pub != nil {
 		_ = n.pub.Close()
+	}
+	if n.ncAdmin != nil {
+		n.ncAdmin.Close()
 	}
 	if n.deliv != nil {
 		n.deliv.Stop()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
 // Dataset is one declared dataset with its compiled schema. It is immutable
@@ -77,6 +78,9 @@ func (d *Dataset) KeyOf(v any) (string, *schema.Violation) {
 	case string:
 		if k == "" {
 			return bad("must be a non-empty string or an integer, not an empty string")
+		}
+		if len(wire.EncodeKey(k)) > wire.MaxKeyToken {
+			return bad(fmt.Sprintf("is too long: %d bytes (at most %d plain characters)", len(k), wire.MaxKeyToken))
 		}
 		return k, nil
 	case json.Number:
