@@ -226,16 +226,16 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("outbox: %w", err)
 		}
 	}
-	// The records are durable now. Wait a little for the hub's answer.
-	timer := time.NewTimer(s.cfg.AckTimeout)
-	defer timer.Stop()
+	// The records are durable now. Wait a little for the hub's answer: one
+	// deadline for the whole batch (a timer channel would fire only once).
+	wctx, cancel := context.WithTimeout(r.Context(), s.cfg.AckTimeout)
+	defer cancel()
 	status := http.StatusCreated
 	for i := range results {
 		select {
 		case o := <-waits[i]:
 			results[i].Status, results[i].Seq, results[i].Error, results[i].Violations = o.Status, o.Seq, o.Error, o.Violations
-		case <-timer.C:
-		case <-r.Context().Done():
+		case <-wctx.Done():
 		}
 		if results[i].Status == "queued" {
 			s.fw.forget(results[i].ID)

@@ -268,3 +268,24 @@ func TestWebhookFailingHalfGetsEverything(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchWhileHubAwayIsQueuedPromptly(t *testing.T) {
+	t.Parallel()
+	h := kittest.Start(t, "")
+	sc := startSidecar(t, h, "jobbland", func(c *sidecar.Config) { c.AckTimeout = 300 * time.Millisecond })
+	h.Kill()
+	ad := example(t, "valid", "small-ad.json")
+	start := time.Now()
+	code, body := post(t, sc.URL()+"/v1/datasets/jobads/records", "application/x-ndjson", bytes.Join([][]byte{ad, ad, ad, ad, ad}, []byte("\n")))
+	if code != http.StatusAccepted || bytes.Count(body, []byte(`"queued"`)) != 5 {
+		t.Fatalf("batch while the hub is away: %d %s", code, body)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("batch answer took %s", el)
+	}
+	h.Restart()
+	waitDrained(t, sc.URL(), 30*time.Second)
+	if n := len(h.Records("jobads")); n != 5 {
+		t.Fatalf("%d records after the hub came back, want 5", n)
+	}
+}

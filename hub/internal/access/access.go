@@ -178,7 +178,8 @@ func (s *Service) Authorize(_ context.Context, c natsd.Conn) (natsd.Grant, error
 	if !ok {
 		return natsd.Grant{}, errors.New("unknown or revoked actor key")
 	}
-	g := s.grantFor(a.Name, c.RemoteIP)
+	set := s.set.Load()
+	g := GrantFor(a.Name, set.Rights(a.Name, s.datasets(), s.Now(), c.RemoteIP))
 	if !g.Expires.IsZero() && !g.Expires.After(s.Now()) {
 		return natsd.Grant{}, errors.New("rights changing now, retry")
 	}
@@ -192,6 +193,15 @@ func (s *Service) Authorize(_ context.Context, c natsd.Conn) (natsd.Grant, error
 		}
 	}
 	s.mu.Unlock()
+	// A revoke or an apply may have run while this grant was computed: it
+	// changed its state before scanning the connections, so checking again
+	// after recording this one means one of the two always sees the other.
+	if _, still := s.Actors.ByKey(c.PublicKey); !still || s.set.Load() != set {
+		s.mu.Lock()
+		delete(s.conns, c.ID)
+		s.mu.Unlock()
+		return natsd.Grant{}, errors.New("rights changing now, retry")
+	}
 	return g, nil
 }
 

@@ -652,3 +652,23 @@ func TestOverlongKeyRejectedAndHubKeepsWorking(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSubscriptionsPerActorAreBounded(t *testing.T) {
+	t.Parallel()
+	n := hubtest.StartNew(t)
+	match := mustDial(t, n, "matchwise", actor(t, n, "matchwise"))
+	var refused error
+	for i := 0; i < 70 && refused == nil; i++ {
+		_, refused = subscribe(t, match, "matchwise", "jobads", wire.SubscribeRequest{Durable: fmt.Sprintf("d%d", i), AckWait: time.Millisecond, MaxAckPending: 1 << 30})
+	}
+	if refused == nil || !strings.Contains(refused.Error(), "too many subscriptions") {
+		t.Fatalf("70 subscriptions allowed: %v", refused)
+	}
+	c, err := n.JetStream().PushConsumer(ctxT(t), wire.StreamName("jobads"), "matchwise_d0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := c.CachedInfo().Config; cfg.AckWait < time.Second || cfg.MaxAckPending > 10000 {
+		t.Fatalf("asked bounds were not clamped: ack wait %s, max ack pending %d", cfg.AckWait, cfg.MaxAckPending)
+	}
+}

@@ -30,6 +30,18 @@ import (
 // Queue is the queue group of the hub nodes serving subscriptions.
 const Queue = "hub-delivery"
 
+// Bounds on what an actor may ask for, so no actor can exhaust the hub.
+const (
+	// MaxConsumersPerActor bounds an actor's subscriptions per dataset.
+	MaxConsumersPerActor = 64
+	// MaxAckPending bounds records in flight to one subscriber.
+	MaxAckPending = 10000
+	// MinAckWait and MaxAckWait bound the redelivery delay; MaxAckWait
+	// stays below how long an actor may answer a delivery (its ack).
+	MinAckWait = time.Second
+	MaxAckWait = 10 * time.Minute
+)
+
 // Service answers subscription and schema requests.
 type Service struct {
 	nc   *nats.Conn
@@ -125,6 +137,13 @@ func (s *Service) subscribe(m *nats.Msg) {
 			return
 		}
 	}
+	if n, err := s.countConsumers(ctx, stream, actor); err != nil {
+		s.reply(m, wire.SubscribeReply{Error: "count subscriptions: " + err.Error()})
+		return
+	} else if n >= MaxConsumersPerActor {
+		s.reply(m, wire.SubscribeReply{Error: fmt.Sprintf("too many subscriptions: %s has %d on %s (at most %d); unsubscribe or reuse a durable name", actor, n, dataset, MaxConsumersPerActor)})
+		return
+	}
 	c, err := s.js.CreatePushConsumer(ctx, stream, cfg)
 	if err != nil {
 		s.log.Error("create consumer", "actor", actor, "dataset", dataset, "err", err)
@@ -163,10 +182,10 @@ func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream
 		cfg.InactiveThreshold = 5 * time.Minute
 	}
 	if req.MaxAckPending > 0 {
-		cfg.MaxAckPending = req.MaxAckPending
+		cfg.MaxAckPending = min(req.MaxAckPending, MaxAckPending)
 	}
 	if req.AckWait > 0 {
-		cfg.AckWait = req.AckWait
+		cfg.AckWait = max(MinAckWait, min(req.AckWait, MaxAckWait))
 	}
 	switch req.Start {
 	case "", wire.StartAll:
@@ -247,6 +266,22 @@ func (s *Service) schema(m *nats.Msg) {
 	msg.Header.Set(wire.HeaderSchemaVersion, fmt.Sprint(d.SchemaVersion))
 	msg.Data = d.SchemaDoc
 	_ = m.RespondMsg(msg)
+}
+
+// countConsumers counts actor's consumers on stream.
+func (s *Service) countConsumers(ctx context.Context, stream, actor string) (int, error) {
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	lister := st.ListConsumers(ctx)
+	for info := range lister.Info() {
+		if info.Config.Metadata["hub.actor"] == actor {
+			n++
+		}
+	}
+	return n, lister.Err()
 }
 
 // RemoveActor deletes every consumer of actor on dataset (all datasets when

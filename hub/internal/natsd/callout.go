@@ -128,11 +128,13 @@ func (c *callout) handle(m *nats.Msg) {
 	uc.Sub.Deny.Add(internalDeny...)
 	uc.Sub.Deny.Add("ingest.>")
 	if g.Responses {
-		uc.Resp = &jwt.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
+		// An ack answers a delivery: allow it for longer than the longest
+		// ack wait the hub grants (delivery.MaxAckWait, 10 minutes).
+		uc.Resp = &jwt.ResponsePermission{MaxMsgs: 1, Expires: 15 * time.Minute}
 	}
 	if !g.Expires.IsZero() {
-		uc.Expires = g.Expires.Unix()
-		if uc.Expires <= time.Now().Unix() {
+		uc.Expires = g.Expires.Add(time.Second - time.Nanosecond).Unix()
+		if !g.Expires.After(time.Now()) {
 			deny("grant expired")
 			return
 		}
