@@ -84,8 +84,18 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 		futures[i] = f
 	}
 	defer func() {
+		// One catalog lookup for the batch tells an unknown dataset from a
+		// forbidden one.
+		var refined error
 		for i := range results {
-			results[i].Err = c.refine(ctx, dataset, results[i].Err)
+			if errors.Is(results[i].Err, ErrForbidden) {
+				if refined == nil {
+					refined = c.refine(ctx, dataset, results[i].Err)
+				}
+				if errors.Is(refined, ErrUnknownDataset) {
+					results[i].Err = refined
+				}
+			}
 		}
 	}()
 	for i, f := range futures {

@@ -100,7 +100,8 @@ type Subscription struct {
 	consumer string
 	pending  uint64
 
-	lastSeen  atomic.Int64 // unix nanos of the last message or heartbeat
+	lastSeen  atomic.Int64  // unix nanos of the last message or heartbeat
+	lastSeq   atomic.Uint64 // stream sequence of the last record handled
 	handled   atomic.Uint64
 	failed    atomic.Uint64
 	watchDone chan struct{}
@@ -126,7 +127,9 @@ func (c *Client) Subscribe(ctx context.Context, dataset string, h Handler, opts 
 
 // open asks the hub for the consumer and subscribes to its deliver subject.
 func (s *Subscription) open(ctx context.Context) error {
+	s.mu.Lock()
 	body, _ := json.Marshal(s.opts.req)
+	s.mu.Unlock()
 	m, err := s.c.request(ctx, wire.ServiceSubject(wire.SubscribePrefix, s.dataset, s.c.actor), body)
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", s.dataset, err)
@@ -191,6 +194,7 @@ func (s *Subscription) onMsg(m *nats.Msg) {
 		return
 	}
 	s.handled.Add(1)
+	s.lastSeq.Store(env.Seq)
 	if !s.opts.manual {
 		_ = m.Ack()
 	}
@@ -233,6 +237,15 @@ func (s *Subscription) watch() {
 		}
 		if time.Since(time.Unix(0, s.lastSeen.Load())) < 16*time.Second || !s.c.nc.IsConnected() {
 			continue
+		}
+		// A durable subscription resumes on the hub; an ephemeral one starts
+		// again after the last record handled, neither replaying nor skipping.
+		if s.opts.req.Durable == "" {
+			if seq := s.lastSeq.Load(); seq > 0 {
+				s.mu.Lock()
+				s.opts.req.Start, s.opts.req.AfterSeq = wire.StartAfterSeq, seq
+				s.mu.Unlock()
+			}
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 		if err := s.open(ctx); err != nil {

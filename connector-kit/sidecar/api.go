@@ -216,14 +216,24 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 		}
 		results[i] = PostResult{Line: l.n, ID: id, Status: "queued"}
 		waits[i] = s.fw.wait(id)
-		if _, err := s.ob.Append(r.Context(), outbox.Entry{Dataset: dataset, ID: id, Data: l.data}); err != nil {
+		// Append with a context the client cannot cancel: a record half
+		// written when the client leaves would still be forwarded.
+		if _, err := s.ob.Append(context.WithoutCancel(r.Context()), outbox.Entry{Dataset: dataset, ID: id, Data: l.data}); err != nil {
 			for j := 0; j <= i; j++ {
-				s.fw.forget(results[j].ID)
+				s.fw.forget(results[j].ID, waits[j])
 			}
+			status, detail := http.StatusInternalServerError, "outbox: "+err.Error()
 			if errors.Is(err, outbox.ErrFull) {
-				return problem(http.StatusServiceUnavailable, "outbox full: the hub has been away too long; retry later")
+				status, detail = http.StatusServiceUnavailable, "outbox full: the hub has been away too long; retry later"
 			}
-			return fmt.Errorf("outbox: %w", err)
+			p := problem(status, detail)
+			if i > 0 {
+				// The lines before this one are durable and will be sent:
+				// say so, so a retry sends only the rest.
+				p.Detail += fmt.Sprintf("; lines before line %d are queued (see results)", l.n)
+				p.Results = results[:i]
+			}
+			return p
 		}
 	}
 	// The records are durable now. Wait a little for the hub's answer: one
@@ -238,7 +248,7 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 		case <-wctx.Done():
 		}
 		if results[i].Status == "queued" {
-			s.fw.forget(results[i].ID)
+			s.fw.forget(results[i].ID, waits[i])
 		}
 		switch results[i].Status {
 		case "queued":

@@ -33,28 +33,49 @@ type forwarder struct {
 	rejects string // dead-letter file of records the hub refused
 
 	mu      sync.Mutex
-	waiters map[string]chan outcome // by record id
-	fmu     sync.Mutex              // serialises writes to rejects
+	waiters map[string][]chan outcome // by record id: a retried id may wait twice
+	fmu     sync.Mutex                // serialises writes to rejects
 }
 
 func (f *forwarder) wait(id string) chan outcome {
 	ch := make(chan outcome, 1)
 	f.mu.Lock()
-	f.waiters[id] = ch
+	f.waiters[id] = append(f.waiters[id], ch)
 	f.mu.Unlock()
 	return ch
 }
 
-func (f *forwarder) forget(id string) {
+// forget stops waiting on ch for id (the POST answered "queued").
+func (f *forwarder) forget(id string, ch chan outcome) {
 	f.mu.Lock()
-	delete(f.waiters, id)
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	ws := f.waiters[id]
+	for i, w := range ws {
+		if w == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(f.waiters, id)
+	} else {
+		f.waiters[id] = ws
+	}
 }
 
+// tell gives the outcome of id to the first POST waiting for it.
 func (f *forwarder) tell(id string, o outcome) {
 	f.mu.Lock()
-	ch := f.waiters[id]
-	delete(f.waiters, id)
+	ws := f.waiters[id]
+	var ch chan outcome
+	if len(ws) > 0 {
+		ch, ws = ws[0], ws[1:]
+		if len(ws) == 0 {
+			delete(f.waiters, id)
+		} else {
+			f.waiters[id] = ws
+		}
+	}
 	f.mu.Unlock()
 	if ch != nil {
 		ch <- o

@@ -63,7 +63,7 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	}
 	s.m = newMetrics(func() float64 { n, _ := s.ob.Pending(); return float64(n) })
 	s.fw = &forwarder{ob: s.ob, c: s.c, log: log.With("component", "forwarder"), m: s.m,
-		rejects: filepath.Join(cfg.State, "rejected.ndjson"), waiters: map[string]chan outcome{}}
+		rejects: filepath.Join(cfg.State, "rejected.ndjson"), waiters: map[string][]chan outcome{}}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)
