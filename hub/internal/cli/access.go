@@ -44,11 +44,10 @@ and the actor's name. Hand the file to the actor over a safe channel.`,
 			if err := actors.ValidateNew(name, pub); err != nil {
 				return err
 			}
-			c, err := cf.client()
+			c, ctx, cancel, err := cf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			var a actors.Actor
 			if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/actors", map[string]string{"name": name, "public_key": pub}, &a); err != nil {
@@ -72,11 +71,10 @@ and the actor's name. Hand the file to the actor over a safe channel.`,
 		Short: "List actors with their keys and live connections",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := lf.client()
+			c, ctx, cancel, err := lf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			var list []struct {
 				Name        string `json:"name"`
@@ -103,11 +101,10 @@ and the actor's name. Hand the file to the actor over a safe channel.`,
 		Short: "Revoke an actor: its connections close at once and its key is refused",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := rf.client()
+			c, ctx, cancel, err := rf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			if err := c.sendJSON(ctx, http.MethodDelete, "/api/v1/actors/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
@@ -170,11 +167,10 @@ rights change. On any error nothing changes and the error names the file and the
 			if err != nil {
 				return err
 			}
-			c, err := af.client()
+			c, ctx, cancel, err := af.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			var res struct {
 				Changed  bool     `json:"changed"`
@@ -203,11 +199,10 @@ rights change. On any error nothing changes and the error names the file and the
 		Short: "Say whether the policies allow an action, and which policy decided (exit 1 on deny)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cf.client()
+			c, ctx, cancel, err := cf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			q := url.Values{"actor": {actor}, "action": {action}, "dataset": {dataset}}
 			if ip != "" {
@@ -251,11 +246,10 @@ rights change. On any error nothing changes and the error names the file and the
 		Short: "List an actor's effective rights per dataset and the policy behind each",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := ef.client()
+			c, ctx, cancel, err := ef.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			var lines []struct {
 				Text string `json:"text"`
@@ -282,11 +276,10 @@ func auditCmd() *cobra.Command {
 		Short: "Check the audit chain: a changed or removed entry is reported (exit 1)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := vf.client()
+			c, ctx, cancel, err := vf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			var rep struct {
 				Entries  int  `json:"entries"`

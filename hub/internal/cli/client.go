@@ -33,6 +33,17 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.data, "data", "data", "the hub's data dir, where the admin token is (env HUB_TOKEN overrides)")
 }
 
+// session is what most admin commands start with: a client and a context
+// bounded by cmdTimeout.
+func (f *clientFlags) session(cmd *cobra.Command) (*apiClient, context.Context, context.CancelFunc, error) {
+	c, err := f.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
+	return c, ctx, cancel, nil
+}
+
 func (f *clientFlags) client() (*apiClient, error) {
 	tok, err := admintoken.Find(f.data)
 	if err != nil {

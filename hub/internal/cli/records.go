@@ -33,11 +33,10 @@ or an array) to dataset D as the admin, and prints each record's outcome. Exit s
 if any record was rejected or not stored.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			c, err := cf.client()
+			c, ctx, cancel, err := cf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			out := cmd.OutOrStdout()
 			var batch []recordfile.Record
@@ -189,11 +188,10 @@ func deadLettersCmd() *cobra.Command {
 		Short: "Print the records rejected for a dataset, with the reasons, as NDJSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cf.client()
+			c, ctx, cancel, err := cf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			path := "/api/v1/datasets/" + url.PathEscape(dataset) + "/deadletters"
 			if after > 0 {
@@ -217,11 +215,10 @@ func datasetsCmd() *cobra.Command {
 		Short: "List the hub's datasets with their record counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := cf.client()
+			c, ctx, cancel, err := cf.session(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), cmdTimeout)
 			defer cancel()
 			var list []struct {
 				Name          string `json:"name"`
