@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,9 +52,12 @@ func ReadFile(path string, fn func(Record) error) error {
 	if IsNDJSON(path) {
 		return ReadNDJSON(path, f, fn)
 	}
-	b, err := io.ReadAll(f)
+	b, err := io.ReadAll(io.LimitReader(f, MaxLine+1))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > MaxLine {
+		return fmt.Errorf("%s: a JSON document larger than %d MiB; use NDJSON (.ndjson, one record per line) for big files", path, MaxLine>>20)
 	}
 	return ReadJSON(path, b, fn)
 }
@@ -74,6 +78,9 @@ func ReadNDJSON(name string, r io.Reader, fn func(Record) error) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%s:%d: line longer than %d MiB", name, line+1, MaxLine>>20)
+		}
 		return fmt.Errorf("%s:%d: %w", name, line+1, err)
 	}
 	return nil

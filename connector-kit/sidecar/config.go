@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -116,6 +117,8 @@ func (c Config) Validate() error {
 	bad := func(key, f string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(f, a...))) }
 	if c.Hub.URL == "" {
 		bad("hub.url", "required")
+	} else if u, err := url.Parse(c.Hub.URL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+		bad("hub.url", "%q is not the hub's NATS address (nats://host:port; the HTTP API is not it)", c.Hub.URL)
 	}
 	if c.Hub.Credentials == "" {
 		bad("hub.credentials", "required: the actor's credentials file")

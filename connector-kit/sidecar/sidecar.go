@@ -56,7 +56,16 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 		return nil, fmt.Errorf("open outbox %s: %w", cfg.Outbox, err)
 	}
 	s.c, err = kit.Dial(ctx, cfg.Hub.URL, cfg.Hub.Credentials, kit.WithLogger(log), kit.WithName("connector"),
-		kit.WithLocalValidation(false), kit.WithNATSOptions(nats.RetryOnFailedConnect(true)))
+		kit.WithLocalValidation(false), kit.WithNATSOptions(nats.RetryOnFailedConnect(true),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					log.Warn("hub connection lost; records queue in the outbox", "hub", cfg.Hub.URL, "err", err)
+				}
+			}),
+			nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+				log.Warn("cannot reach the hub; records queue in the outbox", "hub", cfg.Hub.URL, "err", err)
+			}),
+			nats.ReconnectHandler(func(*nats.Conn) { log.Info("hub connection back", "hub", cfg.Hub.URL) })))
 	if err != nil {
 		s.ob.Close()
 		return nil, err

@@ -2,6 +2,9 @@ package main_test
 
 import (
 	"bufio"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -292,5 +295,39 @@ func TestServeRefusesBadSchemas(t *testing.T) {
 	_, errOut, code := run(t, nil, "serve", "--data", t.TempDir(), "--schemas", dir, "--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
 	if code == 0 || !strings.Contains(errOut, "dataset.yaml") || !strings.Contains(errOut, "colour") {
 		t.Fatalf("bad declaration: exit %d, %s", code, errOut)
+	}
+}
+
+func TestCLIRefusesWhatIsNotAHub(t *testing.T) {
+	t.Parallel()
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body>Welcome</body></html>")
+	}))
+	defer web.Close()
+	for _, args := range [][]string{{"actor", "revoke", "zed"}, {"read", "--dataset", "jobads"}, {"datasets"}} {
+		out, errOut, code := run(t, []string{"HUB_TOKEN=x"}, append(args, "--hub-url", web.URL)...)
+		if code == 0 || !strings.Contains(errOut, "is not a JobTech Data Hub API") {
+			t.Errorf("%v against a web page: exit %d, out %q, err %q", args, code, out, errOut)
+		}
+	}
+	empty := t.TempDir()
+	_, errOut, code := run(t, []string{"HUB_TOKEN=x"}, "policy", "apply", "-f", empty, "--hub-url", web.URL)
+	if code == 0 || !strings.Contains(errOut, "--allow-empty") {
+		t.Fatalf("applying an empty policy folder: exit %d, %s", code, errOut)
+	}
+}
+
+func TestServeFailsFastOnBusyPort(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	start := time.Now()
+	_, errOut, code := run(t, nil, "serve", "--data", t.TempDir(), "--schemas", hubtest.SchemasDir(), "--nats-listen", ln.Addr().String(), "--http-listen", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "address already in use") || time.Since(start) > 10*time.Second {
+		t.Fatalf("busy NATS port: exit %d after %s: %s", code, time.Since(start), errOut)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,6 +84,10 @@ func ValidateNew(name, publicKey string) error {
 		return fmt.Errorf("%w: %q must match [a-z][a-z0-9-]{0,62} and not be one of admin, hub, system", ErrInvalidName, name)
 	}
 	if !nkeys.IsValidPublicUserKey(publicKey) {
+		if strings.HasPrefix(publicKey, "S") {
+			// Never echo what looks like a private seed back.
+			return fmt.Errorf("%w: that is a private seed, not a public key: keep it secret and send the public key (starts with U)", ErrInvalidKey)
+		}
 		return fmt.Errorf("%w: %q is not an nkey user public key (starts with U)", ErrInvalidKey, publicKey)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,10 +44,20 @@ type CheckResult struct {
 }
 
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<20))
+	b, err := io.ReadAll(io.LimitReader(r.Body, 16<<20+1))
+	if err != nil {
+		return newProblem(http.StatusBadRequest, "read request body: "+err.Error())
+	}
+	if len(b) > 16<<20 {
+		return newProblem(http.StatusRequestEntityTooLarge, "request body larger than 16 MiB")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return newProblem(http.StatusBadRequest, "request body: "+err.Error())
+	}
+	if dec.More() {
+		return newProblem(http.StatusBadRequest, fmt.Sprintf("request body: unexpected data after the JSON value at byte %d", dec.InputOffset()))
 	}
 	return nil
 }
@@ -102,6 +113,9 @@ func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
+	if req.Files == nil {
+		return newProblem(http.StatusBadRequest, `request body needs "files": {name: content}; {"files": {}} applies an empty policy set (everything denied)`)
+	}
 	files := make(map[string][]byte, len(req.Files))
 	for k, v := range req.Files {
 		files[k] = []byte(v)
@@ -109,7 +123,9 @@ func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
 	set, err := policy.LoadFiles(files)
 	if err != nil {
 		// Nothing changed: the set in force stays.
-		return newProblem(http.StatusUnprocessableEntity, err.Error())
+		p := newProblem(http.StatusUnprocessableEntity, err.Error())
+		p.Type, p.Title = problemBase+"invalid-policy", "Policy files rejected; nothing changed"
+		return p
 	}
 	res, err := a.Access.Apply(r.Context(), set, "admin")
 	if err != nil {
@@ -161,7 +177,16 @@ func (a *api) tailAudit(w http.ResponseWriter, r *http.Request) error {
 			return newProblem(http.StatusBadRequest, fmt.Sprintf("query n=%q: want a number", v))
 		}
 	}
-	follow, _ := strconv.ParseBool(r.URL.Query().Get("follow"))
+	follow := false
+	if v := r.URL.Query().Get("follow"); v != "" {
+		var err error
+		if follow, err = strconv.ParseBool(v); err != nil {
+			return newProblem(http.StatusBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
+		}
+	}
+	if n < 0 {
+		return newProblem(http.StatusBadRequest, fmt.Sprintf("query n=%d: want 0 (all) or more", n))
+	}
 	out := newNDJSON(w)
 	err := a.Audit.Tail(r.Context(), n, follow, func(e audit.Entry) error { return out.write(e, follow) })
 	if follow && r.Context().Err() != nil {

@@ -245,3 +245,19 @@ func TestPublishAndRead(t *testing.T) {
 		t.Fatalf("empty dataset: %d %q", resp.StatusCode, body)
 	}
 }
+
+func TestAdminBodiesAreStrict(t *testing.T) {
+	t.Parallel()
+	n := hubtest.StartNew(t)
+	c := newClient(t, n)
+	c.problem("PUT", "/api/v1/policies", "application/json", []byte(`{}`), http.StatusBadRequest)
+	c.problem("PUT", "/api/v1/policies", "application/json", []byte(`{"files":{}} trailing`), http.StatusBadRequest)
+	c.problem("POST", "/api/v1/actors", "application/json", []byte(`{"name":"x","public_key":"SUAB"}`), http.StatusBadRequest)
+	p := c.problem("PUT", "/api/v1/policies", "application/json", []byte(`{"files":{"a.json":"[{\"id\":\"x\"}]"}}`), http.StatusUnprocessableEntity)
+	if !strings.Contains(p.Type, "invalid-policy") || !strings.Contains(p.Detail, "a.json") {
+		t.Fatalf("policy problem %+v", p)
+	}
+	if n.Access().Policies().Len() == 0 {
+		t.Fatal("a rejected apply changed the policies")
+	}
+}

@@ -181,7 +181,13 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 		}
 		pos.Snapshot = b
 	}
-	follow, _ := strconv.ParseBool(q.Get("follow"))
+	follow := false
+	if v := q.Get("follow"); v != "" {
+		var err error
+		if follow, err = strconv.ParseBool(v); err != nil {
+			return newProblem(http.StatusBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
+		}
+	}
 	if err := pos.Validate(); err != nil {
 		return newProblem(http.StatusBadRequest, err.Error())
 	}

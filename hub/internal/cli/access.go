@@ -155,6 +155,7 @@ func policyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "policy", Short: "Apply, check and explain sharing policies"}
 	var af clientFlags
 	var from string
+	var allowEmpty bool
 	apply := &cobra.Command{
 		Use:   "apply -f DIR|FILE",
 		Short: "Make the files the whole policy state (atomic: on any error nothing changes)",
@@ -166,6 +167,18 @@ rights change. On any error nothing changes and the error names the file and the
 			files, err := policyFiles(from)
 			if err != nil {
 				return err
+			}
+			// Check locally first: a typo'd folder must not wipe every grant.
+			bs := make(map[string][]byte, len(files))
+			for k, v := range files {
+				bs[k] = []byte(v)
+			}
+			set, err := policy.LoadFiles(bs)
+			if err != nil {
+				return err
+			}
+			if set.Len() == 0 && !allowEmpty {
+				return fmt.Errorf("%s holds no policies: applying it would deny everything to everyone; give --allow-empty if that is what you want", from)
 			}
 			c, ctx, cancel, err := af.session(cmd)
 			if err != nil {
@@ -190,6 +203,7 @@ rights change. On any error nothing changes and the error names the file and the
 		},
 	}
 	apply.Flags().StringVarP(&from, "file", "f", "policies", "policy folder or file")
+	apply.Flags().BoolVar(&allowEmpty, "allow-empty", false, "allow applying a set with no policies (denies everything)")
 	af.register(apply)
 
 	var cf clientFlags

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -79,7 +80,17 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 	if err != nil {
 		return nil, fmt.Errorf("hub at %s unreachable: %w", c.base, err)
 	}
-	return resp, nil
+	switch ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct {
+	case "application/json", "application/x-ndjson", "application/problem+json", "application/schema+json":
+		return resp, nil
+	}
+	if resp.StatusCode/100 == 2 && resp.ContentLength == 0 && resp.Header.Get("Content-Type") == "" {
+		return resp, nil // an empty stream
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	resp.Body.Close()
+	return nil, fmt.Errorf("%s is not a JobTech Data Hub API: %s %s answered %s %q (check --hub-url)",
+		c.base, method, path, resp.Header.Get("Content-Type"), strings.TrimSpace(string(b)))
 }
 
 // errorFrom turns a problem response into an error.

@@ -75,6 +75,10 @@ No hub needs to run: it is meant for admins and for the CI of schema repositorie
 				}
 			}
 			fmt.Fprintf(out, "%d valid, %d invalid\n", ok, bad)
+			if ok+bad == 0 {
+				fmt.Fprintln(out, "no records found: an empty file does not pass")
+				return exitCode(1)
+			}
 			if bad > 0 {
 				return exitCode(1)
 			}

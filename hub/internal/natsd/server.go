@@ -56,6 +56,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if port != server.RANDOM_PORT {
+		// The server only logs a failed bind and never becomes ready: find
+		// out first, and say why.
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("nats listen %s: %w", cfg.Listen, err)
+		}
+		ln.Close()
+	}
 	hubKey, err := nkeys.CreateUser()
 	if err != nil {
 		return nil, fmt.Errorf("create hub identity: %w", err)

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -201,6 +202,8 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 		bad("schema", "is required: the schema file's path, relative to %s", file)
 	} else if strings.HasPrefix(d.Schema, "/") || strings.Contains(d.Schema, "://") {
 		bad("schema", "%q must be a path relative to the dataset.yaml", d.Schema)
+	} else if c := filepath.Clean(d.Schema); c == ".." || strings.HasPrefix(c, ".."+string(filepath.Separator)) {
+		bad("schema", "%q must be inside the dataset's folder (schemas are only read from under schemas/)", d.Schema)
 	}
 	return &Dataset{
 		Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
