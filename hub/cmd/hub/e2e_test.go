@@ -2,13 +2,13 @@ package main_test
 
 import (
 	"bufio"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
