@@ -232,3 +232,24 @@ func TestFailingEndpointDoesNotBlockOtherOutputs(t *testing.T) {
 		t.Fatalf("the healthy output got %d of 10 while the other endpoint is down", len(got))
 	}
 }
+
+func TestOutputForUnknownDatasetFailsStart(t *testing.T) {
+	t.Parallel()
+	h := kittest.Start(t, "")
+	cfg := baseConfig(t, h, "matchwise")
+	cfg.Outputs = []sidecar.PluginConfig{{Name: "oops", Type: "stdout", Dataset: "nosuch"}}
+	env, err := cli.Environment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := sidecar.Start(ctx, cfg, env, logger(t))
+	if err == nil {
+		_ = s.Shutdown(context.Background())
+		t.Fatal("started with an output for a dataset the hub does not have")
+	}
+	if !strings.Contains(err.Error(), "nosuch") || !strings.Contains(err.Error(), "oops") {
+		t.Fatalf("error %v does not name the output and the dataset", err)
+	}
+}

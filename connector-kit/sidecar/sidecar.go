@@ -95,6 +95,26 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 			return nil, err
 		}
 	}
+	if len(cfg.Outputs)+len(cfg.Inputs) > 0 && s.c.Conn().IsConnected() {
+		// A dataset the hub does not have is a configuration mistake: say so
+		// now rather than retry forever (when the hub is away, it is
+		// checked by the retries' log instead).
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		names, err := s.c.Datasets(lctx)
+		cancel()
+		if err == nil {
+			known := map[string]bool{}
+			for _, n := range names {
+				known[n] = true
+			}
+			for _, p := range append(append([]PluginConfig{}, cfg.Inputs...), cfg.Outputs...) {
+				if !known[p.Dataset] {
+					s.Shutdown(context.Background())
+					return nil, fmt.Errorf("%s %q: dataset %q is not on the hub (it has %v)", p.Type, p.Name, p.Dataset, names)
+				}
+			}
+		}
+	}
 	for _, out := range cfg.Outputs {
 		if err := s.startOutput(runCtx, out); err != nil {
 			s.Shutdown(context.Background())
