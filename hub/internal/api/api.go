@@ -74,10 +74,7 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/policies/explain", h(a.explainPolicy))
 	v1.HandleFunc("GET /api/v1/audit", h(a.tailAudit))
 	v1.HandleFunc("GET /api/v1/audit/verify", h(a.verifyAudit))
-	v1.HandleFunc("/api/v1/", h(func(w http.ResponseWriter, r *http.Request) error {
-		return newProblem(http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
-	}))
-	mux.Handle("/api/", a.requireToken(v1))
+	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
 	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")

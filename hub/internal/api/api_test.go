@@ -261,3 +261,15 @@ func TestAdminBodiesAreStrict(t *testing.T) {
 		t.Fatal("a rejected apply changed the policies")
 	}
 }
+
+func TestWrongMethodAndPath(t *testing.T) {
+	t.Parallel()
+	n := hubtest.StartNew(t)
+	c := newClient(t, n)
+	resp, body := c.do("DELETE", "/api/v1/datasets", "", nil)
+	p := problemOf(t, resp, body, http.StatusMethodNotAllowed)
+	if resp.Header.Get("Allow") == "" || !strings.Contains(p.Detail, "GET") {
+		t.Fatalf("405 without Allow: %+v %v", p, resp.Header)
+	}
+	c.problem("GET", "/api/v1/nosuch", "", nil, http.StatusNotFound)
+}
