@@ -144,6 +144,8 @@ type ApplyResult struct {
 	// Recut counts live connections whose rights changed and were cut so
 	// they reconnect under the new rules.
 	Recut int `json:"recut"`
+	// SubscriptionsRemoved counts subscriptions no network can use any more.
+	SubscriptionsRemoved int `json:"subscriptions_removed"`
 }
 
 // Apply puts set in force: persisted, audited, and live connections whose
@@ -165,8 +167,19 @@ func (s *Service) Apply(ctx context.Context, set *policy.Set, by string) (ApplyR
 	s.set.Store(set)
 	res.Changed = true
 	res.Recut = s.reevaluate()
+	// Subscriptions the actor can no longer use from any network go: they
+	// would deliver nothing (the server refuses their deliver subject), but
+	// they keep state and count against the actor's limit.
+	now := s.Now()
+	removed, err := delivery.RemoveWhere(ctx, s.JS, s.Registry, func(actor, dataset string) bool {
+		return !set.Decide(policy.Request{Actor: actor, Action: policy.ActionSubscribe, Dataset: dataset, Time: now, AnyNetwork: true}).Allowed
+	})
+	if err != nil {
+		s.log.Warn("remove subscriptions no longer allowed", "err", err)
+	}
+	res.SubscriptionsRemoved = removed
 	s.record(audit.Entry{Kind: audit.KindPolicyApply, Actor: by, Subject: res.Digest[:12],
-		Detail: mustJSON(map[string]any{"digest": res.Digest, "policies": res.Policies, "previous": old.Digest(), "recut": res.Recut})})
+		Detail: mustJSON(map[string]any{"digest": res.Digest, "policies": res.Policies, "previous": old.Digest(), "recut": res.Recut, "subscriptions_removed": removed})})
 	s.poke()
 	s.log.Info("policies applied", "by", by, "policies", len(res.Policies), "recut", res.Recut)
 	return res, nil

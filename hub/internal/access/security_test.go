@@ -442,6 +442,9 @@ func TestPolicyChangeReachesLiveSubscription(t *testing.T) {
 	if _, err := subscribe(t, match, "matchwise", "jobads", wire.SubscribeRequest{Durable: "ads2"}); err == nil {
 		t.Fatal("new job-ad subscription allowed after revoke")
 	}
+	if _, err := n.JetStream().PushConsumer(ctxT(t), wire.StreamName("jobads"), "matchwise_ads"); err == nil {
+		t.Fatal("the revoked subscription's consumer was kept")
+	}
 	// The right comes back: usable on the live connection within a second.
 	applyWithout(t, n, "none")
 	var s2 *subscription
@@ -451,8 +454,8 @@ func TestPolicyChangeReachesLiveSubscription(t *testing.T) {
 	}) {
 		t.Fatalf("restored right not usable within a second: %v", err)
 	}
-	// The durable resumes: the three records published while revoked arrive
-	// (on the old subscription, re-made by the client on reconnect, or the new).
+	// Subscribing again delivers what was published while revoked (the old
+	// consumer is gone, so the new one starts from the beginning).
 	seqs := func() map[uint64]bool {
 		m := map[uint64]bool{}
 		for _, x := range []*subscription{s, s2} {

@@ -285,13 +285,16 @@ func (s *Service) countConsumers(ctx context.Context, stream, actor string) (int
 }
 
 // RemoveActor deletes every consumer of actor on dataset (all datasets when
-// dataset is ""): used when an actor is revoked or loses a dataset.
+// dataset is ""): used when an actor is revoked.
 func RemoveActor(ctx context.Context, js jetstream.JetStream, reg *registry.Registry, actor, dataset string) (int, error) {
+	return RemoveWhere(ctx, js, reg, func(a, d string) bool { return a == actor && (dataset == "" || d == dataset) })
+}
+
+// RemoveWhere deletes every actor consumer for which drop(actor, dataset)
+// is true: used when policies change, for subscriptions no longer allowed.
+func RemoveWhere(ctx context.Context, js jetstream.JetStream, reg *registry.Registry, drop func(actor, dataset string) bool) (int, error) {
 	n := 0
 	for _, d := range reg.List() {
-		if dataset != "" && d.Name != dataset {
-			continue
-		}
 		st, err := js.Stream(ctx, wire.StreamName(d.Name))
 		if err != nil {
 			continue
@@ -299,7 +302,7 @@ func RemoveActor(ctx context.Context, js jetstream.JetStream, reg *registry.Regi
 		lister := st.ListConsumers(ctx)
 		var names []string
 		for info := range lister.Info() {
-			if info.Config.Metadata["hub.actor"] == actor {
+			if a := info.Config.Metadata["hub.actor"]; a != "" && drop(a, d.Name) {
 				names = append(names, info.Name)
 			}
 		}

@@ -19,6 +19,11 @@ type Request struct {
 	// RemoteIP is the connection's IP address; empty means unknown, and a
 	// policy with a source-network condition then does not apply.
 	RemoteIP string
+	// AnyNetwork judges as if from the most favourable network: an allow
+	// with a source-network condition applies, a deny with one does not.
+	// It answers "could this actor do it from anywhere?", e.g. to remove
+	// subscriptions no network can use any more.
+	AnyNetwork bool
 }
 
 // Decision is a Set's answer to a Request.
@@ -59,6 +64,7 @@ func (s *Set) Decide(r Request) Decision {
 		}
 	}
 	ev := newEvaluation(r.Time, r.RemoteIP)
+	ev.anyNetwork = r.AnyNetwork
 	return decision(ev.evaluate(candidates, prefixDataset+r.Dataset, bit))
 }
 
@@ -90,9 +96,10 @@ func decision(deny, allow *compiled) Decision {
 
 // evaluation holds the ladon context of one request time and address.
 type evaluation struct {
-	ctx  context.Context
-	lctx ladon.Context
-	req  *ladon.Request
+	ctx        context.Context
+	lctx       ladon.Context
+	req        *ladon.Request
+	anyNetwork bool
 }
 
 func newEvaluation(t time.Time, remoteIP string) *evaluation {
@@ -104,6 +111,12 @@ func newEvaluation(t time.Time, remoteIP string) *evaluation {
 // condition's Fulfills with the value under its key.
 func (ev *evaluation) fulfills(p *compiled) bool {
 	for key, c := range p.policy.Conditions {
+		if ev.anyNetwork && key == ContextKeyRemoteIP {
+			if p.allow {
+				continue
+			}
+			return false
+		}
 		if !c.Fulfills(ev.ctx, ev.lctx[key], ev.req) {
 			return false
 		}
