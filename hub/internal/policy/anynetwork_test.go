@@ -22,9 +22,9 @@ func TestAnyNetwork(t *testing.T) {
 		any   bool
 		want  bool
 	}{
-		{"jobbland", "", false, false},         // unknown address: a network grant is not proven
-		{"jobbland", "", true, true},           // but from some network it is allowed
-		{"jobbland", "127.0.0.1", true, true},  // AnyNetwork ignores the given address
+		{"jobbland", "", false, false},        // unknown address: a network grant is not proven
+		{"jobbland", "", true, true},          // but from some network it is allowed
+		{"jobbland", "127.0.0.1", true, true}, // AnyNetwork ignores the given address
 		{"matchwise", "192.168.1.1", false, false},
 		{"matchwise", "", true, true}, // a network deny does not hold everywhere
 		{"yrkeshogskolan", "", true, false},
