@@ -76,6 +76,13 @@ func Compile(name string, doc []byte, resources map[string][]byte) (*Schema, err
 	if err != nil {
 		return nil, fmt.Errorf("compile schema %s: %w", name, compileError(err, root))
 	}
+	// A $ref cycle compiles but fails every record: find it now. An empty
+	// object reaches every $ref a record's root reaches first.
+	if err := compiled.Validate(map[string]any{}); err != nil {
+		if cyc := findRefCycle(err); cyc != "" {
+			return nil, fmt.Errorf("compile schema %s: %w: $ref cycle: %s", name, ErrInvalidSchema, cyc)
+		}
+	}
 	return &Schema{name: name, compiled: compiled}, nil
 }
 
@@ -436,4 +443,25 @@ func pointerOf(loc []string) string {
 		b.WriteString(escapePointerToken(tok))
 	}
 	return b.String()
+}
+
+// findRefCycle returns the message of a $ref-cycle error in err's tree.
+func findRefCycle(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return ""
+	}
+	var walk func(*jsonschema.ValidationError) string
+	walk = func(v *jsonschema.ValidationError) string {
+		if _, ok := v.ErrorKind.(*kind.RefCycle); ok {
+			return v.Error()
+		}
+		for _, c := range v.Causes {
+			if m := walk(c); m != "" {
+				return m
+			}
+		}
+		return ""
+	}
+	return walk(ve)
 }
