@@ -18,3 +18,13 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestDeploySampleLoads(t *testing.T) {
+	c, err := LoadConfig("../../deploy/connector.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Outputs) != 2 || c.Outputs[0].Type != "webhook" || c.Outputs[1].Start != "snapshot" {
+		t.Fatalf("sample connector config read as %+v", c)
+	}
+}

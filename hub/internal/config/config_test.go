@@ -54,3 +54,13 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal("missing file: no error")
 	}
 }
+
+func TestDeploySampleLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "..", "deploy", "hub.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" {
+		t.Fatalf("sample config read as %+v", c)
+	}
+}
