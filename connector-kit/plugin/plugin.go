@@ -25,6 +25,26 @@ type Record struct {
 	Envelope *wire.Envelope
 }
 
+// EnvelopeOf is r's envelope: the hub's when it has one, else one built
+// from the record's own fields (for sinks fed by something other than the
+// hub).
+func EnvelopeOf(r Record) wire.Envelope {
+	if r.Envelope == nil {
+		return wire.Envelope{ID: r.ID, Dataset: r.Dataset, Data: r.Data}
+	}
+	e := *r.Envelope
+	if e.ID == "" {
+		e.ID = r.ID
+	}
+	if e.Dataset == "" {
+		e.Dataset = r.Dataset
+	}
+	if e.Data == nil {
+		e.Data = r.Data
+	}
+	return e
+}
+
 // AckFunc reports a record's fate to its source: nil when the hub stored it
 // (or the sink delivered it), else why not. The source may forget the record
 // only after an ack; a nack (non-nil error) means it must be read again later,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
-	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
 // appendLine appends r as one NDJSON line to buf.
@@ -22,27 +21,8 @@ func appendLine(buf []byte, r plugin.Record, dataOnly bool) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(envelope(r)); err != nil {
+	if err := enc.Encode(plugin.EnvelopeOf(r)); err != nil {
 		return buf, plugin.Permanent(fmt.Errorf("%w: record %s: %v", ErrBadRecord, r.ID, err))
 	}
 	return append(buf, b.Bytes()...), nil // Encode ends the line
-}
-
-// envelope is the record's envelope: the hub's when it has one, else one
-// built from the record's own fields.
-func envelope(r plugin.Record) wire.Envelope {
-	if r.Envelope == nil {
-		return wire.Envelope{ID: r.ID, Dataset: r.Dataset, Data: r.Data}
-	}
-	e := *r.Envelope
-	if e.ID == "" {
-		e.ID = r.ID
-	}
-	if e.Dataset == "" {
-		e.Dataset = r.Dataset
-	}
-	if e.Data == nil {
-		e.Data = r.Data
-	}
-	return e
 }

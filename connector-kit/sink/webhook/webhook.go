@@ -108,7 +108,7 @@ func (s *Sink) Connect(ctx context.Context) error {
 // error (wrapped) when ctx ended first, ErrClosed after Close, and an error
 // when the dead-letter file could not be written.
 func (s *Sink) Write(ctx context.Context, r plugin.Record) error {
-	return s.send(ctx, []wire.Envelope{envelope(r)}, s.cfg.batch > 1)
+	return s.send(ctx, []wire.Envelope{plugin.EnvelopeOf(r)}, s.cfg.batch > 1)
 }
 
 // WriteBatch delivers rs in order, up to batch records per POST. Its
@@ -119,7 +119,7 @@ func (s *Sink) WriteBatch(ctx context.Context, rs []plugin.Record) error {
 		n := min(len(rs), s.cfg.batch)
 		envs := make([]wire.Envelope, n)
 		for i, r := range rs[:n] {
-			envs[i] = envelope(r)
+			envs[i] = plugin.EnvelopeOf(r)
 		}
 		if err := s.send(ctx, envs, s.cfg.batch > 1); err != nil {
 			return err
@@ -145,25 +145,6 @@ func (s *Sink) Close(ctx context.Context) error {
 // Stats returns the sink's counters.
 func (s *Sink) Stats() Stats {
 	return Stats{Delivered: s.delivered.Load(), Retried: s.retried.Load(), DeadLettered: s.deadLettered.Load()}
-}
-
-// envelope is the record's envelope: the hub's when it has one, else one
-// built from the record's own fields.
-func envelope(r plugin.Record) wire.Envelope {
-	if r.Envelope == nil {
-		return wire.Envelope{ID: r.ID, Dataset: r.Dataset, Data: r.Data}
-	}
-	e := *r.Envelope
-	if e.ID == "" {
-		e.ID = r.ID
-	}
-	if e.Dataset == "" {
-		e.Dataset = r.Dataset
-	}
-	if e.Data == nil {
-		e.Data = r.Data
-	}
-	return e
 }
 
 // send POSTs envs as one body until it is delivered, dead-lettered, or ctx
