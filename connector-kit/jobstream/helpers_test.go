@@ -12,9 +12,8 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
 )
 
-// dataDir is the real JobTech data, relative to this package's folder
-// (JOBTECH_DATA overrides it).
-const dataDir = "../../../shared/data/jobtech"
+// dataDir is the repository's real JobTech data, relative to this package's folder.
+const dataDir = "../../testdata/jobtech"
 
 func realAds(t *testing.T) []json.RawMessage {
 	t.Helper()

@@ -35,13 +35,9 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// JobTechData is the shared folder of real JobTech data.
-func JobTechData() string {
-	if d := os.Getenv("JOBTECH_DATA"); d != "" {
-		return d
-	}
-	return filepath.Join(RepoRoot(), "..", "shared", "data", "jobtech")
-}
+// JobTechData is the repository's folder of real JobTech data
+// (testdata/jobtech, with its SOURCE.md).
+func JobTechData() string { return filepath.Join(RepoRoot(), "testdata", "jobtech") }
 
 // Main runs the tests and removes the binaries Bin built; call it from
 // TestMain.

@@ -20,15 +20,9 @@ import (
 // AdsFileName is the file of real ads in the JobTech data folder.
 const AdsFileName = "job-ads.ndjson"
 
-// AdsFile returns the path of the real ads: $JOBTECH_DATA/job-ads.ndjson
-// when JOBTECH_DATA is set, else dir/job-ads.ndjson (dir relative to the
-// test's package folder, e.g. "../../../shared/data/jobtech").
-func AdsFile(dir string) string {
-	if env := os.Getenv("JOBTECH_DATA"); env != "" {
-		dir = env
-	}
-	return filepath.Join(dir, AdsFileName)
-}
+// AdsFile returns the path of the real ads in the JobTech data folder dir
+// (the repository's testdata/jobtech).
+func AdsFile(dir string) string { return filepath.Join(dir, AdsFileName) }
 
 // LoadAds reads one JSON ad per line of an NDJSON file; blank lines are
 // skipped, and a line that is not a JSON object is an error naming it.

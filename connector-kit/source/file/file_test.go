@@ -15,16 +15,12 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
-// jobtechData returns the folder of the real JobTech data: $JOBTECH_DATA,
-// else ../../../../shared/data/jobtech from this package.
+// jobtechData returns the repository's folder of real JobTech data.
 func jobtechData(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("JOBTECH_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "..", "shared", "data", "jobtech")
-	}
+	dir := filepath.Join("..", "..", "..", "testdata", "jobtech")
 	if _, err := os.Stat(filepath.Join(dir, "job-ads.ndjson")); err != nil {
-		t.Skipf("real job ads not found (set JOBTECH_DATA): %v", err)
+		t.Fatalf("real job ads: %v", err)
 	}
 	return dir
 }

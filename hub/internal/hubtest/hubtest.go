@@ -32,13 +32,9 @@ func RepoRoot() string {
 // SchemasDir is the repository's schemas folder.
 func SchemasDir() string { return filepath.Join(RepoRoot(), "schemas") }
 
-// JobTechData is the folder of real JobTech data shared with the project.
-func JobTechData() string {
-	if d := os.Getenv("JOBTECH_DATA"); d != "" {
-		return d
-	}
-	return filepath.Join(RepoRoot(), "..", "shared", "data", "jobtech")
-}
+// JobTechData is the repository's folder of real JobTech data
+// (testdata/jobtech, with its SOURCE.md).
+func JobTechData() string { return filepath.Join(RepoRoot(), "testdata", "jobtech") }
 
 // Config returns a config for a test hub in dir: free ports, repo schemas.
 func Config(dir string) config.Config {
