@@ -23,7 +23,7 @@ test:
 # Benchmarks print records/s for the hub's ingest path and for raw JetStream
 # async publish of the same payloads in the same run, and their ratio.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/sidecar/
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/internal/sidecar/
 
 vet:
 	$(GO) vet $(PKGS)

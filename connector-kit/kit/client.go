@@ -13,9 +13,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jobtech-dev/datahub/connector-kit/creds"
-	"github.com/jobtech-dev/datahub/connector-kit/publish"
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
 // Client is an actor's connection to a hub. It is safe for concurrent use.

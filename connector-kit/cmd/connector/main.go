@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/jobtech-dev/datahub/connector-kit/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/internal/cli"
 )
 
 func main() {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
-	"github.com/jobtech-dev/datahub/connector-kit/recordfile"
+	"github.com/jobtech-dev/datahub/internal/recordfile"
 )
 
 // Defaults for the zero values of Config.

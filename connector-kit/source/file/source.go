@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
-	"github.com/jobtech-dev/datahub/connector-kit/recordfile"
+	"github.com/jobtech-dev/datahub/internal/recordfile"
 )
 
 // Source reads the records of one file. Read is meant to be called from

@@ -13,9 +13,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/publish"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
 // BatchResult answers a batch publish: one result per input line.

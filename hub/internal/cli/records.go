@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jobtech-dev/datahub/connector-kit/recordfile"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/internal/recordfile"
 )
 
 // publishChunk is how many records one API batch carries.

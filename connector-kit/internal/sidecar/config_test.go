@@ -20,7 +20,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestDeploySampleLoads(t *testing.T) {
-	c, err := LoadConfig("../../deploy/connector.yaml")
+	c, err := LoadConfig("../../../deploy/connector.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
-	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/sink/webhook"
 )
 

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jobtech-dev/datahub/connector-kit/internal/outbox"
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
-	"github.com/jobtech-dev/datahub/connector-kit/outbox"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 

@@ -6,7 +6,7 @@ import (
 	"log"
 	"os"
 
-	"github.com/jobtech-dev/datahub/connector-kit/outbox"
+	"github.com/jobtech-dev/datahub/connector-kit/internal/outbox"
 )
 
 // A sidecar appends what applications POST and answers once Append returns;

@@ -13,8 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/jobtech-dev/datahub/connector-kit/internal/outbox"
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
-	"github.com/jobtech-dev/datahub/connector-kit/outbox"
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 )

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/internal/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/jobstream/jobstreamtest"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
-	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
 )
 
 // run starts a sidecar with cfg (the caller keeps the folders, so a restart

@@ -23,9 +23,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/jobtech-dev/datahub/connector-kit/internal/outbox"
 	"github.com/jobtech-dev/datahub/connector-kit/jobstream"
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
-	"github.com/jobtech-dev/datahub/connector-kit/outbox"
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
-	"github.com/jobtech-dev/datahub/connector-kit/recordfile"
+	"github.com/jobtech-dev/datahub/internal/recordfile"
 )
 
 // importChunk is how many records one pipelined batch carries.

@@ -15,9 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/jobstream"
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
-	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
 	filesink "github.com/jobtech-dev/datahub/connector-kit/sink/file"
 	"github.com/jobtech-dev/datahub/connector-kit/sink/webhook"
 	filesource "github.com/jobtech-dev/datahub/connector-kit/source/file"

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/internal/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
-	"github.com/jobtech-dev/datahub/connector-kit/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
