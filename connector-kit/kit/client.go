@@ -229,8 +229,9 @@ func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, in
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch schema of %s: %w", dataset, err)
 	}
-	if e := m.Header.Get("Hub-Error"); e != "" {
-		err := fmt.Errorf("fetch schema of %s: %w: %s", dataset, ErrUnknownDataset, e)
+	if code := m.Header.Get(wire.HeaderErrorCode); code != "" {
+		werr := &wire.Error{Code: wire.Code(code), Message: m.Header.Get(wire.HeaderErrorMessage)}
+		err := fmt.Errorf("fetch schema of %s: %w", dataset, fromWire(dataset, werr, nil))
 		c.smu.Lock()
 		c.schemas[dataset] = cachedSchema{err: err, at: time.Now()}
 		c.smu.Unlock()

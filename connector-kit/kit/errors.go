@@ -8,7 +8,10 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
-// Errors returned by the kit.
+// Errors returned by the kit. Each refusal from the hub arrives as a
+// wire.Code and is mapped to one of these by code, never by message text;
+// the returned error also wraps the *wire.Error, so errors.As gives the
+// hub's own message and code.
 var (
 	// ErrForbidden: the sharing policies do not allow this actor to do it.
 	ErrForbidden = errors.New("forbidden by the hub's sharing policies")
@@ -17,19 +20,61 @@ var (
 	// ErrHubUnreachable: no answer from the hub; the record may or may not
 	// be stored — retry with the same record id, and it is stored once.
 	ErrHubUnreachable = errors.New("hub unreachable")
-	// ErrUnavailable: the hub answered that it could not store the record
-	// now; retry.
-	ErrUnavailable = errors.New("hub could not store the record now")
+	// ErrUnavailable: the hub answered that it could not do it now; retry.
+	ErrUnavailable = errors.New("hub could not do it now")
+	// ErrConflict: the record id was already used by this actor for a
+	// record with other content, or the key belongs to another publisher.
+	// Resending the same record cannot succeed.
+	ErrConflict = errors.New("conflict with a stored record")
+	// ErrTooLarge: the record is over the hub's size limit. A
+	// *ValidationError for such a record matches it with errors.Is.
+	ErrTooLarge = errors.New("record too large")
+	// ErrRateLimited: a limit on the actor was reached (for example its
+	// number of subscriptions); retry later or free something.
+	ErrRateLimited = errors.New("limit reached")
+	// ErrBadRequest: the hub could not understand the request; a bug in
+	// the caller or the kit, not in the record.
+	ErrBadRequest = errors.New("bad request")
+	// ErrNotFound: the named subscription does not exist.
+	ErrNotFound = errors.New("not found")
 	// ErrInvalidOption wraps every invalid option.
 	ErrInvalidOption = errors.New("invalid option")
 	// ErrClosed: the client is closed.
 	ErrClosed = errors.New("client closed")
 )
 
+// sentinels maps each wire code to the kit's error for it.
+var sentinels = map[wire.Code]error{
+	wire.CodeUnknownDataset: ErrUnknownDataset,
+	wire.CodeForbidden:      ErrForbidden,
+	wire.CodeConflict:       ErrConflict,
+	wire.CodeTooLarge:       ErrTooLarge,
+	wire.CodeRateLimited:    ErrRateLimited,
+	wire.CodeUnavailable:    ErrUnavailable,
+	wire.CodeBadRequest:     ErrBadRequest,
+	wire.CodeNotFound:       ErrNotFound,
+}
+
+// fromWire turns a hub refusal into the kit's error: the sentinel for its
+// code wrapping the *wire.Error, or a *ValidationError for an invalid or
+// oversized record (violations given).
+func fromWire(dataset string, e *wire.Error, viol []wire.Violation) error {
+	if e.Code == wire.CodeInvalid || (e.Code == wire.CodeTooLarge && len(viol) > 0) {
+		return &ValidationError{Dataset: dataset, Code: e.Code, Violations: viol}
+	}
+	if s, ok := sentinels[e.Code]; ok {
+		return fmt.Errorf("%s: %w: %w", dataset, s, e)
+	}
+	return fmt.Errorf("%s: %w", dataset, e)
+}
+
 // ValidationError is a record refused because it does not match its
 // dataset's schema (or the hub's limits). Retrying it cannot succeed.
 type ValidationError struct {
-	Dataset    string
+	Dataset string
+	// Code is wire.CodeInvalid, or wire.CodeTooLarge for a record over the
+	// size limit (then errors.Is(err, ErrTooLarge) holds).
+	Code       wire.Code
 	Violations []wire.Violation
 	// Local is true when the kit refused it before sending.
 	Local bool
@@ -47,8 +92,13 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("record for %s rejected by %s: %s", e.Dataset, where, strings.Join(parts, "; "))
 }
 
+// Is lets errors.Is(err, ErrTooLarge) match an oversized record.
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrTooLarge && e.Code == wire.CodeTooLarge
+}
+
 // IsRetryable reports whether retrying err (with the same record id) may
 // succeed.
 func IsRetryable(err error) bool {
-	return errors.Is(err, ErrHubUnreachable) || errors.Is(err, ErrUnavailable)
+	return errors.Is(err, ErrHubUnreachable) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited)
 }

@@ -137,17 +137,9 @@ func (c *Client) checkLocally(ctx context.Context, dataset string, data []byte) 
 }
 
 func replyError(dataset string, r wire.Reply) error {
-	switch r.Status {
-	case wire.StatusStored, wire.StatusDuplicate:
+	err := r.Err()
+	if err == nil {
 		return nil
-	case wire.StatusRejected:
-		for _, v := range r.Violations {
-			if v.Keyword == "dataset" {
-				return fmt.Errorf("%s: %w", dataset, ErrUnknownDataset)
-			}
-		}
-		return &ValidationError{Dataset: dataset, Violations: r.Violations}
-	default:
-		return fmt.Errorf("%w: %s", ErrUnavailable, r.Error)
 	}
+	return fromWire(dataset, err.(*wire.Error), r.Violations)
 }

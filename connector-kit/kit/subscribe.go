@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,11 +137,8 @@ func (s *Subscription) open(ctx context.Context) error {
 	if err := json.Unmarshal(m.Data, &rep); err != nil {
 		return fmt.Errorf("subscribe to %s: bad answer: %w", s.dataset, err)
 	}
-	if rep.Error != "" {
-		if rep.DeliverSubject == "" && containsUnknown(rep.Error) {
-			return fmt.Errorf("subscribe to %s: %w: %s", s.dataset, ErrUnknownDataset, rep.Error)
-		}
-		return fmt.Errorf("subscribe to %s: %s", s.dataset, rep.Error)
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("subscribe to %s: %w", s.dataset, fromWire(s.dataset, err.(*wire.Error), nil))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,8 +160,6 @@ func (s *Subscription) open(ctx context.Context) error {
 	s.lastSeen.Store(time.Now().UnixNano())
 	return s.c.nc.Flush()
 }
-
-func containsUnknown(msg string) bool { return strings.Contains(msg, "not declared") }
 
 func (s *Subscription) onMsg(m *nats.Msg) {
 	s.lastSeen.Store(time.Now().UnixNano())
@@ -296,8 +290,8 @@ func (s *Subscription) Unsubscribe(ctx context.Context) error {
 	}
 	var rep wire.SubscribeReply
 	_ = json.Unmarshal(m.Data, &rep)
-	if rep.Error != "" {
-		return fmt.Errorf("unsubscribe %s: %s", s.opts.req.Durable, rep.Error)
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("unsubscribe %s: %w", s.opts.req.Durable, fromWire(s.dataset, err.(*wire.Error), nil))
 	}
 	return nil
 }

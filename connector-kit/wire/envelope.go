@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/nats-io/nats.go"
 )
 
 // Headers the hub sets on every stored record. Publishers cannot set them: the
@@ -73,19 +71,28 @@ type Envelope struct {
 // payload, stream sequence and stream timestamp. The publish time is the
 // time JetStream stored the record, so reading "since T" returns exactly the
 // records whose published_at is at or after T.
-func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64, stored time.Time) (Envelope, error) {
+//
+// h is the message's headers (a nats.Header converts as it is): taking the
+// plain map keeps this package free of any dependency.
+func EnvelopeFromMsg(h map[string][]string, data []byte, seq uint64, stored time.Time) (Envelope, error) {
+	get := func(k string) string {
+		if v := h[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
 	e := Envelope{
 		PublishedAt: stored.UTC(),
-		ID:          h.Get(HeaderRecordID),
-		Dataset:     h.Get(HeaderDataset),
-		Key:         h.Get(HeaderKey),
+		ID:          get(HeaderRecordID),
+		Dataset:     get(HeaderDataset),
+		Key:         get(HeaderKey),
 		Seq:         seq,
-		Publisher:   h.Get(HeaderPublisher),
-		Origin:      h.Get(HeaderOrigin),
-		Tombstone:   h.Get(HeaderTombstone) == "true",
+		Publisher:   get(HeaderPublisher),
+		Origin:      get(HeaderOrigin),
+		Tombstone:   get(HeaderTombstone) == "true",
 		Data:        json.RawMessage(data),
 	}
-	if v := h.Get(HeaderSchemaVersion); v != "" {
+	if v := get(HeaderSchemaVersion); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return e, fmt.Errorf("record seq %d: header %s=%q: %w", seq, HeaderSchemaVersion, v, err)

@@ -1,32 +1,71 @@
 package wire
 
-import "github.com/jobtech-dev/datahub/connector-kit/schema"
-
-// Violation is one reason a record was rejected; see package schema.
-type Violation = schema.Violation
-
-// Status says what the hub did with a published record.
+// Status is the outcome of one published record. The hub's ingest replies,
+// the hub's HTTP API and the connector sidecar all use this one vocabulary,
+// each status with one HTTP status (see the README's outcome table).
 type Status string
 
-// The statuses of an ingest reply.
+// The outcomes of a published record.
 const (
 	// StatusStored means JetStream stored the record: it is durable.
 	StatusStored Status = "stored"
-	// StatusDuplicate means a record with the same id was stored within the
-	// dataset's dedupe window; nothing new was stored.
+	// StatusDuplicate means this publisher's record with the same id and
+	// the same content was stored within the dataset's dedupe window;
+	// nothing new was stored.
 	StatusDuplicate Status = "duplicate"
+	// StatusQueued means the sidecar holds the record durably in its outbox
+	// and will forward it; the hub has not answered yet.
+	StatusQueued Status = "queued"
+	// StatusConflict means the record id was already used by this publisher
+	// for different content, or the key belongs to another publisher. Not
+	// stored; resending the same record cannot succeed.
+	StatusConflict Status = "conflict"
 	// StatusRejected means the record failed validation; it was kept in the
 	// dead-letter stream and will never be stored. Do not retry it.
 	StatusRejected Status = "rejected"
+	// StatusForbidden means the sharing policies do not let the publisher
+	// publish to the dataset.
+	StatusForbidden Status = "forbidden"
+	// StatusTooLarge means the record is over the size limit.
+	StatusTooLarge Status = "too_large"
+	// StatusRateLimited means a limit was reached; retry later.
+	StatusRateLimited Status = "rate_limited"
+	// StatusUnknownDataset means the hub declares no such dataset.
+	StatusUnknownDataset Status = "unknown_dataset"
 	// StatusUnavailable means the hub could not store the record now (for
 	// example storage trouble). The record was not stored; retry it.
 	StatusUnavailable Status = "unavailable"
 )
 
+// OK reports whether the record is stored, or will be (queued).
+func (s Status) OK() bool { return s == StatusStored || s == StatusDuplicate || s == StatusQueued }
+
+// StatusFor is the record outcome that a refusal with code c means.
+func StatusFor(c Code) Status {
+	switch c {
+	case CodeInvalid:
+		return StatusRejected
+	case CodeForbidden:
+		return StatusForbidden
+	case CodeTooLarge:
+		return StatusTooLarge
+	case CodeConflict:
+		return StatusConflict
+	case CodeRateLimited:
+		return StatusRateLimited
+	case CodeUnknownDataset:
+		return StatusUnknownDataset
+	default:
+		return StatusUnavailable
+	}
+}
+
 // Reply is the hub's answer to one ingest request, sent only after the
-// outcome is durable.
+// outcome is durable. A record that was not stored has a Code (what to do
+// about it) and an Error (what happened, for people).
 type Reply struct {
 	Status     Status      `json:"status"`
+	Code       Code        `json:"code,omitempty"`
 	ID         string      `json:"id,omitempty"`
 	Dataset    string      `json:"dataset"`
 	Key        string      `json:"key,omitempty"`
@@ -37,3 +76,15 @@ type Reply struct {
 
 // OK reports whether the record is stored (now or earlier).
 func (r Reply) OK() bool { return r.Status == StatusStored || r.Status == StatusDuplicate }
+
+// Err is the refusal as an *Error, or nil when the record is stored.
+func (r Reply) Err() error {
+	if r.OK() {
+		return nil
+	}
+	c := r.Code
+	if c == "" {
+		c = CodeInternal
+	}
+	return &Error{Code: c, Message: r.Error}
+}

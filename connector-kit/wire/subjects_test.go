@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -74,5 +75,20 @@ func TestSubjects(t *testing.T) {
 	}
 	if DeliverSubject("matchwise", "jobads", "c1") != "deliver.matchwise.jobads.c1" || DataFilter("jobads") != "data.jobads.>" {
 		t.Fatal("subject layout changed")
+	}
+}
+
+// TestWireIsALeaf keeps the protocol package free of dependencies: any
+// client in any language may copy it, and linking it must not drag in a
+// JSON decoder or the JSON Schema engine.
+func TestWireIsALeaf(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, ".") && dep != "github.com/jobtech-dev/datahub/connector-kit/wire" {
+			t.Errorf("wire depends on %s: it must use the standard library only", dep)
+		}
 	}
 }

@@ -38,7 +38,21 @@ type SubscribeReply struct {
 	// Pending is how many records the subscription had to deliver when it
 	// was created: a reader of stored records knows when it is caught up.
 	Pending uint64 `json:"pending"`
-	Error   string `json:"error,omitempty"`
+	// Code and Error say why the request was refused; both empty on success.
+	Code  Code   `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Err is the refusal as an *Error, or nil on success.
+func (r SubscribeReply) Err() error {
+	if r.Code == "" && r.Error == "" {
+		return nil
+	}
+	c := r.Code
+	if c == "" {
+		c = CodeInternal
+	}
+	return &Error{Code: c, Message: r.Error}
 }
 
 // UnsubscribeRequest ends a durable subscription.

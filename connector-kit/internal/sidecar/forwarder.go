@@ -17,7 +17,8 @@ import (
 
 // outcome is what became of a record from the outbox.
 type outcome struct {
-	Status     string           `json:"status"` // stored, duplicate, rejected, forbidden, unknown-dataset
+	Status     wire.Status      `json:"status"`
+	Code       wire.Code        `json:"code,omitempty"`
 	Seq        uint64           `json:"seq,omitempty"`
 	Error      string           `json:"error,omitempty"`
 	Violations []wire.Violation `json:"violations,omitempty"`
@@ -160,13 +161,13 @@ func (f *forwarder) forward(ctx context.Context, items []outbox.Item) bool {
 				f.m.forwarded.WithLabelValues("retry").Inc()
 				return false
 			}
-			if o.Status != "stored" && o.Status != "duplicate" {
+			if !o.Status.OK() {
 				f.report(it, o)
 			}
 			if err := f.ob.Ack(it.Seq); err != nil {
 				f.log.Error("ack outbox record", "seq", it.Seq, "err", err)
 			}
-			f.m.forwarded.WithLabelValues(o.Status).Inc()
+			f.m.forwarded.WithLabelValues(string(o.Status)).Inc()
 			f.tell(it.ID, o)
 		}
 		start = end
@@ -174,20 +175,30 @@ func (f *forwarder) forward(ctx context.Context, items []outbox.Item) bool {
 	return true
 }
 
-// classify maps a publish result to an outcome, or asks for a retry.
+// classify maps a publish result to an outcome, or asks for a retry: a
+// record the hub refused for good is reported and dropped from the outbox,
+// anything the hub may accept later is sent again.
 func classify(r kit.Result) (outcome, bool) {
 	var ve *kit.ValidationError
 	switch {
 	case r.Err == nil && r.Duplicate:
-		return outcome{Status: "duplicate", Seq: r.Seq}, false
+		return outcome{Status: wire.StatusDuplicate, Seq: r.Seq}, false
 	case r.Err == nil:
-		return outcome{Status: "stored", Seq: r.Seq}, false
+		return outcome{Status: wire.StatusStored, Seq: r.Seq}, false
 	case errors.As(r.Err, &ve):
-		return outcome{Status: "rejected", Error: r.Err.Error(), Violations: ve.Violations}, false
+		code := ve.Code
+		if code == "" {
+			code = wire.CodeInvalid
+		}
+		return outcome{Status: wire.StatusFor(code), Code: code, Error: r.Err.Error(), Violations: ve.Violations}, false
 	case errors.Is(r.Err, kit.ErrForbidden):
-		return outcome{Status: "forbidden", Error: r.Err.Error()}, false
+		return outcome{Status: wire.StatusForbidden, Code: wire.CodeForbidden, Error: r.Err.Error()}, false
 	case errors.Is(r.Err, kit.ErrUnknownDataset):
-		return outcome{Status: "unknown-dataset", Error: r.Err.Error()}, false
+		return outcome{Status: wire.StatusUnknownDataset, Code: wire.CodeUnknownDataset, Error: r.Err.Error()}, false
+	case errors.Is(r.Err, kit.ErrConflict):
+		return outcome{Status: wire.StatusConflict, Code: wire.CodeConflict, Error: r.Err.Error()}, false
+	case errors.Is(r.Err, kit.ErrTooLarge):
+		return outcome{Status: wire.StatusTooLarge, Code: wire.CodeTooLarge, Error: r.Err.Error()}, false
 	default:
 		return outcome{}, true
 	}

@@ -17,9 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobtech-dev/datahub/internal/problem"
+
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 	"github.com/jobtech-dev/datahub/connector-kit/sink/webhook"
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
 // waitDrained waits until the sidecar's outbox is empty.
@@ -77,7 +80,7 @@ func TestHubKilledDuringSteadyPosts(t *testing.T) {
 				if err != nil {
 					continue
 				}
-				var r sidecar.PostResult
+				var r problem.LineResult
 				_ = json.NewDecoder(resp.Body).Decode(&r)
 				resp.Body.Close()
 				mu.Lock()
@@ -183,7 +186,7 @@ func TestSidecarKilledWithQueuedOutbox(t *testing.T) {
 	var ids []string
 	for i := 0; i < 50; i++ {
 		code, body := post(t, c.url+"/v1/datasets/jobads/records", "application/json", ad)
-		var r sidecar.PostResult
+		var r problem.LineResult
 		_ = json.Unmarshal(body, &r)
 		if code != http.StatusAccepted || r.Status != "queued" {
 			t.Fatalf("POST while the hub is away: %d %s", code, body)
@@ -244,7 +247,7 @@ func TestWebhookFailingHalfGetsEverything(t *testing.T) {
 	for i := 0; i < n; i++ {
 		batch = append(batch, ad)
 	}
-	if code, body := post(t, pes.URL()+"/v1/datasets/jobads/records", "application/x-ndjson", bytes.Join(batch, []byte("\n"))); code != http.StatusCreated {
+	if code, body := post(t, pes.URL()+"/v1/datasets/jobads/records", "application/x-ndjson", bytes.Join(batch, []byte("\n"))); code != http.StatusOK {
 		t.Fatalf("publish: %d %s", code, body)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -277,7 +280,7 @@ func TestBatchWhileHubAwayIsQueuedPromptly(t *testing.T) {
 	ad := example(t, "valid", "small-ad.json")
 	start := time.Now()
 	code, body := post(t, sc.URL()+"/v1/datasets/jobads/records", "application/x-ndjson", bytes.Join([][]byte{ad, ad, ad, ad, ad}, []byte("\n")))
-	if code != http.StatusAccepted || bytes.Count(body, []byte(`"queued"`)) != 5 {
+	if code != http.StatusAccepted || batchCounts(t, body)[wire.StatusQueued] != 5 {
 		t.Fatalf("batch while the hub is away: %d %s", code, body)
 	}
 	if el := time.Since(start); el > 3*time.Second {

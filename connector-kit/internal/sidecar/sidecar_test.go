@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobtech-dev/datahub/internal/problem"
+
 	"github.com/jobtech-dev/datahub/connector-kit/internal/cli"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
@@ -106,24 +108,30 @@ func TestLocalAPI(t *testing.T) {
 	pes := startSidecar(t, h, "arbetsformedlingen", nil)
 	base := pes.URL() + "/v1/datasets/jobads"
 
-	code, body := post(t, base+"/records", "application/json", realAds(t)[0])
-	var one sidecar.PostResult
+	code, body := post(t, base+"/records?id_from=id", "application/json", realAds(t)[0])
+	var one problem.LineResult
 	_ = json.Unmarshal(body, &one)
-	if code != http.StatusCreated || one.Status != "stored" || one.ID == "" {
+	if code != http.StatusCreated || one.Status != wire.StatusStored || !strings.HasPrefix(one.ID, "jobads:22884504:") {
 		t.Fatalf("POST one: %d %s", code, body)
 	}
 	batch := bytes.Join([][]byte{realAds(t)[1], realAds(t)[2], example(t, "valid", "tombstone-22884504.json")}, []byte("\n"))
 	code, body = post(t, base+"/records", "application/x-ndjson", batch)
-	if code != http.StatusCreated || bytes.Count(body, []byte(`"stored"`)) != 3 {
+	var b problem.Batch
+	if err := json.Unmarshal(body, &b); err != nil || code != http.StatusOK || b.Counts[wire.StatusStored] != 3 || len(b.Results) != 3 {
 		t.Fatalf("POST batch: %d %s", code, body)
 	}
 
-	// Bad input: each answered with a clear 4xx problem, nothing queued.
+	// A batch is judged line by line: the bad lines are refused with their
+	// violations, the good ones stored (here: the first ad again, with the
+	// same content id, so it is a duplicate and stored once).
 	bad := bytes.Join([][]byte{realAds(t)[0], []byte(`{"id": "x", "headline": 5}`), []byte("not json")}, []byte("\n"))
-	code, body = post(t, base+"/records", "application/x-ndjson", bad)
-	var p sidecar.Problem
+	code, body = post(t, base+"/records?id_from=id", "application/x-ndjson", bad)
+	var p problem.Problem
 	_ = json.Unmarshal(body, &p)
-	if code != http.StatusUnprocessableEntity || len(p.Lines) != 2 || p.Lines[0].Line != 2 || p.Lines[1].Line != 3 {
+	if code != http.StatusUnprocessableEntity || p.Code != wire.CodeInvalid || p.Batch == nil || len(p.Results) != 3 ||
+		p.Results[0].Status != wire.StatusDuplicate || p.Results[0].ID != one.ID ||
+		p.Results[1].Status != wire.StatusRejected || p.Results[1].Line != 2 || len(p.Results[1].Violations) == 0 ||
+		p.Results[2].Status != wire.StatusRejected || p.Results[2].Line != 3 || p.Results[2].Violations[0].Keyword != "json" {
 		t.Fatalf("batch with bad lines: %d %s", code, body)
 	}
 	for _, tc := range []struct {
@@ -241,14 +249,25 @@ func TestBatchRetryIsIdempotentWithIDFrom(t *testing.T) {
 	url := s.URL() + "/v1/datasets/jobads/records?id_from=id"
 	for run, want := range []string{"stored", "duplicate"} {
 		code, body := post(t, url, "application/x-ndjson", batch)
-		if code != http.StatusCreated || bytes.Count(body, []byte(`"`+want+`"`)) != 3 {
+		if code != http.StatusOK || batchCounts(t, body)[wire.Status(want)] != 3 {
 			t.Fatalf("run %d: %d %s, want 3 %s", run+1, code, body, want)
 		}
 	}
 	if n := len(h.Records("jobads")); n != 3 {
 		t.Fatalf("a retried batch stored %d records, want 3", n)
 	}
-	if code, body := post(t, s.URL()+"/v1/datasets/jobads/records?id_from=/employer/nosuch", "application/x-ndjson", realAds(t)[0]); code != http.StatusBadRequest || !bytes.Contains(body, []byte("id_from")) {
+	if code, body := post(t, s.URL()+"/v1/datasets/jobads/records?id_from=/employer/nosuch", "application/x-ndjson", realAds(t)[0]); code != http.StatusUnprocessableEntity || !bytes.Contains(body, []byte("id_from")) {
 		t.Fatalf("id_from naming no value: %d %s", code, body)
 	}
+}
+
+// batchCounts decodes a batch answer (a result or a problem document) and
+// returns its counts per outcome.
+func batchCounts(t *testing.T, body []byte) map[wire.Status]int {
+	t.Helper()
+	var b problem.Batch
+	if err := json.Unmarshal(body, &b); err != nil {
+		t.Fatalf("batch answer %s: %v", body, err)
+	}
+	return b.Counts
 }

@@ -15,8 +15,10 @@
 // crash is read again. Records acked after the unacked one are read again
 // too; that is safe because each record gets a stable id, which the hub
 // deduplicates on: by default "<file base>:<line>:<16 hex of the SHA-256 of
-// the record's bytes>", or, with id_from, "<dataset>:<value>" from a field
-// of the record (a JSON pointer such as /id, or a top-level field name).
+// the record's bytes>", or, with id_from, "<dataset>:<value>:<16 hex of the
+// SHA-256>" with the value of a field of the record (a JSON pointer such as
+// /id, or a top-level field name) — the same ids the sidecar's ?id_from=
+// makes, so a record read by either is stored once.
 //
 // A nacked record (an ack with an error that is not plugin.Permanent) is
 // handed out again by Read after redeliver_after; one acked with a

@@ -67,9 +67,9 @@ id_from: /id
 	_ = src.Close(ctx)
 
 	// Output:
-	// job-ads:22884504 {"id":"22884504","headline":"Trafikledare"}
-	// job-ads:23174210 {"id":"23174210","headline":"Sjuksköterska"}
-	// job-ads:23483261 {"id":"23483261","headline":"Kock"}
+	// job-ads:22884504:1af1435c6dc396b8 {"id":"22884504","headline":"Trafikledare"}
+	// job-ads:23174210:e297e6ef45b22d3d {"id":"23174210","headline":"Sjuksköterska"}
+	// job-ads:23483261:9a1ac0a21e89b86b {"id":"23483261","headline":"Kock"}
 	// 3
 }
 

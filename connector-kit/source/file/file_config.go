@@ -21,11 +21,11 @@ type Config struct {
 	Path string `yaml:"path"`
 	// Dataset receives the records.
 	Dataset string `yaml:"dataset"`
-	// IDFrom names the field whose value, with the dataset, is the record
-	// id: a JSON pointer ("/id", "/meta/ref") or a top-level field name.
-	// Empty: "<file base>:<line>:<hash>". Records sharing a value share an
-	// id, so the hub stores only the first of them within its duplicate
-	// window: name a field that identifies a version, not just an entity.
+	// IDFrom names the field whose value, with the dataset and a hash of
+	// the record, is the record id: a JSON pointer ("/id", "/meta/ref") or
+	// a top-level field name ("<dataset>:<value>:<hash>"). Empty:
+	// "<file base>:<line>:<hash>". A changed record gets a new id; the
+	// same record read again keeps its id and is stored once.
 	IDFrom string `yaml:"id_from"`
 	// Follow keeps reading lines appended to an NDJSON file.
 	Follow bool `yaml:"follow"`

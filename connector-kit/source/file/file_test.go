@@ -13,6 +13,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/internal/recordid"
 )
 
 // jobtechData returns the repository's folder of real JobTech data.
@@ -102,7 +103,7 @@ func TestReadJobAds(t *testing.T) {
 		if !bytes.Equal(h.rec.Data, want) || h.rec.Dataset != "job-ads" {
 			t.Fatalf("record %d: dataset %q data %.60s", i, h.rec.Dataset, h.rec.Data)
 		}
-		if h.rec.ID != defaultID("job-ads.ndjson", i+1, want) || !strings.HasPrefix(h.rec.ID, fmt.Sprintf("job-ads.ndjson:%d:", i+1)) || !wire.ValidRecordID(h.rec.ID) {
+		if h.rec.ID != recordid.FromLine("job-ads.ndjson", i+1, want) || !strings.HasPrefix(h.rec.ID, fmt.Sprintf("job-ads.ndjson:%d:", i+1)) || !wire.ValidRecordID(h.rec.ID) {
 			t.Fatalf("record %d: id %q", i, h.rec.ID)
 		}
 		ack(t, h, nil)
@@ -127,58 +128,6 @@ func TestIDFromRealAds(t *testing.T) {
 				ack(t, h, nil)
 			}
 		})
-	}
-}
-
-func TestIDFrom(t *testing.T) {
-	long := strings.Repeat("x", 200)
-	tests := []struct {
-		name, field, data, want string
-		wantErr                 bool
-	}{
-		{name: "string", field: "/id", data: `{"id":"22884504"}`, want: "ads:22884504"},
-		{name: "field name", field: "id", data: `{"id":"22884504"}`, want: "ads:22884504"},
-		{name: "field name with slash", field: "a/b", data: `{"a/b":"x"}`, want: "ads:x"},
-		{name: "number kept exactly", field: "/n", data: `{"n":12345678901234567890}`, want: "ads:12345678901234567890"},
-		{name: "nested", field: "/meta/refs/1", data: `{"meta":{"refs":["a","b"]}}`, want: "ads:b"},
-		{name: "space hashed", field: "/id", data: `{"id":"a b"}`, want: "ads:h:" + hashHex("a b")},
-		{name: "too long hashed", field: "/id", data: fmt.Sprintf(`{"id":%q}`, long), want: "ads:h:" + hashHex(long)},
-		{name: "missing", field: "/nope", data: `{"id":"1"}`, wantErr: true},
-		{name: "object", field: "/id", data: `{"id":{}}`, wantErr: true},
-		{name: "null", field: "/id", data: `{"id":null}`, wantErr: true},
-		{name: "empty", field: "/id", data: `{"id":""}`, wantErr: true},
-		{name: "not JSON", field: "/id", data: `{"id"`, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := idFrom("ads", tt.field, []byte(tt.data))
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Fatalf("idFrom = %q, %v; want %q (error %v)", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
-// hashHex is how idFrom shortens a value: 32 hex of its SHA-256.
-func hashHex(s string) string { return sha256Hex(s)[:32] }
-
-func TestDefaultID(t *testing.T) {
-	tests := []struct {
-		base string
-		line int
-	}{
-		{"job-ads.ndjson", 1},
-		{"annonser från mig.ndjson", 42},
-		{strings.Repeat("a", 300) + ".ndjson", 7},
-	}
-	for _, tt := range tests {
-		id := defaultID(tt.base, tt.line, []byte(`{}`))
-		if !wire.ValidRecordID(id) || !strings.HasSuffix(id, fmt.Sprintf(":%d:%s", tt.line, sha256Hex("{}")[:16])) {
-			t.Errorf("defaultID(%q) = %q", tt.base, id)
-		}
-	}
-	if a, b := defaultID("f", 1, []byte(`{"a":1}`)), defaultID("f", 1, []byte(`{"a":2}`)); a == b {
-		t.Fatal("different records share an id")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jobtech-dev/datahub/internal/recordid"
 	"io"
 	"log/slog"
 	"os"
@@ -308,9 +309,9 @@ func (s *Source) next() (*entry, bool, error) {
 
 // track builds the record for data and adds it to the in-flight list.
 func (s *Source) track(data []byte, line int, end int64) *entry {
-	id := defaultID(s.base, line, data)
+	id := recordid.FromLine(s.base, line, data)
 	if s.cfg.IDFrom != "" {
-		v, err := idFrom(s.cfg.Dataset, s.cfg.IDFrom, data)
+		v, err := recordid.FromField(s.cfg.Dataset, s.cfg.IDFrom, data)
 		if err != nil {
 			s.log.Warn("id_from: using the default id", "line", line, "id", id, "error", err)
 		} else {

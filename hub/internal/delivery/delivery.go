@@ -85,6 +85,11 @@ var durableRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // ConsumerName is the JetStream consumer of an actor's durable subscription.
 func ConsumerName(actor, durable string) string { return actor + "_" + durable }
 
+// fail answers a refused request with its code.
+func (s *Service) fail(m *nats.Msg, code wire.Code, msg string) {
+	s.reply(m, wire.SubscribeReply{Code: code, Error: msg})
+}
+
 func (s *Service) reply(m *nats.Msg, r wire.SubscribeReply) {
 	b, _ := json.Marshal(r)
 	_ = m.Respond(b)
@@ -107,23 +112,23 @@ func (s *Service) subscribe(m *nats.Msg) {
 	}
 	dataset, actor, err := wire.ParseServiceSubject(wire.SubscribePrefix, m.Subject)
 	if err != nil {
-		s.reply(m, wire.SubscribeReply{Error: err.Error()})
+		s.fail(m, wire.CodeBadRequest, err.Error())
 		return
 	}
 	if _, ok := s.reg.Get(dataset); !ok {
-		s.reply(m, wire.SubscribeReply{Error: fmt.Sprintf("dataset %q is not declared on this hub", dataset)})
+		s.fail(m, wire.CodeUnknownDataset, fmt.Sprintf("dataset %q is not declared on this hub", dataset))
 		return
 	}
 	var req wire.SubscribeRequest
 	if len(m.Data) > 0 {
 		if err := json.Unmarshal(m.Data, &req); err != nil {
-			s.reply(m, wire.SubscribeReply{Error: "bad subscribe request: " + err.Error()})
+			s.fail(m, wire.CodeBadRequest, "bad subscribe request: "+err.Error())
 			return
 		}
 	}
 	cfg, err := consumerConfig(actor, dataset, req)
 	if err != nil {
-		s.reply(m, wire.SubscribeReply{Error: err.Error()})
+		s.fail(m, wire.CodeBadRequest, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -138,16 +143,16 @@ func (s *Service) subscribe(m *nats.Msg) {
 		}
 	}
 	if n, err := s.countConsumers(ctx, stream, actor); err != nil {
-		s.reply(m, wire.SubscribeReply{Error: "count subscriptions: " + err.Error()})
+		s.fail(m, wire.CodeUnavailable, "count subscriptions: "+err.Error())
 		return
 	} else if n >= MaxConsumersPerActor {
-		s.reply(m, wire.SubscribeReply{Error: fmt.Sprintf("too many subscriptions: %s has %d on %s (at most %d); unsubscribe or reuse a durable name", actor, n, dataset, MaxConsumersPerActor)})
+		s.fail(m, wire.CodeRateLimited, fmt.Sprintf("too many subscriptions: %s has %d on %s (at most %d); unsubscribe or reuse a durable name", actor, n, dataset, MaxConsumersPerActor))
 		return
 	}
 	c, err := s.js.CreatePushConsumer(ctx, stream, cfg)
 	if err != nil {
 		s.log.Error("create consumer", "actor", actor, "dataset", dataset, "err", err)
-		s.reply(m, wire.SubscribeReply{Error: "create subscription: " + err.Error()})
+		s.fail(m, wire.CodeUnavailable, "create subscription: "+err.Error())
 		return
 	}
 	info := c.CachedInfo()
@@ -216,19 +221,25 @@ func (s *Service) unsubscribe(m *nats.Msg) {
 	}
 	dataset, actor, err := wire.ParseServiceSubject(wire.UnsubscribePrefix, m.Subject)
 	if err != nil {
-		s.reply(m, wire.SubscribeReply{Error: err.Error()})
+		s.fail(m, wire.CodeBadRequest, err.Error())
 		return
 	}
 	var req wire.UnsubscribeRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil || !durableRE.MatchString(req.Durable) {
-		s.reply(m, wire.SubscribeReply{Error: "unsubscribe needs {\"durable\": name}"})
+		s.fail(m, wire.CodeBadRequest, "unsubscribe needs {\"durable\": name}")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	name := ConsumerName(actor, req.Durable)
 	if err := s.js.DeleteConsumer(ctx, wire.StreamName(dataset), name); err != nil {
-		s.reply(m, wire.SubscribeReply{Error: "unsubscribe: " + err.Error()})
+		code := wire.CodeUnavailable
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			code = wire.CodeNotFound
+		} else if errors.Is(err, jetstream.ErrStreamNotFound) {
+			code = wire.CodeUnknownDataset
+		}
+		s.fail(m, code, "unsubscribe: "+err.Error())
 		return
 	}
 	s.reply(m, wire.SubscribeReply{Consumer: name, Stream: wire.StreamName(dataset)})
@@ -258,7 +269,8 @@ func (s *Service) schema(m *nats.Msg) {
 	d, ok := s.reg.Get(dataset)
 	if !ok {
 		msg := nats.NewMsg(m.Reply)
-		msg.Header.Set("Hub-Error", fmt.Sprintf("dataset %q is not declared on this hub", dataset))
+		msg.Header.Set(wire.HeaderErrorCode, string(wire.CodeUnknownDataset))
+		msg.Header.Set(wire.HeaderErrorMessage, fmt.Sprintf("dataset %q is not declared on this hub", dataset))
 		_ = m.RespondMsg(msg)
 		return
 	}

@@ -159,23 +159,24 @@ func TestRejections(t *testing.T) {
 		name, dataset string
 		data          []byte
 		pointer, kw   string
+		code          wire.Code
 	}{
-		{"not json", "jobads", []byte(`{"id": "1", headline`), "", "json"},
-		{"not utf-8", "jobads", []byte("{\"id\":\"1\",\"headline\":\"caf\xe9\"}"), "", "utf8"},
-		{"too large", "jobads", []byte(huge), "", "maxBytes"},
-		{"too deep", "jobads", []byte(deep), "", "maxDepth"},
-		{"not an object", "jobads", []byte(`[1,2]`), "", "type"},
-		{"missing key", "taxonomy-concepts", []byte(`{"label":"Kylteknik","legacyAmsTaxonomyId":"3300","type":"skill"}`), "", "required"},
-		{"schema: headline a number", "jobads", example(t, "jobads", "invalid", "headline-not-string.json"), "/headline", "type"},
-		{"unknown dataset", "nosuch", []byte(`{"id":"1"}`), "", "dataset"},
+		{"not json", "jobads", []byte(`{"id": "1", headline`), "", "json", wire.CodeInvalid},
+		{"not utf-8", "jobads", []byte("{\"id\":\"1\",\"headline\":\"caf\xe9\"}"), "", "utf8", wire.CodeInvalid},
+		{"too large", "jobads", []byte(huge), "", "maxBytes", wire.CodeTooLarge},
+		{"too deep", "jobads", []byte(deep), "", "maxDepth", wire.CodeInvalid},
+		{"not an object", "jobads", []byte(`[1,2]`), "", "type", wire.CodeInvalid},
+		{"missing key", "taxonomy-concepts", []byte(`{"label":"Kylteknik","legacyAmsTaxonomyId":"3300","type":"skill"}`), "", "required", wire.CodeInvalid},
+		{"schema: headline a number", "jobads", example(t, "jobads", "invalid", "headline-not-string.json"), "/headline", "type", wire.CodeInvalid},
+		{"unknown dataset", "nosuch", []byte(`{"id":"1"}`), "", "dataset", wire.CodeUnknownDataset},
 	}
 	for _, tc := range tests {
 		r, err := p.Publish(ctx(t), tc.dataset, tc.data, "")
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if r.Status != wire.StatusRejected || r.Error == "" || len(r.Violations) == 0 {
-			t.Fatalf("%s: reply %+v, want rejected with violations", tc.name, r)
+		if r.Code != tc.code || r.Status != wire.StatusFor(tc.code) || r.Error == "" || len(r.Violations) == 0 {
+			t.Fatalf("%s: reply %+v, want code %s with violations", tc.name, r, tc.code)
 		}
 		found := false
 		for _, v := range r.Violations {

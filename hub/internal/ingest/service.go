@@ -300,14 +300,15 @@ func (s *Service) reject(m *nats.Msg, dataset, actor, reason string, viol []wire
 		h["Hub-Truncated-From"] = []string{strconv.Itoa(len(data))}
 		data = data[:maxDeadLetterBytes]
 	}
-	reply := wire.Reply{Status: wire.StatusRejected, Dataset: dataset, Error: reason, Violations: viol}
+	code := codeOf(viol)
+	reply := wire.Reply{Status: wire.StatusFor(code), Code: code, Dataset: dataset, Error: reason, Violations: viol}
 	out := &nats.Msg{Subject: wire.DeadLetterSubject(subjDataset), Data: data, Header: h}
 	return &pending{req: m, out: out, reply: reply, rejected: true}
 }
 
 func (s *Service) unavailableNow(m *nats.Msg, dataset string, err error) *pending {
 	s.log.Error("store record", "dataset", dataset, "err", err)
-	return &pending{req: m, reply: wire.Reply{Status: wire.StatusUnavailable, Dataset: dataset, Error: "not stored, retry: " + err.Error()}}
+	return &pending{req: m, reply: wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: dataset, Error: "not stored, retry: " + err.Error()}}
 }
 
 // acker answers publishers in the order their records were taken, each only
@@ -329,16 +330,16 @@ func (s *Service) acker(acks <-chan *pending) {
 					p.reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
 				} else {
 					s.log.Error("store record", "dataset", p.reply.Dataset, "err", err)
-					p.reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: p.reply.Dataset, Error: "not stored, retry: " + err.Error()}
+					p.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: p.reply.Dataset, Error: "not stored, retry: " + err.Error()}
 				}
 			}
 		}
-		switch p.reply.Status {
-		case wire.StatusStored:
+		switch {
+		case p.reply.Status == wire.StatusStored:
 			s.stored.Add(1)
-		case wire.StatusDuplicate:
+		case p.reply.Status == wire.StatusDuplicate:
 			s.dups.Add(1)
-		case wire.StatusRejected:
+		case p.rejected:
 			s.rejected.Add(1)
 		default:
 			s.unavailable.Add(1)
@@ -359,6 +360,20 @@ func (s *Service) acker(acks <-chan *pending) {
 			s.log.Warn("answer publisher", "dataset", p.reply.Dataset, "err", err)
 		}
 	}
+}
+
+// codeOf is the code of a rejection: the pre-checks for an undeclared
+// dataset and an oversized record have their own, anything else is invalid.
+func codeOf(viol []wire.Violation) wire.Code {
+	for _, v := range viol {
+		switch v.Keyword {
+		case "dataset":
+			return wire.CodeUnknownDataset
+		case "maxBytes":
+			return wire.CodeTooLarge
+		}
+	}
+	return wire.CodeInvalid
 }
 
 // reasonOf summarises violations in one line.
