@@ -29,7 +29,26 @@ const batchPattern = "jobstream-batch-*.json"
 
 // Register adds the "jobstream" source to env.
 func Register(env *plugin.Environment) error {
-	return env.RegisterSource(SourceType, NewSource)
+	return env.RegisterSource(SourceType, Spec, NewSource)
+}
+
+// Spec describes the "jobstream" source's config.
+var Spec = plugin.Spec{
+	Summary: "polls a JobStream-style API (JobTech's JobStream or a job board speaking it): the snapshot, then /stream every interval; removed ads become tombstones",
+	Config:  SourceConfig{},
+	Fields: []plugin.Field{
+		{Name: "url", Type: "URL", Required: true, Description: "base URL, e.g. https://jobstream.api.jobtechdev.se"},
+		{Name: "api_key", Type: "string", Description: "sent as the api-key header"},
+		{Name: "dataset", Type: "name", Default: DefaultDataset, Description: "dataset that receives the ads"},
+		{Name: "interval", Type: "duration", Default: DefaultInterval.String(), Description: "poll period (JobStream allows one request a minute)"},
+		{Name: "since", Type: "time", Description: "first window start (2024-05-01T00:00:00); default: the snapshot first"},
+		{Name: "timeout", Type: "duration", Default: DefaultTimeout.String(), Description: "bound on one request (a real snapshot is ~300 MB)"},
+		{Name: "overlap", Type: "duration", Default: "0s", Description: "re-read this much before the cursor (clock skew)"},
+		{Name: "occupation_concept_ids", Type: "list", Description: "JobStream occupation filter (taxonomy concept ids)"},
+		{Name: "location_concept_ids", Type: "list", Description: "JobStream location filter (taxonomy concept ids)"},
+		{Name: "backoff_initial", Type: "duration", Default: DefaultBackoffInitial.String(), Description: "first wait after a 5xx, 429 or timeout, doubled each time"},
+		{Name: "backoff_max", Type: "duration", Default: DefaultBackoffMax.String(), Description: "longest wait between failed polls"},
+	},
 }
 
 // NewSource builds a "jobstream" source from its YAML config (see

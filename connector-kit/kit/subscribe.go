@@ -3,6 +3,7 @@ package kit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -33,8 +34,9 @@ func (d Delivery) Ack() error { return d.msg.Ack() }
 func (d Delivery) Nak(delay time.Duration) error { return d.msg.NakWithDelay(delay) }
 
 // Handler processes one record. Returning nil acks it; an error has it
-// delivered again after a backoff. Records of one subscription are handled
-// one at a time, in order.
+// delivered again after a backoff (or after the wait the error names, when
+// it has a RetryAfter() time.Duration method, as plugin.BackoffError does).
+// Records of one subscription are handled one at a time, in order.
 type Handler func(ctx context.Context, d Delivery) error
 
 // SubscribeOption tunes Subscribe.
@@ -183,6 +185,10 @@ func (s *Subscription) onMsg(m *nats.Msg) {
 	if err := s.safeHandle(d); err != nil {
 		s.failed.Add(1)
 		delay := s.backoff(d.Attempt)
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+			delay = ra.RetryAfter() // the handler knows better (plugin.BackoffError)
+		}
 		s.c.opts.log.Warn("record handler failed; will retry", "dataset", s.dataset, "seq", env.Seq, "attempt", d.Attempt, "retry_in", delay, "err", err)
 		_ = m.NakWithDelay(delay)
 		return

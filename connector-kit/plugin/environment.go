@@ -3,7 +3,9 @@ package plugin
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/goccy/go-yaml"
@@ -21,33 +23,64 @@ type Environment struct {
 	mu      sync.RWMutex
 	sources map[string]SourceConstructor
 	sinks   map[string]SinkConstructor
+	specs   map[string]Info // by kind + "/" + name
 }
 
 // NewEnvironment returns an empty environment.
 func NewEnvironment() *Environment {
-	return &Environment{sources: map[string]SourceConstructor{}, sinks: map[string]SinkConstructor{}}
+	return &Environment{sources: map[string]SourceConstructor{}, sinks: map[string]SinkConstructor{}, specs: map[string]Info{}}
 }
 
-// RegisterSource adds a source type; a name may be registered once.
-func (e *Environment) RegisterSource(name string, c SourceConstructor) error {
+// RegisterSource adds a source type described by spec; a name may be
+// registered once, and a spec that does not match its config struct is
+// refused (see Spec.Check).
+func (e *Environment) RegisterSource(name string, spec Spec, c SourceConstructor) error {
+	if err := spec.Check(); err != nil {
+		return fmt.Errorf("source %q: spec: %w", name, err)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.sources[name]; ok {
 		return fmt.Errorf("source %q registered twice", name)
 	}
 	e.sources[name] = c
+	e.specs["source/"+name] = Info{Kind: "source", Name: name, Spec: spec}
 	return nil
 }
 
-// RegisterSink adds a sink type; a name may be registered once.
-func (e *Environment) RegisterSink(name string, c SinkConstructor) error {
+// RegisterSink adds a sink type described by spec; a name may be
+// registered once, and a spec that does not match its config struct is
+// refused (see Spec.Check).
+func (e *Environment) RegisterSink(name string, spec Spec, c SinkConstructor) error {
+	if err := spec.Check(); err != nil {
+		return fmt.Errorf("sink %q: spec: %w", name, err)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.sinks[name]; ok {
 		return fmt.Errorf("sink %q registered twice", name)
 	}
 	e.sinks[name] = c
+	e.specs["sink/"+name] = Info{Kind: "sink", Name: name, Spec: spec}
 	return nil
+}
+
+// Plugins lists every registered plugin with its spec: sources first, then
+// sinks, each by name.
+func (e *Environment) Plugins() []Info {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []Info
+	for _, k := range keys(e.specs) {
+		out = append(out, e.specs[k])
+	}
+	slices.SortStableFunc(out, func(a, b Info) int {
+		if a.Kind != b.Kind {
+			return -strings.Compare(a.Kind, b.Kind) // "source" before "sink"
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
 }
 
 // NewSource builds a source of type name.

@@ -51,30 +51,48 @@ func EnvelopeOf(r Record) wire.Envelope {
 // unless the error is permanent (see Permanent).
 type AckFunc func(ctx context.Context, err error) error
 
-// Source reads records from outside the hub.
+// Source reads records from outside the hub. The runner (package
+// connector-kit/runner, used by the sidecar too) keeps these promises:
+//
+//   - Connect is called before the first Read, and again, with backoff,
+//     until it succeeds; a *BackoffError it returns sets the wait.
+//   - Read is called by one goroutine at a time. It returns the next record
+//     and its AckFunc, ErrEndOfInput when there is nothing more ever (the
+//     runner then stops), ErrNotConnected when the source must reconnect
+//     (Connect is called again), or a *BackoffError to wait before the next
+//     Read. Any other error is logged and Read is called again after a
+//     pause.
+//   - Each record's AckFunc is called exactly once, with nil when the hub
+//     stored it, a Permanent error when the hub refused it for good, or
+//     another error when it could not be stored now (the source must hand
+//     it out again later).
+//   - Close is called once, when the runner stops, whatever happened.
 type Source interface {
-	// Connect prepares the source; it is called again after ErrNotConnected.
 	Connect(ctx context.Context) error
-	// Read returns the next record and its ack function. It returns
-	// ErrEndOfInput when there is nothing more, ever, and ErrNotConnected
-	// when the source must reconnect.
 	Read(ctx context.Context) (Record, AckFunc, error)
-	// Close releases the source.
 	Close(ctx context.Context) error
 }
 
-// Sink writes the hub's records outside.
+// Sink writes the hub's records outside. The runner keeps these promises:
+//
+//   - Connect is called before the first Write, and again, with backoff,
+//     until it succeeds; also after a Write returned ErrNotConnected.
+//   - Write (or WriteBatch) is called by one goroutine at a time, with the
+//     dataset's records in order. nil means the record was delivered: it is
+//     acked to the hub and never given again. An error means it was not:
+//     the same record comes again, after the wait of a *BackoffError or the
+//     runner's backoff — so a sink delivers each record at least once.
+//   - Close is called once, when the runner stops; it should flush.
 type Sink interface {
-	// Connect prepares the sink.
 	Connect(ctx context.Context) error
-	// Write delivers one record; an error means it was not delivered.
 	Write(ctx context.Context, r Record) error
-	// Close flushes and releases the sink.
 	Close(ctx context.Context) error
 }
 
-// BatchSink is a Sink that can deliver several records at once; callers
-// find it by type assertion.
+// BatchSink is a Sink that can deliver several records at once; the runner
+// finds it by type assertion and, when a batch size is configured, calls
+// WriteBatch with up to that many records, in order. An error fails the
+// whole batch, which comes again.
 type BatchSink interface {
 	Sink
 	WriteBatch(ctx context.Context, rs []Record) error
@@ -82,7 +100,8 @@ type BatchSink interface {
 
 // Errors that steer the runner.
 var (
-	// ErrNotConnected asks the runner to call Connect again (with backoff).
+	// ErrNotConnected, from Read or Write, asks the runner to call Connect
+	// again (with backoff) before going on.
 	ErrNotConnected = errors.New("not connected")
 	// ErrEndOfInput means the source is exhausted.
 	ErrEndOfInput = errors.New("end of input")
@@ -92,7 +111,9 @@ var (
 	ErrInvalidConfig = errors.New("invalid plugin config")
 )
 
-// BackoffError asks the caller to wait before trying again.
+// BackoffError asks the caller to wait before trying again: returned by
+// Connect, Read or Write (a rate-limited API, a Retry-After), the runner
+// waits Wait instead of its own backoff.
 type BackoffError struct {
 	Wait time.Duration
 	Err  error
@@ -100,6 +121,9 @@ type BackoffError struct {
 
 func (e *BackoffError) Error() string { return fmt.Sprintf("%v (retry in %s)", e.Err, e.Wait) }
 func (e *BackoffError) Unwrap() error { return e.Err }
+
+// RetryAfter is how long to wait; the kit's subscriptions honour it.
+func (e *BackoffError) RetryAfter() time.Duration { return e.Wait }
 
 // permanent marks an error that retrying cannot fix.
 type permanent struct{ err error }

@@ -15,12 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/jobtech-dev/datahub/connector-kit/builtin"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
-	"github.com/jobtech-dev/datahub/connector-kit/jobstream"
-	"github.com/jobtech-dev/datahub/connector-kit/plugin"
-	filesink "github.com/jobtech-dev/datahub/connector-kit/sink/file"
-	"github.com/jobtech-dev/datahub/connector-kit/sink/webhook"
-	filesource "github.com/jobtech-dev/datahub/connector-kit/source/file"
 )
 
 // Main runs the connector command and returns the exit code.
@@ -34,7 +30,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.AddCommand(runCmd(), importCmd(), tailCmd(), &cobra.Command{
+	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), &cobra.Command{
 		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), "connector (JobTech Data Hub) dev")
@@ -54,17 +50,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// Environment is the plugin registry with every built-in source and sink.
-func Environment() (*plugin.Environment, error) {
-	env := plugin.NewEnvironment()
-	for _, reg := range []func(*plugin.Environment) error{webhook.Register, filesink.Register, filesource.Register, jobstream.Register} {
-		if err := reg(env); err != nil {
-			return nil, err
-		}
-	}
-	return env, nil
-}
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
@@ -93,7 +78,7 @@ config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the o
 				cfg = fromFile
 				cmd.Flags().Visit(func(f *pflag.Flag) { applyRunFlag(&cfg, flags, f.Name) })
 			}
-			env, err := Environment()
+			env, err := builtin.Environment()
 			if err != nil {
 				return err
 			}

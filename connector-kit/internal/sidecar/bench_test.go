@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/internal/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/builtin"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 )
@@ -39,7 +39,7 @@ func benchSidecar(b *testing.B, actor string) *sidecar.Sidecar {
 	dir := b.TempDir()
 	cfg.Outbox, cfg.State = filepath.Join(dir, "outbox"), filepath.Join(dir, "state")
 	cfg.LogLevel = "warn"
-	env, err := cli.Environment()
+	env, err := builtin.Environment()
 	if err != nil {
 		b.Fatal(err)
 	}

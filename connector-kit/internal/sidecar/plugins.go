@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +9,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/jobtech-dev/datahub/connector-kit/kit"
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
-	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/connector-kit/runner"
 )
 
 func (s *Sidecar) resources(name string) (plugin.Resources, error) {
@@ -30,14 +28,45 @@ func pluginConf(p PluginConfig) ([]byte, error) {
 	return yaml.Marshal(p.Config)
 }
 
-// startInput runs a source: each record is published with the source's id
-// (so a re-read is stored once) and acked with its fate.
+// inputConf is an input's plugin config with the input's dataset in it: the
+// outer `dataset:` of an input is the one that counts, so a source whose
+// config has a dataset field gets it from there (naming a different one
+// inside config is an error).
+func (s *Sidecar) inputConf(in PluginConfig) ([]byte, error) {
+	hasField := false
+	for _, p := range s.env.Plugins() {
+		if p.Kind == "source" && p.Name == in.Type {
+			for _, f := range p.Fields {
+				hasField = hasField || f.Name == "dataset"
+			}
+		}
+	}
+	if hasField && in.Dataset != "" {
+		found := false
+		for _, it := range in.Config {
+			if k, _ := it.Key.(string); k == "dataset" {
+				found = true
+				if v := fmt.Sprint(it.Value); v != in.Dataset {
+					return nil, fmt.Errorf("dataset %q inside config differs from the input's dataset %q: set it once, on the input", v, in.Dataset)
+				}
+			}
+		}
+		if !found {
+			in.Config = append(append(yaml.MapSlice{}, in.Config...), yaml.MapItem{Key: "dataset", Value: in.Dataset})
+		}
+	}
+	return pluginConf(in)
+}
+
+// startInput runs a source through the kit's runner: each record is
+// published with the source's id (so a re-read is stored once) and acked
+// with its fate.
 func (s *Sidecar) startInput(ctx context.Context, in PluginConfig) error {
 	res, err := s.resources(in.Name)
 	if err != nil {
 		return err
 	}
-	conf, err := pluginConf(in)
+	conf, err := s.inputConf(in)
 	if err != nil {
 		return fmt.Errorf("input %s: %w", in.Name, err)
 	}
@@ -45,69 +74,17 @@ func (s *Sidecar) startInput(ctx context.Context, in PluginConfig) error {
 	if err != nil {
 		return fmt.Errorf("input %s: %w", in.Name, err)
 	}
-	log := res.Logger
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer src.Close(context.Background())
-		backoff := 200 * time.Millisecond
-		connected := false
-		for ctx.Err() == nil {
-			if !connected {
-				if err := src.Connect(ctx); err != nil {
-					log.Warn("input connect", "err", err)
-					sleep(ctx, backoff)
-					backoff = min(backoff*2, 30*time.Second)
-					continue
-				}
-				connected, backoff = true, 200*time.Millisecond
-			}
-			rec, ack, err := src.Read(ctx)
-			var be *plugin.BackoffError
-			switch {
-			case errors.Is(err, plugin.ErrEndOfInput):
-				log.Info("input finished")
-				return
-			case errors.Is(err, plugin.ErrNotConnected):
-				connected = false
-				continue
-			case errors.As(err, &be):
-				sleep(ctx, be.Wait)
-				continue
-			case err != nil:
-				if ctx.Err() == nil {
-					log.Warn("input read", "err", err)
-					sleep(ctx, time.Second)
-				}
-				continue
-			}
-			dataset := rec.Dataset
-			if dataset == "" {
-				dataset = in.Dataset
-			}
-			var opts []kit.PublishOption
-			if rec.ID != "" {
-				opts = append(opts, kit.WithRecordID(rec.ID))
-			}
-			_, perr := s.c.Publish(ctx, dataset, rec.Data, opts...)
-			if perr != nil && !kit.IsRetryable(perr) {
-				log.Error("record refused by the hub", "dataset", dataset, "id", rec.ID, "err", perr)
-				perr = plugin.Permanent(perr)
-			}
-			_ = ack(ctx, perr)
-			if perr != nil && kit.IsRetryable(perr) {
-				sleep(ctx, backoff)
-				backoff = min(backoff*2, 30*time.Second)
-			} else {
-				backoff = 200 * time.Millisecond
-			}
-		}
+		_ = runner.RunSource(ctx, s.c, src, runner.SourceConfig{Name: in.Name, Dataset: in.Dataset, Logger: s.log})
 	}()
 	return nil
 }
 
-// startOutput runs a durable subscription into a sink: a record is acked
-// only once the sink took it, so a restart resumes after the last one.
+// startOutput runs a durable subscription into a sink through the kit's
+// runner: a record is acked only once the sink took it, so a restart
+// resumes after the last one.
 func (s *Sidecar) startOutput(ctx context.Context, out PluginConfig) error {
 	res, err := s.resources(out.Name)
 	if err != nil {
@@ -121,51 +98,13 @@ func (s *Sidecar) startOutput(ctx context.Context, out PluginConfig) error {
 	if err != nil {
 		return fmt.Errorf("output %s: %w", out.Name, err)
 	}
-	if err := sink.Connect(ctx); err != nil {
-		return fmt.Errorf("output %s: connect: %w", out.Name, err)
-	}
-	opts := []kit.SubscribeOption{kit.Durable(out.Name), kit.Backoff(time.Second, time.Minute)}
-	switch out.Start {
-	case wire.StartNew:
-		opts = append(opts, kit.OnlyNew())
-	case wire.StartSnapshot:
-		opts = append(opts, kit.FromSnapshot())
-	}
-	handler := func(hctx context.Context, d kit.Delivery) error {
-		env := d.Envelope
-		if err := sink.Write(hctx, plugin.Record{Dataset: env.Dataset, ID: env.ID, Data: env.Data, Envelope: &env}); err != nil {
-			return err
-		}
-		s.m.delivered.WithLabelValues(out.Name).Inc()
-		return nil
-	}
-	if bs, ok := sink.(plugin.BatchSink); ok && out.Batch > 1 {
-		b := newBatcher(bs, out, s.m, res.Logger)
-		handler = b.add
-		opts = append(opts, kit.ManualAck(), kit.MaxAckPending(out.Batch*4))
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); b.run(ctx) }()
-	}
+	cfg := runner.SinkConfig{Name: out.Name, Dataset: out.Dataset, Start: out.Start, Batch: out.Batch, Linger: out.Linger,
+		Backoff: runner.Backoff{Min: time.Second, Max: time.Minute}, Logger: s.log,
+		OnDelivered: func(n int) { s.m.delivered.WithLabelValues(out.Name).Add(float64(n)) }}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer sink.Close(context.Background())
-		var sub *kit.Subscription
-		backoff := 200 * time.Millisecond
-		for ctx.Err() == nil && sub == nil {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			sub, err = s.c.Subscribe(sctx, out.Dataset, handler, opts...)
-			cancel()
-			if err != nil {
-				res.Logger.Warn("output subscribe", "dataset", out.Dataset, "err", err)
-				sleep(ctx, backoff)
-				backoff = min(backoff*2, 30*time.Second)
-			}
-		}
-		<-ctx.Done()
-		if sub != nil {
-			_ = sub.Stop()
-		}
+		_ = runner.RunSink(ctx, s.c, sink, cfg)
 	}()
 	return nil
 }

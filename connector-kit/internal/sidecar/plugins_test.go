@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jobtech-dev/datahub/connector-kit/internal/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/builtin"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/jobstream/jobstreamtest"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
@@ -22,7 +22,7 @@ import (
 // with the same cfg resumes).
 func run(t *testing.T, cfg sidecar.Config) *sidecar.Sidecar {
 	t.Helper()
-	env, err := cli.Environment()
+	env, err := builtin.Environment()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestOutputForUnknownDatasetFailsStart(t *testing.T) {
 	h := kittest.Start(t, "")
 	cfg := baseConfig(t, h, "matchwise")
 	cfg.Outputs = []sidecar.PluginConfig{{Name: "oops", Type: "stdout", Dataset: "nosuch"}}
-	env, err := cli.Environment()
+	env, err := builtin.Environment()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,5 +251,39 @@ func TestOutputForUnknownDatasetFailsStart(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "nosuch") || !strings.Contains(err.Error(), "oops") {
 		t.Fatalf("error %v does not name the output and the dataset", err)
+	}
+}
+
+// TestInputDatasetIsTheOuterOne: the input's own `dataset:` is what counts;
+// a file source configured without one inside config starts and feeds it,
+// and a different one inside config is refused at start.
+func TestInputDatasetIsTheOuterOne(t *testing.T) {
+	t.Parallel()
+	h := kittest.Start(t, "")
+	cfg := baseConfig(t, h, "arbetsformedlingen")
+	cfg.Inputs = []sidecar.PluginConfig{{Name: "ads", Type: "ndjson_file", Dataset: "jobads",
+		Config: mapSlice("path", filepath.Join(kittest.JobTechData(), "job-ads.ndjson"))}}
+	s := run(t, cfg)
+	defer s.Shutdown(context.Background())
+	if !eventually(15*time.Second, func() bool { return len(h.Records("jobads")) == 3 }) {
+		t.Fatalf("input with the outer dataset only stored %d records, want 3", len(h.Records("jobads")))
+	}
+
+	bad := cfg
+	dir := t.TempDir()
+	bad.Outbox, bad.State = filepath.Join(dir, "outbox"), filepath.Join(dir, "state")
+	bad.Inputs = []sidecar.PluginConfig{{Name: "ads", Type: "ndjson_file", Dataset: "jobads",
+		Config: mapSlice("path", filepath.Join(kittest.JobTechData(), "job-ads.ndjson"), "dataset", "taxonomy-concepts")}}
+	env, err := builtin.Environment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if s, err := sidecar.Start(ctx, bad, env, logger(t)); err == nil || !strings.Contains(err.Error(), "differs from the input's dataset") {
+		if s != nil {
+			_ = s.Shutdown(ctx)
+		}
+		t.Fatalf("two datasets for one input: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/internal/problem"
 
-	"github.com/jobtech-dev/datahub/connector-kit/internal/cli"
+	"github.com/jobtech-dev/datahub/connector-kit/builtin"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
@@ -50,7 +50,7 @@ func startSidecar(t *testing.T, h *kittest.Hub, actor string, mod func(*sidecar.
 	if mod != nil {
 		mod(&cfg)
 	}
-	env, err := cli.Environment()
+	env, err := builtin.Environment()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,7 @@
-package sidecar
+package runner
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -10,28 +9,27 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
 )
 
-// batcher collects an output's deliveries into batches for a BatchSink and
+// batcher collects a sink's deliveries into batches for a BatchSink and
 // acks them only once the batch was written, so batching keeps
 // at-least-once delivery and order.
 type batcher struct {
-	sink   plugin.BatchSink
-	name   string
+	st     *sinkState
 	size   int
 	linger time.Duration
-	m      *metrics
-	log    *slog.Logger
+	bo     Backoff
+	cfg    SinkConfig
 
 	mu      sync.Mutex
 	pending []kit.Delivery
 	full    chan struct{}
 }
 
-func newBatcher(sink plugin.BatchSink, out PluginConfig, m *metrics, log *slog.Logger) *batcher {
-	linger := out.Linger
+func newBatcher(st *sinkState, _ plugin.BatchSink, cfg SinkConfig) *batcher {
+	linger := cfg.Linger
 	if linger <= 0 {
 		linger = 100 * time.Millisecond
 	}
-	return &batcher{sink: sink, name: out.Name, size: out.Batch, linger: linger, m: m, log: log, full: make(chan struct{}, 1)}
+	return &batcher{st: st, size: cfg.Batch, linger: linger, bo: st.bo, cfg: cfg, full: make(chan struct{}, 1)}
 }
 
 // add takes one delivery (acked later, with its batch).
@@ -78,19 +76,21 @@ func (b *batcher) flush(ctx context.Context) bool {
 	}
 	recs := make([]plugin.Record, n)
 	for i, d := range batch {
-		env := d.Envelope
-		recs[i] = plugin.Record{Dataset: env.Dataset, ID: env.ID, Data: env.Data, Envelope: &env}
+		recs[i] = recordOf(d)
 	}
-	if err := b.sink.WriteBatch(ctx, recs); err != nil {
-		b.log.Warn("batch not delivered; will retry", "output", b.name, "records", n, "err", err)
+	if err := b.st.write(ctx, recs); err != nil {
+		delay := waitFor(err, b.bo.Min)
+		b.st.log.Warn("batch not delivered; will retry", "records", n, "in", delay, "err", err)
 		for _, d := range batch {
-			_ = d.Nak(time.Second)
+			_ = d.Nak(delay)
 		}
 		return false
 	}
 	for _, d := range batch {
 		_ = d.Ack()
 	}
-	b.m.delivered.WithLabelValues(b.name).Add(float64(n))
+	if b.cfg.OnDelivered != nil {
+		b.cfg.OnDelivered(n)
+	}
 	return more
 }
