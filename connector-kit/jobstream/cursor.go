@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/jobtech-dev/datahub/internal/atomicfile"
 )
 
 // cursorFile is the name of the source's cursor in its state folder.
@@ -38,9 +40,7 @@ func loadCursor(dir string) (c cursor, ok bool, err error) {
 	return c, true, nil
 }
 
-// saveCursor replaces the cursor in dir atomically: a temp file, fsynced,
-// renamed over the old one, and the folder fsynced so the rename survives a
-// crash.
+// saveCursor replaces the cursor in dir atomically (package atomicfile).
 func saveCursor(dir string, c cursor) error {
 	c.Version = 1
 	c.Date = c.Date.UTC()
@@ -48,32 +48,8 @@ func saveCursor(dir string, c cursor) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, cursorFile+".*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, cursorFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("jobstream: save cursor: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("jobstream: save cursor: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("jobstream: save cursor: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("jobstream: save cursor: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, cursorFile)); err != nil {
-		return fmt.Errorf("jobstream: save cursor: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("jobstream: save cursor: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("jobstream: save cursor: sync %s: %w", dir, err)
 	}
 	return nil
 }

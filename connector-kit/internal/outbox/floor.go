@@ -7,12 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/jobtech-dev/datahub/internal/atomicfile"
 )
 
 const (
-	floorFile    = "floor"
-	floorTmpFile = "floor.tmp"
-	floorSize    = 8 + 4
+	floorFile = "floor"
+	floorSize = 8 + 4
 )
 
 // readFloor returns the persisted acked floor, 0 if none was written yet.
@@ -31,31 +32,12 @@ func readFloor(dir string) (uint64, error) {
 	return binary.LittleEndian.Uint64(b[:8]), nil
 }
 
-// writeFloor replaces the floor file atomically: write a temporary file,
-// fsync it, rename it over the old one and fsync the directory.
+// writeFloor replaces the floor file atomically (package atomicfile).
 func writeFloor(dir string, floor uint64) error {
 	var b [floorSize]byte
 	binary.LittleEndian.PutUint64(b[:8], floor)
 	binary.LittleEndian.PutUint32(b[8:], checksum(b[:8]))
-	tmp := filepath.Join(dir, floorTmpFile)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("outbox: write acked floor: %w", err)
-	}
-	_, err = f.Write(b[:])
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, floorFile))
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, floorFile), b[:], 0o600); err != nil {
 		return fmt.Errorf("outbox: write acked floor: %w", err)
 	}
 	return nil

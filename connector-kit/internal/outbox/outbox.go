@@ -122,8 +122,13 @@ func (o *Outbox) recover() error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(filepath.Join(o.dir, floorTmpFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("outbox: remove stale floor file: %w", err)
+	// Temporary floor files a crash left behind (floor.tmp is an older
+	// version's name).
+	stale, _ := filepath.Glob(filepath.Join(o.dir, ".floor.*.tmp"))
+	for _, f := range append(stale, filepath.Join(o.dir, "floor.tmp")) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("outbox: remove stale floor file: %w", err)
+		}
 	}
 	segs, err := listSegments(o.dir)
 	if err != nil {

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/jobtech-dev/datahub/internal/atomicfile"
 )
 
 // StateFile is the name of the position file in the source's state folder.
@@ -41,36 +42,14 @@ func loadPosition(path string) (Position, error) {
 	return p, nil
 }
 
-// savePosition replaces the position file atomically: write a temporary
-// file, sync it, rename it over the old one and sync the folder.
+// savePosition replaces the position file atomically (package atomicfile).
 func savePosition(path string, p Position) error {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".position-*")
-	if err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save position: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save position: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save position: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save position: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save position: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }
