@@ -77,6 +77,7 @@ the config file. It stops cleanly on SIGINT or SIGTERM.`,
 	f.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most records in one API batch")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.DurationVar(&cfg.SubscriptionGrace, "subscription-grace", cfg.SubscriptionGrace, "how long a subscription whose actor lost the right keeps its position (0 = removed at once)")
 	return cmd
 }
 
@@ -105,5 +106,7 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.Workers = src.Workers
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "subscription-grace":
+		dst.SubscriptionGrace = src.SubscriptionGrace
 	}
 }

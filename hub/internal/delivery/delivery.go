@@ -174,7 +174,7 @@ func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream
 		MaxAckPending:  1024,
 		FlowControl:    true,
 		IdleHeartbeat:  5 * time.Second,
-		Metadata:       map[string]string{"hub.actor": actor, "hub.dataset": dataset},
+		Metadata:       map[string]string{MetaActor: actor, MetaDataset: dataset},
 	}
 	if req.Durable != "" {
 		cfg.Durable = name
@@ -277,7 +277,7 @@ func (s *Service) countConsumers(ctx context.Context, stream, actor string) (int
 	n := 0
 	lister := st.ListConsumers(ctx)
 	for info := range lister.Info() {
-		if info.Config.Metadata["hub.actor"] == actor {
+		if info.Config.Metadata[MetaActor] == actor {
 			n++
 		}
 	}
@@ -302,7 +302,7 @@ func RemoveWhere(ctx context.Context, js jetstream.JetStream, reg *registry.Regi
 		lister := st.ListConsumers(ctx)
 		var names []string
 		for info := range lister.Info() {
-			if a := info.Config.Metadata["hub.actor"]; a != "" && drop(a, d.Name) {
+			if a := info.Config.Metadata[MetaActor]; a != "" && drop(a, d.Name) {
 				names = append(names, info.Name)
 			}
 		}
