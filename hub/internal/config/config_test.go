@@ -65,7 +65,8 @@ func TestDeploySampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" {
+	// Production keeps the applied policy state: files are applied explicitly.
+	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" || c.Policies != "" || c.SubscriptionGrace.Hours() != 168 {
 		t.Fatalf("sample config read as %+v", c)
 	}
 }

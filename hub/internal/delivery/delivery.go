@@ -7,7 +7,10 @@
 //
 // Who may subscribe to what is not decided here: the NATS server only lets
 // an actor ask on hub.subscribe.<dataset>.<actor> and read
-// deliver.<actor>.<dataset>.> when the sharing policies allow it.
+// deliver.<actor>.<dataset>.> when the sharing policies allow it. What
+// becomes of a consumer whose actor lost that right is decided here:
+// [Reconcile] pauses it for a grace period, keeping its position, and
+// removes it when the period ends.
 package delivery
 
 import (
