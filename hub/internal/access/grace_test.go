@@ -61,6 +61,16 @@ func (k *kitSubscriber) seqs() []uint64 {
 	return slices.Clone(k.got)
 }
 
+// waitFor waits until the subscriber has handled want records and the
+// hub has all their acks (so a cut connection cannot leave one unsent).
+func (k *kitSubscriber) waitFor(t *testing.T, n *node.Node, actor, durable string, want int) {
+	t.Helper()
+	if !eventually(5*time.Second, func() bool { return len(k.seqs()) == want }) {
+		t.Fatalf("kit subscriber got %v, want %d records", k.seqs(), want)
+	}
+	waitAcked(t, n, actor, durable, uint64(want))
+}
+
 // seqRange is from, from+1, …, to.
 func seqRange(from, to uint64) []uint64 {
 	var out []uint64
@@ -132,10 +142,7 @@ func TestLostRightKeepsSubscriptionPosition(t *testing.T) {
 	af := mustDial(t, n, "arbetsformedlingen", actor(t, n, "arbetsformedlingen"))
 	k := subscribeKit(t, n, "matchwise", actor(t, n, "matchwise"), "ads")
 	publishAds(t, n, af, 5)
-	if !eventually(5*time.Second, func() bool { return len(k.seqs()) == 5 }) {
-		t.Fatalf("kit subscriber got %v, want 5 records", k.seqs())
-	}
-	waitAcked(t, n, "matchwise", "ads", 5)
+	k.waitFor(t, n, "matchwise", "ads", 5)
 
 	// The right goes: delivery stops at once, the consumer stays, paused.
 	applyWithout(t, n, matchwiseJobads)
@@ -182,10 +189,7 @@ func TestSubscriptionGraceExpires(t *testing.T) {
 	af := mustDial(t, n, "arbetsformedlingen", actor(t, n, "arbetsformedlingen"))
 	k := subscribeKit(t, n, "matchwise", actor(t, n, "matchwise"), "ads")
 	publishAds(t, n, af, 2)
-	if !eventually(5*time.Second, func() bool { return len(k.seqs()) == 2 }) {
-		t.Fatalf("kit subscriber got %v, want 2 records", k.seqs())
-	}
-	waitAcked(t, n, "matchwise", "ads", 2)
+	k.waitFor(t, n, "matchwise", "ads", 2)
 	applyWithout(t, n, matchwiseJobads)
 	if consumerInfo(t, n, "matchwise", "ads") == nil {
 		t.Fatal("subscription removed at once: want it kept for the grace period")
@@ -208,10 +212,7 @@ func TestSubscriptionSuspensionSurvivesRestart(t *testing.T) {
 	afKey, matchKey := actor(t, n, "arbetsformedlingen"), actor(t, n, "matchwise")
 	k := subscribeKit(t, n, "matchwise", matchKey, "ads")
 	publishAds(t, n, mustDial(t, n, "arbetsformedlingen", afKey), 3)
-	if !eventually(5*time.Second, func() bool { return len(k.seqs()) == 3 }) {
-		t.Fatalf("kit subscriber got %v, want 3 records", k.seqs())
-	}
-	waitAcked(t, n, "matchwise", "ads", 3)
+	k.waitFor(t, n, "matchwise", "ads", 3)
 	applyWithout(t, n, matchwiseJobads)
 	until := consumerInfo(t, n, "matchwise", "ads").Config.Metadata[delivery.MetaSuspendedUntil]
 	k.c.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/publish"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
@@ -517,6 +518,16 @@ func TestExpiringGrantStopsDelivery(t *testing.T) {
 	}
 	if !eventually(3*time.Second, func() bool { return auditKinds(t, n)[audit.KindGrantExpired] == 1 }) {
 		t.Fatalf("grant expiry not audited: %v", auditKinds(t, n))
+	}
+	// The grant's end suspends the subscription as an apply would: paused,
+	// its place kept for the grace period.
+	if !eventually(3*time.Second, func() bool { i := consumerInfo(t, n, "ifau", "study"); return i != nil && i.Paused }) {
+		t.Fatal("subscription not suspended when its grant expired")
+	}
+	var sus []delivery.Subscription
+	eventually(2*time.Second, func() bool { sus = subscriptionEntries(t, n, audit.KindSubscriptionSuspended); return len(sus) > 0 })
+	if len(sus) != 1 || sus[0].Actor != "ifau" || sus[0].AckFloor != 1 {
+		t.Fatalf("suspension at the grant's end audited as %+v", sus)
 	}
 }
 

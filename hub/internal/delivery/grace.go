@@ -106,9 +106,13 @@ func Reconcile(ctx context.Context, js jetstream.JetStream, reg *registry.Regist
 				}
 				ch.Resumed = append(ch.Resumed, sub)
 			case ok:
+			case !suspended && grace <= 0:
+				// No grace period: it ends now.
+				sub.SuspendedAt, sub.Until = now.UTC(), now.UTC()
+				fallthrough
 			case suspended && !now.Before(sub.Until):
 				if err := st.DeleteConsumer(ctx, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-					errs = append(errs, fmt.Errorf("remove expired subscription %s on %s: %w", info.Name, d.Name, err))
+					errs = append(errs, fmt.Errorf("remove subscription %s on %s at the end of its grace period: %w", info.Name, d.Name, err))
 					continue
 				}
 				ch.Expired = append(ch.Expired, sub)
@@ -122,13 +126,6 @@ func Reconcile(ctx context.Context, js jetstream.JetStream, reg *registry.Regist
 					}
 				}
 				ch.next(sub.Until)
-			case grace <= 0:
-				if err := st.DeleteConsumer(ctx, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-					errs = append(errs, fmt.Errorf("remove subscription %s on %s: %w", info.Name, d.Name, err))
-					continue
-				}
-				sub.SuspendedAt, sub.Until = now.UTC(), now.UTC()
-				ch.Expired = append(ch.Expired, sub)
 			default:
 				// Whole seconds, rounded up: the end reads well in `nats
 				// consumer info` and is never before now+grace.
