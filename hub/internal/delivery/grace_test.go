@@ -37,7 +37,9 @@ func TestReconcileSuspendsResumesAndExpires(t *testing.T) {
 		}
 		return c.CachedInfo()
 	}
-	actor := func(a string) map[string]string { return map[string]string{delivery.MetaActor: a, delivery.MetaDataset: "jobads"} }
+	actor := func(a string) map[string]string {
+		return map[string]string{delivery.MetaActor: a, delivery.MetaDataset: "jobads"}
+	}
 	create("kept_main", actor("kept"))
 	create("lost_main", actor("lost"))
 	create("operator-made", nil) // not an actor's: never touched
