@@ -60,6 +60,7 @@ type Service struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
+	applyMu   sync.Mutex             // serialises ApplyFrom
 	origin    atomic.Pointer[Origin] // how the set in force was applied
 	graceMu   sync.Mutex             // serialises reconcileSubscriptions
 	graceNext time.Time              // earliest end of a running grace period
@@ -161,9 +162,14 @@ func (s *Service) Apply(ctx context.Context, set *policy.Set, by string) (ApplyR
 // from any network are suspended, those whose right is back resumed. The set
 // was validated as a whole when it was loaded, so an apply is all or nothing.
 func (s *Service) ApplyFrom(ctx context.Context, set *policy.Set, o Origin) (ApplyResult, error) {
+	// One apply at a time: the files, their origin and the set in force
+	// must describe the same apply.
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	by := o.By
 	res := ApplyResult{Digest: set.Digest(), Policies: set.PolicyIDs()}
 	old := s.set.Load()
+	res.Diff = policy.DiffSets(old, set)
 	if old.Digest() == res.Digest {
 		return res, nil
 	}
@@ -182,7 +188,6 @@ func (s *Service) ApplyFrom(ctx context.Context, set *policy.Set, o Origin) (App
 	}
 	s.set.Store(set)
 	res.Changed = true
-	res.Diff = policy.DiffSets(old, set)
 	// The server refuses an actor that lost a right at once: its live
 	// connections are cut here and come back without it.
 	res.Recut = s.reevaluate()
