@@ -118,3 +118,82 @@ func TestActorsPoliciesAuditCLI(t *testing.T) {
 	}
 	h.stop(t)
 }
+
+func TestStartSaysWhenPolicyFolderOverridesAppliedSet(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	h := serve(t, data)
+	common := func() []string { return []string{"--hub-url", h.httpURL, "--data", data} }
+	// An admin applies another set with the CLI: without IFAU's research
+	// grant, with a new grant for jobfinder.
+	other := t.TempDir()
+	for _, f := range []string{"publishers.json", "consumers.json", "schemas.json", "groups.yaml"} {
+		if err := os.WriteFile(filepath.Join(other, f), hubtest.ReadFile(t, filepath.Join(hubtest.RepoRoot(), "policies", f)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extra := `[{"id":"jobfinder-reads-taxonomy","description":"jobfinder maps its ads to the taxonomy","subjects":["actor:jobfinder"],"resources":["dataset:taxonomy-concepts"],"actions":["subscribe"],"effect":"allow"}]`
+	if err := os.WriteFile(filepath.Join(other, "extra.json"), []byte(extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apply := func() {
+		t.Helper()
+		if out, errOut, code := run(t, nil, append([]string{"policy", "apply", "-f", other}, common()...)...); code != 0 {
+			t.Fatalf("policy apply: %d %s%s", code, out, errOut)
+		}
+	}
+	apply()
+	h.stop(t)
+
+	// A start with the folder puts the folder's set back, and says so: a
+	// WARN naming what it drops and adds and how the set it replaces came.
+	h = serve(t, data)
+	out, _, code := run(t, nil, append([]string{"audit", "tail", "-n", "0"}, common()...)...)
+	if code != 0 || !strings.Contains(out, `"policy.override"`) || !strings.Contains(out, `"dropped":["jobfinder-reads-taxonomy"]`) ||
+		!strings.Contains(out, `"added":["ifau-subscribes-jobads-2026"]`) {
+		t.Fatalf("the override is not audited with its difference:\n%s", out)
+	}
+	h.stop(t)
+	var warn string
+	for _, l := range strings.Split(h.stderr.String(), "\n") {
+		if strings.Contains(l, "level=WARN") && strings.Contains(l, "policies folder replaces") {
+			warn = l
+		}
+	}
+	for _, want := range []string{"dropped=[jobfinder-reads-taxonomy]", "added=[ifau-subscribes-jobads-2026]", "applied_route=api", "applied_by=admin", "applied_source=" + other} {
+		if !strings.Contains(warn, want) {
+			t.Errorf("start WARN lacks %q:\n%s\nstderr:\n%s", want, warn, h.stderr)
+		}
+	}
+
+	// Applied again, and a start with --policies '' keeps it, quietly.
+	h = serve(t, data)
+	apply()
+	h.stop(t)
+	h = serve(t, data, "--policies", "")
+	if out, _, code := run(t, nil, append([]string{"policy", "check", "--actor", "jobfinder", "--action", "subscribe", "--dataset", "taxonomy-concepts"}, common()...)...); code != 0 {
+		t.Fatalf("--policies '' dropped the applied set: %s", out)
+	}
+	if _, _, code := run(t, nil, append([]string{"policy", "check", "--actor", "ifau", "--action", "subscribe", "--dataset", "jobads"}, common()...)...); code != 1 {
+		t.Fatal("--policies '' put the folder's set back")
+	}
+	h.stop(t)
+	if strings.Contains(h.stderr.String(), "policies folder replaces") {
+		t.Fatalf("a start keeping the applied set warned of an override:\n%s", h.stderr)
+	}
+}
+
+func TestServeSubscriptionGraceFlagWinsOverFile(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "hub.yaml")
+	if err := os.WriteFile(file, []byte("subscription_grace: 48h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// No schemas folder: were the flag ignored, the start would still fail
+	// (on the folder), never serve.
+	_, errOut, code := run(t, nil, "serve", "-c", file, "--subscription-grace", "-1h", "--data", t.TempDir(), "--schemas", filepath.Join(t.TempDir(), "none"),
+		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "subscription_grace") {
+		t.Fatalf("negative --subscription-grace over a file: exit %d, %s", code, errOut)
+	}
+}

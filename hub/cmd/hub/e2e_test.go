@@ -65,10 +65,12 @@ func (p *hubProc) natsURL(t *testing.T) string {
 	return p.nats
 }
 
-func serve(t *testing.T, data string) *hubProc {
+// serve starts `hub serve` on data with the repository's schemas and
+// policies; extra flags come last and win.
+func serve(t *testing.T, data string, extra ...string) *hubProc {
 	t.Helper()
-	cmd := exec.Command(hubBin, "serve", "--data", data, "--schemas", hubtest.SchemasDir(), "--policies", filepath.Join(hubtest.RepoRoot(), "policies"),
-		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
+	cmd := exec.Command(hubBin, append([]string{"serve", "--data", data, "--schemas", hubtest.SchemasDir(), "--policies", filepath.Join(hubtest.RepoRoot(), "policies"),
+		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, extra...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

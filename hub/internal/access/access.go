@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +36,10 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SubscriptionGrace is how long a subscription whose actor lost the
+	// right to it keeps its position (paused) before it is removed; 0
+	// removes it at once. Revoking the actor removes it at once always.
+	SubscriptionGrace time.Duration
 }
 
 // Service decides and changes who may do what.
@@ -57,6 +59,13 @@ type Service struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+
+	applyMu   sync.Mutex             // serialises ApplyFrom
+	origin    atomic.Pointer[Origin] // how the set in force was applied
+	graceMu   sync.Mutex             // serialises reconcileSubscriptions
+	graceNext time.Time              // earliest end of a running grace period
+	graceWake chan struct{}
+	graceOnce sync.Once
 }
 
 type connState struct {
@@ -83,6 +92,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("empty policy set: %w", err)
 	}
 	s.set.Store(empty)
+	s.graceWake = make(chan struct{}, 1)
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.auditLoop() }()
 	go func() { defer s.wg.Done(); s.expiryLoop() }()
@@ -101,39 +111,23 @@ func (s *Service) Close() {
 func (s *Service) Policies() *policy.Set { return s.set.Load() }
 
 // LoadInitial puts the start-up policies in force: the set last applied,
-// then the files of dir when it exists (the files are the policy state; an
-// unchanged folder is not a change and is not audited again).
+// then the files of dir when dir is not "" and exists (an unchanged folder
+// is not a change and is not audited again). When the folder would replace
+// a set applied another way since (through the API or CLI, or from another
+// folder), the start says so in a WARN naming the policies dropped and
+// added, and audits it ([audit.KindPolicyOverride]); with dir "" the set
+// last applied stays, whoever applied it.
+//
+// It then brings the subscriptions in line with the rules in force (a grace
+// period may have ended while the hub was down) and keeps them so as time
+// passes, until Close.
 func (s *Service) LoadInitial(ctx context.Context, dir string) error {
-	e, err := s.kv.Get(ctx, policyKey)
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-	case err != nil:
-		return fmt.Errorf("read applied policies: %w", err)
-	default:
-		var files map[string][]byte
-		if err := json.Unmarshal(e.Value(), &files); err != nil {
-			return fmt.Errorf("decode applied policies: %w", err)
-		}
-		set, err := policy.LoadFiles(files)
-		if err != nil {
-			return fmt.Errorf("applied policies: %w", err)
-		}
-		s.set.Store(set)
+	if err := s.loadInitial(ctx, dir); err != nil {
+		return err
 	}
-	if dir == "" {
-		return nil
-	}
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("policies folder %s: %w", dir, err)
-	}
-	set, err := policy.LoadDir(dir)
-	if err != nil {
-		return fmt.Errorf("load policies: %w", err)
-	}
-	_, err = s.Apply(ctx, set, "hub-start")
-	return err
+	s.auditSubscriptions(s.reconcileSubscriptions(ctx), ByStart)
+	s.startGraceLoop()
+	return nil
 }
 
 // ApplyResult says what an apply did.
@@ -144,16 +138,38 @@ type ApplyResult struct {
 	// Recut counts live connections whose rights changed and were cut so
 	// they reconnect under the new rules.
 	Recut int `json:"recut"`
-	// SubscriptionsRemoved counts subscriptions no network can use any more.
+	// SubscriptionsSuspended counts subscriptions no network can use any
+	// more: paused, their position kept for the grace period.
+	SubscriptionsSuspended int `json:"subscriptions_suspended"`
+	// SubscriptionsResumed counts suspended subscriptions whose right is back.
+	SubscriptionsResumed int `json:"subscriptions_resumed"`
+	// SubscriptionsRemoved counts subscriptions removed (a grace period of
+	// 0, or one that had ended).
 	SubscriptionsRemoved int `json:"subscriptions_removed"`
+	// Diff says which policies and groups the apply added, removed or changed.
+	Diff policy.Diff `json:"diff"`
 }
 
-// Apply puts set in force: persisted, audited, and live connections whose
-// rights change are cut within the call. The set was validated as a whole
-// when it was loaded, so an apply is all or nothing.
+// Apply puts set in force as applied through the admin API by by; see
+// ApplyFrom.
 func (s *Service) Apply(ctx context.Context, set *policy.Set, by string) (ApplyResult, error) {
+	return s.ApplyFrom(ctx, set, Origin{Route: RouteAPI, By: by})
+}
+
+// ApplyFrom puts set in force: persisted with how it was applied (o; its
+// Digest and At are filled in), audited, and live connections whose rights
+// change are cut within the call. Subscriptions the actor may no longer use
+// from any network are suspended, those whose right is back resumed. The set
+// was validated as a whole when it was loaded, so an apply is all or nothing.
+func (s *Service) ApplyFrom(ctx context.Context, set *policy.Set, o Origin) (ApplyResult, error) {
+	// One apply at a time: the files, their origin and the set in force
+	// must describe the same apply.
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	by := o.By
 	res := ApplyResult{Digest: set.Digest(), Policies: set.PolicyIDs()}
 	old := s.set.Load()
+	res.Diff = policy.DiffSets(old, set)
 	if old.Digest() == res.Digest {
 		return res, nil
 	}
@@ -164,24 +180,31 @@ func (s *Service) Apply(ctx context.Context, set *policy.Set, by string) (ApplyR
 	if _, err := s.kv.Put(ctx, policyKey, b); err != nil {
 		return res, fmt.Errorf("persist policies: %w", err)
 	}
+	o.Digest, o.At = res.Digest, s.Now().UTC()
+	if err := s.writeOrigin(ctx, o); err != nil {
+		// The files are in force at the next start whatever happens here;
+		// only how they came is then unknown.
+		s.log.Warn("policies applied but how could not be recorded", "err", err)
+	}
 	s.set.Store(set)
 	res.Changed = true
+	// The server refuses an actor that lost a right at once: its live
+	// connections are cut here and come back without it.
 	res.Recut = s.reevaluate()
-	// Subscriptions the actor can no longer use from any network go: they
-	// would deliver nothing (the server refuses their deliver subject), but
-	// they keep state and count against the actor's limit.
-	now := s.Now()
-	removed, err := delivery.RemoveWhere(ctx, s.JS, s.Registry, func(actor, dataset string) bool {
-		return !set.Decide(policy.Request{Actor: actor, Action: policy.ActionSubscribe, Dataset: dataset, Time: now, AnyNetwork: true}).Allowed
-	})
-	if err != nil {
-		s.log.Warn("remove subscriptions no longer allowed", "err", err)
-	}
-	res.SubscriptionsRemoved = removed
+	// Its subscriptions are paused, keeping their place for the grace
+	// period, so a right restored within it resumes after the last acked
+	// record instead of delivering the dataset again from the start.
+	ch := s.reconcileSubscriptions(ctx)
+	res.SubscriptionsSuspended, res.SubscriptionsResumed, res.SubscriptionsRemoved = len(ch.Suspended), len(ch.Resumed), len(ch.Expired)
 	s.record(audit.Entry{Kind: audit.KindPolicyApply, Actor: by, Subject: res.Digest[:12],
-		Detail: mustJSON(map[string]any{"digest": res.Digest, "policies": res.Policies, "previous": old.Digest(), "recut": res.Recut, "subscriptions_removed": removed})})
+		Detail: mustJSON(map[string]any{"digest": res.Digest, "policies": res.Policies, "previous": old.Digest(), "recut": res.Recut,
+			"route": o.Route, "source": o.Source, "added": res.Diff.Added, "removed": res.Diff.Removed, "changed": res.Diff.Changed, "groups_changed": res.Diff.Groups,
+			"subscriptions_suspended": res.SubscriptionsSuspended, "subscriptions_resumed": res.SubscriptionsResumed, "subscriptions_removed": res.SubscriptionsRemoved})})
+	s.auditSubscriptions(ch, by)
 	s.poke()
-	s.log.Info("policies applied", "by", by, "policies", len(res.Policies), "recut", res.Recut)
+	s.pokeGrace()
+	s.log.Info("policies applied", "by", by, "route", o.Route, "policies", len(res.Policies), "recut", res.Recut,
+		"subscriptions_suspended", res.SubscriptionsSuspended, "subscriptions_resumed", res.SubscriptionsResumed, "subscriptions_removed", res.SubscriptionsRemoved)
 	return res, nil
 }
 
@@ -303,7 +326,11 @@ func (s *Service) CreateActor(ctx context.Context, name, publicKey, by string) (
 }
 
 // RevokeActor removes an actor: its live connections are cut at once, its
-// subscriptions deleted, and its key refused from then on.
+// subscriptions deleted, and its key refused from then on. Unlike a lost
+// right, a revocation keeps no subscription for a grace period: the
+// identity itself is gone (a leaked key, a partner that left), there is no
+// one to resume for, and a new actor of the same name must not inherit the
+// old one's positions.
 func (s *Service) RevokeActor(ctx context.Context, name, by string) (actors.Actor, error) {
 	a, err := s.Actors.Revoke(ctx, name)
 	if err != nil {

@@ -6,6 +6,10 @@
 // plain NATS client gets exactly the same rights as one using the kit.
 //
 // It also owns the changes: applying a policy set (atomically, audited,
-// re-judging live connections within a second), creating and revoking
-// actors, and auditing every refusal and every grant expiry.
+// re-judging live connections within a second, recording how the set was
+// applied so a start that would replace it says so), creating and revoking
+// actors, and auditing every refusal and every grant expiry. A lost
+// subscribe right suspends the actor's subscriptions for a grace period
+// rather than deleting them, so a right restored in time resumes where the
+// actor left off; a revoked actor loses them at once.
 package access

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
@@ -442,8 +443,9 @@ func TestPolicyChangeReachesLiveSubscription(t *testing.T) {
 	if _, err := subscribe(t, match, "matchwise", "jobads", wire.SubscribeRequest{Durable: "ads2"}); err == nil {
 		t.Fatal("new job-ad subscription allowed after revoke")
 	}
-	if _, err := n.JetStream().PushConsumer(ctxT(t), wire.StreamName("jobads"), "matchwise_ads"); err == nil {
-		t.Fatal("the revoked subscription's consumer was kept")
+	// The consumer stays, paused, keeping its place for the grace period.
+	if c, err := n.JetStream().PushConsumer(ctxT(t), wire.StreamName("jobads"), "matchwise_ads"); err != nil || !c.CachedInfo().Paused {
+		t.Fatalf("the subscription that lost its right is not kept paused: %v", err)
 	}
 	// The right comes back: usable on the live connection within a second.
 	applyWithout(t, n, "none")
@@ -454,21 +456,25 @@ func TestPolicyChangeReachesLiveSubscription(t *testing.T) {
 	}) {
 		t.Fatalf("restored right not usable within a second: %v", err)
 	}
-	// Subscribing again delivers what was published while revoked (the old
-	// consumer is gone, so the new one starts from the beginning).
-	seqs := func() map[uint64]bool {
-		m := map[uint64]bool{}
+	// The subscription resumes after the last acked record: the 3 records
+	// published meanwhile arrive (on the old subscription, re-established
+	// by the client's reconnect, or the new one), the first 3 not again.
+	seqs := func() map[uint64]int {
+		m := map[uint64]int{}
 		for _, x := range []*subscription{s, s2} {
 			x.mu.Lock()
 			for _, e := range x.got {
-				m[e.Seq] = true
+				m[e.Seq]++
 			}
 			x.mu.Unlock()
 		}
 		return m
 	}
-	if !eventually(3*time.Second, func() bool { m := seqs(); return len(m) == 6 && m[4] && m[5] && m[6] }) {
+	if !eventually(3*time.Second, func() bool { m := seqs(); return len(m) == 6 && m[4] > 0 && m[5] > 0 && m[6] > 0 }) {
 		t.Fatalf("received sequences %v, want 1-6: the 3 missed ones after the right came back", seqs())
+	}
+	if m := seqs(); m[1] != 1 || m[2] != 1 || m[3] != 1 {
+		t.Fatalf("records acked before the right was lost were delivered again: %v", m)
 	}
 }
 
@@ -512,6 +518,16 @@ func TestExpiringGrantStopsDelivery(t *testing.T) {
 	}
 	if !eventually(3*time.Second, func() bool { return auditKinds(t, n)[audit.KindGrantExpired] == 1 }) {
 		t.Fatalf("grant expiry not audited: %v", auditKinds(t, n))
+	}
+	// The grant's end suspends the subscription as an apply would: paused,
+	// its place kept for the grace period.
+	if !eventually(3*time.Second, func() bool { i := consumerInfo(t, n, "ifau", "study"); return i != nil && i.Paused }) {
+		t.Fatal("subscription not suspended when its grant expired")
+	}
+	var sus []delivery.Subscription
+	eventually(2*time.Second, func() bool { sus = subscriptionEntries(t, n, audit.KindSubscriptionSuspended); return len(sus) > 0 })
+	if len(sus) != 1 || sus[0].Actor != "ifau" || sus[0].AckFloor != 1 {
+		t.Fatalf("suspension at the grant's end audited as %+v", sus)
 	}
 }
 

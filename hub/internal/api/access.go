@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
+	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
@@ -31,7 +34,13 @@ type NewActorRequest struct {
 // ApplyPoliciesRequest is the whole policy state: file name → content.
 type ApplyPoliciesRequest struct {
 	Files map[string]string `json:"files"`
+	// Source optionally says where the files came from (the CLI sends the
+	// folder or file given to -f); it is recorded as the set's origin.
+	Source string `json:"source,omitempty"`
 }
+
+// maxSourceLen bounds ApplyPoliciesRequest.Source.
+const maxSourceLen = 1024
 
 // CheckResult answers a policy check.
 type CheckResult struct {
@@ -105,7 +114,7 @@ func (a *api) getPolicies(w http.ResponseWriter, r *http.Request) error {
 	for k, v := range set.Files() {
 		files[k] = string(v)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"digest": set.Digest(), "policies": set.PolicyIDs(), "files": files})
+	return writeJSON(w, http.StatusOK, map[string]any{"digest": set.Digest(), "policies": set.PolicyIDs(), "files": files, "origin": a.Access.PolicyOrigin()})
 }
 
 func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
@@ -115,6 +124,9 @@ func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Files == nil {
 		return newProblem(http.StatusBadRequest, `request body needs "files": {name: content}; {"files": {}} applies an empty policy set (everything denied)`)
+	}
+	if len(req.Source) > maxSourceLen || strings.ContainsFunc(req.Source, unicode.IsControl) {
+		return newProblem(http.StatusBadRequest, fmt.Sprintf(`request body: "source" must be at most %d characters without control characters`, maxSourceLen))
 	}
 	files := make(map[string][]byte, len(req.Files))
 	for k, v := range req.Files {
@@ -127,7 +139,7 @@ func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
 		p.Type, p.Title = problemBase+"invalid-policy", "Policy files rejected; nothing changed"
 		return p
 	}
-	res, err := a.Access.Apply(r.Context(), set, "admin")
+	res, err := a.Access.ApplyFrom(r.Context(), set, access.Origin{Route: access.RouteAPI, By: audit.ActorAdmin, Source: req.Source})
 	if err != nil {
 		return err
 	}

@@ -260,6 +260,37 @@ func TestAdminBodiesAreStrict(t *testing.T) {
 	if n.Access().Policies().Len() == 0 {
 		t.Fatal("a rejected apply changed the policies")
 	}
+	p = c.problem("PUT", "/api/v1/policies", "application/json", []byte(`{"files":{},"source":"dir\u001b[2J"}`), http.StatusBadRequest)
+	if !strings.Contains(p.Detail, "source") {
+		t.Fatalf("source with a control character: %+v", p)
+	}
+}
+
+func TestPoliciesSayHowTheyWereApplied(t *testing.T) {
+	t.Parallel()
+	n := hubtest.StartNew(t)
+	c := newClient(t, n)
+	origin := func() map[string]any {
+		t.Helper()
+		resp, body := c.do("GET", "/api/v1/policies", "", nil)
+		var got struct {
+			Origin map[string]any `json:"origin"`
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(body, &got) != nil {
+			t.Fatalf("GET policies: %d %s", resp.StatusCode, body)
+		}
+		return got.Origin
+	}
+	if o := origin(); o["route"] != "folder" || o["by"] != "hub-start" || !strings.HasSuffix(o["source"].(string), "policies") {
+		t.Fatalf("origin after start %v, want the policies folder", o)
+	}
+	body := []byte(`{"files":{"a.json":"{\"id\":\"x\",\"description\":\"x\",\"subjects\":[\"actor:a\"],\"resources\":[\"dataset:jobads\"],\"actions\":[\"publish\"],\"effect\":\"allow\"}"},"source":"/srv/policies"}`)
+	if resp, b := c.do("PUT", "/api/v1/policies", "application/json", body); resp.StatusCode != 200 {
+		t.Fatalf("apply: %d %s", resp.StatusCode, b)
+	}
+	if o := origin(); o["route"] != "api" || o["by"] != "admin" || o["source"] != "/srv/policies" {
+		t.Fatalf("origin after an API apply %v", o)
+	}
 }
 
 func TestWrongMethodAndPath(t *testing.T) {

@@ -26,6 +26,20 @@ const (
 // or CLI.
 const ActorAdmin = "admin"
 
+// Kinds of entries about where the policies in force came from, and about
+// subscriptions whose actor lost the right to them.
+const (
+	// KindPolicyOverride: at start, the policies folder replaced a set last
+	// applied another way (the API or CLI); the entry holds the difference.
+	KindPolicyOverride = "policy.override"
+	// A subscription whose actor lost the right is suspended (paused, its
+	// position kept for the grace period), resumed when the right comes
+	// back within it, and expired (removed) when the grace period ends.
+	KindSubscriptionSuspended = "subscription.suspended"
+	KindSubscriptionResumed   = "subscription.resumed"
+	KindSubscriptionExpired   = "subscription.expired"
+)
+
 // Entry is one audit record.
 type Entry struct {
 	// Seq is the entry's stream sequence, filled when an entry is read or

@@ -186,12 +186,19 @@ rights change. On any error nothing changes and the error names the file and the
 			}
 			defer cancel()
 			var res struct {
-				Changed  bool     `json:"changed"`
-				Digest   string   `json:"digest"`
-				Policies []string `json:"policies"`
-				Recut    int      `json:"recut"`
+				Changed   bool     `json:"changed"`
+				Digest    string   `json:"digest"`
+				Policies  []string `json:"policies"`
+				Recut     int      `json:"recut"`
+				Suspended int      `json:"subscriptions_suspended"`
+				Resumed   int      `json:"subscriptions_resumed"`
+				Removed   int      `json:"subscriptions_removed"`
 			}
-			if err := c.sendJSON(ctx, http.MethodPut, "/api/v1/policies", map[string]any{"files": files}, &res); err != nil {
+			source, err := filepath.Abs(from)
+			if err != nil {
+				source = from
+			}
+			if err := c.sendJSON(ctx, http.MethodPut, "/api/v1/policies", map[string]any{"files": files, "source": source}, &res); err != nil {
 				return err
 			}
 			if !res.Changed {
@@ -199,6 +206,9 @@ rights change. On any error nothing changes and the error names the file and the
 				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "applied %d policies (%s); %d live connections re-authorized\n", len(res.Policies), res.Digest[:12], res.Recut)
+			if res.Suspended+res.Resumed+res.Removed > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "subscriptions: %d suspended (position kept for the grace period), %d resumed, %d removed\n", res.Suspended, res.Resumed, res.Removed)
+			}
 			return nil
 		},
 	}

@@ -24,7 +24,13 @@ func serveCmd() *cobra.Command {
 		Short: "Run a hub: embedded NATS with JetStream, validators and the HTTP API",
 		Long: `serve starts a hub with the datasets declared under --schemas, keeps its data under
 --data and serves actors on --nats-listen and admins on --http-listen. Flags override
-the config file. It stops cleanly on SIGINT or SIGTERM.`,
+the config file. It stops cleanly on SIGINT or SIGTERM.
+
+At start the --policies folder becomes the whole policy state; when that replaces a set
+applied since through the API or CLI, the start logs a WARN naming the policies dropped
+and added, and audits it. --policies '' keeps the set last applied (production does:
+files are then applied with 'hub policy apply'). A subscription whose actor loses its
+subscribe right is paused and keeps its position for --subscription-grace.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -77,6 +83,7 @@ the config file. It stops cleanly on SIGINT or SIGTERM.`,
 	f.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most records in one API batch")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.DurationVar(&cfg.SubscriptionGrace, "subscription-grace", cfg.SubscriptionGrace, "how long a subscription whose actor lost the right keeps its position (0 = removed at once)")
 	return cmd
 }
 
@@ -105,5 +112,7 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.Workers = src.Workers
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "subscription-grace":
+		dst.SubscriptionGrace = src.SubscriptionGrace
 	}
 }

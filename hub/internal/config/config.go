@@ -45,6 +45,10 @@ type Config struct {
 	DeadLetterMaxBytes int64         `yaml:"dead_letter_max_bytes"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// SubscriptionGrace is how long a subscription whose actor lost the
+	// right to it keeps its position (paused) before it is removed; 0
+	// removes it at once.
+	SubscriptionGrace time.Duration `yaml:"subscription_grace"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
@@ -62,6 +66,7 @@ func Default() Config {
 		DeadLetterMaxAge:   30 * 24 * time.Hour,
 		DeadLetterMaxBytes: 1 << 30,
 		LogLevel:           "info",
+		SubscriptionGrace:  7 * 24 * time.Hour,
 	}
 }
 
@@ -115,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		bad("workers", "%d must not be negative", c.Workers)
+	}
+	if c.SubscriptionGrace < 0 {
+		bad("subscription_grace", "%s must not be negative", c.SubscriptionGrace)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, content string) string {
@@ -20,15 +21,18 @@ func TestDefaultsValid(t *testing.T) {
 	if err := Default().Validate(); err != nil {
 		t.Fatal(err)
 	}
+	if g := Default().SubscriptionGrace; g != 7*24*time.Hour {
+		t.Fatalf("default subscription grace %s, want 7 days", g)
+	}
 }
 
 func TestLoad(t *testing.T) {
-	c, err := Load(write(t, "name: north\ndata: /var/lib/hub\nnats_listen: 0.0.0.0:4222\nmax_record_bytes: 2097152\ndead_letter_max_age: 720h\n"))
+	c, err := Load(write(t, "name: north\ndata: /var/lib/hub\nnats_listen: 0.0.0.0:4222\nmax_record_bytes: 2097152\ndead_letter_max_age: 720h\nsubscription_grace: 48h\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Name != "north" || c.Data != "/var/lib/hub" || c.NATSListen != "0.0.0.0:4222" || c.MaxRecordBytes != 2<<20 ||
-		c.DeadLetterMaxAge.Hours() != 720 || c.HTTPListen != Default().HTTPListen {
+		c.DeadLetterMaxAge.Hours() != 720 || c.HTTPListen != Default().HTTPListen || c.SubscriptionGrace.Hours() != 48 {
 		t.Fatalf("loaded %+v", c)
 	}
 }
@@ -40,6 +44,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad listen", "http_listen: 8080\n", "http_listen"},
 		{"too large limit", "max_record_bytes: 1000000000\n", "max_record_bytes"},
 		{"bad log level", "log_level: loud\n", "log_level"},
+		{"negative grace", "subscription_grace: -1h\n", "subscription_grace"},
 		{"not yaml", "name: [\n", "hub.yaml"},
 	}
 	for _, tc := range tests {
@@ -60,7 +65,8 @@ func TestDeploySampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" {
+	// Production keeps the applied policy state: files are applied explicitly.
+	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" || c.Policies != "" || c.SubscriptionGrace.Hours() != 168 {
 		t.Fatalf("sample config read as %+v", c)
 	}
 }

@@ -7,7 +7,10 @@
 //
 // Who may subscribe to what is not decided here: the NATS server only lets
 // an actor ask on hub.subscribe.<dataset>.<actor> and read
-// deliver.<actor>.<dataset>.> when the sharing policies allow it.
+// deliver.<actor>.<dataset>.> when the sharing policies allow it. What
+// becomes of a consumer whose actor lost that right is decided here:
+// [Reconcile] pauses it for a grace period, keeping its position, and
+// removes it when the period ends.
 package delivery
 
 import (
@@ -179,7 +182,7 @@ func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream
 		MaxAckPending:  1024,
 		FlowControl:    true,
 		IdleHeartbeat:  5 * time.Second,
-		Metadata:       map[string]string{"hub.actor": actor, "hub.dataset": dataset},
+		Metadata:       map[string]string{MetaActor: actor, MetaDataset: dataset},
 	}
 	if req.Durable != "" {
 		cfg.Durable = name
@@ -289,7 +292,7 @@ func (s *Service) countConsumers(ctx context.Context, stream, actor string) (int
 	n := 0
 	lister := st.ListConsumers(ctx)
 	for info := range lister.Info() {
-		if info.Config.Metadata["hub.actor"] == actor {
+		if info.Config.Metadata[MetaActor] == actor {
 			n++
 		}
 	}
@@ -314,7 +317,7 @@ func RemoveWhere(ctx context.Context, js jetstream.JetStream, reg *registry.Regi
 		lister := st.ListConsumers(ctx)
 		var names []string
 		for info := range lister.Info() {
-			if a := info.Config.Metadata["hub.actor"]; a != "" && drop(a, d.Name) {
+			if a := info.Config.Metadata[MetaActor]; a != "" && drop(a, d.Name) {
 				names = append(names, info.Name)
 			}
 		}

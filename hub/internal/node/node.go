@@ -118,7 +118,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
 		return nil, err
 	}
-	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.audit, NATS: n.nats, JS: n.js, Logger: log})
+	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.audit, NATS: n.nats, JS: n.js, Logger: log,
+		SubscriptionGrace: cfg.SubscriptionGrace})
 	if err != nil {
 		return nil, err
 	}
