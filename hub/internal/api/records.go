@@ -71,10 +71,12 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusCreated, reply)
 	case wire.StatusDuplicate:
 		return writeJSON(w, http.StatusOK, reply)
-	case wire.StatusRejected:
+	case wire.StatusRejected, wire.StatusTooLarge, wire.StatusUnknownDataset:
 		status := http.StatusUnprocessableEntity
-		if len(reply.Violations) > 0 && reply.Violations[0].Keyword == "maxBytes" {
+		if reply.Status == wire.StatusTooLarge {
 			status = http.StatusRequestEntityTooLarge
+		} else if reply.Status == wire.StatusUnknownDataset {
+			status = http.StatusNotFound
 		}
 		p := newProblem(status, reply.Error)
 		p.Violations = reply.Violations
@@ -137,7 +139,7 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 			res.Stored++
 		case wire.StatusDuplicate:
 			res.Duplicates++
-		case wire.StatusRejected:
+		case wire.StatusRejected, wire.StatusTooLarge, wire.StatusUnknownDataset:
 			res.Rejected++
 		default:
 			res.Unavailable++
