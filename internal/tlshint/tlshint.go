@@ -1,0 +1,58 @@
+// Package tlshint tells a failed TLS connection to a hub apart from a hub
+// that is away, and says what usually fixes it, so the kit, the connector and
+// the hub CLI explain the same mistake in the same words.
+package tlshint
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Is reports whether err is a TLS failure rather than an unreachable hub.
+func Is(err error) bool {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		host      x509.HostnameError
+		verify    *tls.CertificateVerificationError
+		alert     tls.AlertError
+		record    tls.RecordHeaderError
+	)
+	return errors.Is(err, nats.ErrTLS) || errors.Is(err, nats.ErrSecureConnWanted) || errors.Is(err, nats.ErrSecureConnRequired) ||
+		errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &host) || errors.As(err, &verify) ||
+		errors.As(err, &alert) || errors.As(err, &record)
+}
+
+// Hint says what usually fixes err, or "" when it is not a TLS failure.
+// giveCA names how the tool at hand takes a CA file ("--ca").
+func Hint(err error, giveCA string) string {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		host      x509.HostnameError
+		alert     tls.AlertError
+		record    tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknownCA):
+		return "the hub's certificate is signed by a CA this client does not trust: give that CA's certificate with " + giveCA
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return "the hub's certificate has expired or is not valid yet: its operator must renew it (and send the hub SIGHUP)"
+	case errors.As(err, &host):
+		return "the hub's certificate is for other host names: connect with a name it lists"
+	case errors.Is(err, nats.ErrSecureConnRequired):
+		return "the hub serves TLS only: use a tls:// URL, and give its CA with " + giveCA + " unless a public CA signed it"
+	case errors.Is(err, nats.ErrSecureConnWanted):
+		return "TLS was asked for (a CA was given) but the hub serves plain NATS"
+	case errors.As(err, &record):
+		return "the hub does not serve TLS at that address"
+	case errors.As(err, &alert), Is(err):
+		// A hub requiring client certificates may close the connection
+		// without an alert the client sees, so this is the likely cause.
+		return "the hub refused the TLS handshake; if it requires client certificates (mutual TLS), give one it trusts"
+	}
+	return ""
+}
