@@ -20,6 +20,11 @@ var (
 	// ErrUnavailable: the hub answered that it could not store the record
 	// now; retry.
 	ErrUnavailable = errors.New("hub could not store the record now")
+	// ErrTLS: the TLS handshake with the hub failed — its certificate is
+	// not trusted (wrong CA), expired, or for another host name; the hub
+	// wants TLS and the client does not, or the reverse; or the hub requires
+	// a client certificate. Retrying without a change cannot succeed.
+	ErrTLS = errors.New("TLS with the hub failed")
 	// ErrInvalidOption wraps every invalid option.
 	ErrInvalidOption = errors.New("invalid option")
 	// ErrClosed: the client is closed.

@@ -7,6 +7,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/nats-io/nats.go"
 )
@@ -23,12 +26,27 @@ func Is(err error) bool {
 	)
 	return errors.Is(err, nats.ErrTLS) || errors.Is(err, nats.ErrSecureConnWanted) || errors.Is(err, nats.ErrSecureConnRequired) ||
 		errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &host) || errors.As(err, &verify) ||
-		errors.As(err, &alert) || errors.As(err, &record)
+		errors.As(err, &alert) || errors.As(err, &record) || remoteAlert(err)
+}
+
+// remoteAlert reports whether err is a TLS alert the hub sent, which
+// crypto/tls reports as a net.OpError of operation "remote error".
+func remoteAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
+}
+
+// ClosedByPeer reports whether err is the hub closing the connection — what
+// a client without a certificate sees from a hub requiring one, when the
+// refusal comes after its side of a TLS 1.3 handshake completed.
+func ClosedByPeer(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Hint says what usually fixes err, or "" when it is not a TLS failure.
-// giveCA names how the tool at hand takes a CA file ("--ca").
-func Hint(err error, giveCA string) string {
+// giveCA and giveCert name how the tool at hand takes a CA file ("--ca")
+// and a client certificate ("--client-cert and --client-key").
+func Hint(err error, giveCA, giveCert string) string {
 	var (
 		unknownCA x509.UnknownAuthorityError
 		invalid   x509.CertificateInvalidError
@@ -49,10 +67,10 @@ func Hint(err error, giveCA string) string {
 		return "TLS was asked for (a CA was given) but the hub serves plain NATS"
 	case errors.As(err, &record):
 		return "the hub does not serve TLS at that address"
-	case errors.As(err, &alert), Is(err):
+	case errors.As(err, &alert), remoteAlert(err), Is(err), ClosedByPeer(err):
 		// A hub requiring client certificates may close the connection
 		// without an alert the client sees, so this is the likely cause.
-		return "the hub refused the TLS handshake; if it requires client certificates (mutual TLS), give one it trusts"
+		return "the hub refused the TLS handshake or closed the connection; if it requires client certificates (mutual TLS), give one it trusts with " + giveCert
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -13,7 +14,9 @@ import (
 
 func TestHint(t *testing.T) {
 	t.Parallel()
-	wrap := func(err error) error { return fmt.Errorf("%w: %w", nats.ErrTLS, &tls.CertificateVerificationError{Err: err}) }
+	wrap := func(err error) error {
+		return fmt.Errorf("%w: %w", nats.ErrTLS, &tls.CertificateVerificationError{Err: err})
+	}
 	for _, tc := range []struct {
 		err  error
 		want string
@@ -24,17 +27,18 @@ func TestHint(t *testing.T) {
 		{nats.ErrSecureConnRequired, "tls:// URL"},
 		{nats.ErrSecureConnWanted, "plain NATS"},
 		{fmt.Errorf("read: %w", tls.AlertError(116)), "client certificates"},
+		{&net.OpError{Op: "remote error", Err: errors.New("tls: certificate required")}, "client certificates"},
 		{fmt.Errorf("%w: connection closed by remote after TLS handshake: EOF", nats.ErrTLS), "client certificates"},
 	} {
 		if !Is(tc.err) {
 			t.Errorf("Is(%v) = false", tc.err)
 		}
-		if got := Hint(tc.err, "--ca"); !strings.Contains(got, tc.want) {
+		if got := Hint(tc.err, "--ca", "--client-cert"); !strings.Contains(got, tc.want) {
 			t.Errorf("Hint(%v) = %q, want %q in it", tc.err, got, tc.want)
 		}
 	}
 	for _, err := range []error{errors.New("connection refused"), nats.ErrNoServers, nats.ErrAuthorization} {
-		if Is(err) || Hint(err, "--ca") != "" {
+		if Is(err) || Hint(err, "--ca", "--client-cert") != "" {
 			t.Errorf("%v taken for a TLS failure", err)
 		}
 	}

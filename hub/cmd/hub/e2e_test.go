@@ -47,12 +47,12 @@ type hubProc struct {
 	cmd     *exec.Cmd
 	httpURL string
 	nats    string
-	stderr  *bytes.Buffer
+	stderr  *lockedBuffer
 	done    chan error
 }
 
 var (
-	httpLine = regexp.MustCompile(`HTTP API:\s+(http://\S+)`)
+	httpLine = regexp.MustCompile(`HTTP API:\s+(https?://\S+)`)
 	natsRE   = regexp.MustCompile(natsLine)
 )
 
@@ -65,15 +65,15 @@ func (p *hubProc) natsURL(t *testing.T) string {
 	return p.nats
 }
 
-func serve(t *testing.T, data string) *hubProc {
+func serve(t *testing.T, data string, extra ...string) *hubProc {
 	t.Helper()
-	cmd := exec.Command(hubBin, "serve", "--data", data, "--schemas", hubtest.SchemasDir(), "--policies", filepath.Join(hubtest.RepoRoot(), "policies"),
-		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
+	cmd := exec.Command(hubBin, append([]string{"serve", "--data", data, "--schemas", hubtest.SchemasDir(), "--policies", filepath.Join(hubtest.RepoRoot(), "policies"),
+		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, extra...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &hubProc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &hubProc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -12,9 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/jobtech-dev/datahub/internal/pemfile"
 )
 
 // Files names the PEM files the hub serves TLS with.
@@ -134,15 +135,9 @@ func (c *Certs) read() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}, ClientAuth: c.clientAuth()}
 	if f.ClientCA != "" {
-		b, err := os.ReadFile(f.ClientCA)
-		if err != nil {
+		if cfg.ClientCAs, err = pemfile.CertPool(f.ClientCA); err != nil {
 			return nil, fmt.Errorf("tls client CA: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("tls client CA %s: no PEM certificate in it", f.ClientCA)
-		}
-		cfg.ClientCAs = pool
 	}
 	return cfg, nil
 }
