@@ -18,6 +18,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/creds"
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
+	"github.com/jobtech-dev/datahub/internal/pemfile"
 	"github.com/jobtech-dev/datahub/internal/testcerts"
 )
 
@@ -80,6 +81,19 @@ func TestDialVerifiesTheHubsCertificate(t *testing.T) {
 				t.Fatalf("error %v, want ErrTLS (not retryable) saying %q", err, tc.want)
 			}
 		})
+	}
+	// A whole tls.Config: the CAs in memory, the name to verify pinned.
+	pool, err := pemfile.CertPool(ca.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned, err := kit.Dial(ctxT(t), h.NATSURL(), creds, kit.WithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatalf("dial with a TLS config: %v", err)
+	}
+	pinned.Close()
+	if _, err := kit.Dial(ctxT(t), h.NATSURL(), creds, kit.WithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "hub.example.org"})); !errors.Is(err, kit.ErrTLS) {
+		t.Fatalf("a name the certificate does not list: %v, want ErrTLS", err)
 	}
 	if _, err := kit.Dial(ctxT(t), h.NATSURL(), creds, kit.WithCA(creds)); !errors.Is(err, kit.ErrInvalidOption) {
 		t.Fatalf("a CA file without a certificate: %v, want ErrInvalidOption", err)

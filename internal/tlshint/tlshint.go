@@ -43,8 +43,8 @@ func ClosedByPeer(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// Hint says what usually fixes err, or "" when it is not a TLS failure.
-// giveCA and giveCert name how the tool at hand takes a CA file ("--ca")
+// Hint says what usually fixes err: a failure Is reports, or a connection
+// ClosedByPeer on a TLS URL; "" for anything else. giveCA and giveCert name how the tool at hand takes a CA file ("--ca")
 // and a client certificate ("--client-cert and --client-key").
 func Hint(err error, giveCA, giveCert string) string {
 	var (

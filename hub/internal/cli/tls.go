@@ -28,11 +28,11 @@ func (f *tlsFlags) register(cmd *cobra.Command) {
 
 // httpClient is an HTTP client for hubURL with these settings.
 func (f *tlsFlags) httpClient(hubURL string) (*http.Client, error) {
-	if f.ca == "" && f.cert == "" && f.key == "" {
-		return &http.Client{}, nil
-	}
 	if !strings.HasPrefix(hubURL, "https://") {
-		return nil, fmt.Errorf("--ca, --client-cert and --client-key are for an https:// hub URL; --hub-url is %q", hubURL)
+		if f.ca != "" || f.cert != "" || f.key != "" {
+			return nil, fmt.Errorf("--ca, --client-cert and --client-key are for an https:// hub URL; --hub-url is %q", hubURL)
+		}
+		return &http.Client{}, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if f.ca != "" {
@@ -54,5 +54,9 @@ func (f *tlsFlags) httpClient(hubURL string) (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg
+	// HTTP/1.1: over HTTP/2 a refused client certificate surfaces as an
+	// opaque "client conn could not be established", not as the TLS
+	// error the hint explains.
+	tr.ForceAttemptHTTP2 = false
 	return &http.Client{Transport: tr}, nil
 }
