@@ -1,6 +1,7 @@
-// Package creds reads and writes an actor's credentials file: its name and
-// its nkey seed, in the decorated format every NATS client library reads, so
-// the same file serves the connector, the Go kit and any plain NATS client.
+// Package creds reads and writes an actor's credentials file: its name, the
+// hub's address and its nkey seed, in the decorated format every NATS client
+// library reads, so the same file serves the connector, the Go kit and any
+// plain NATS client. A file other users of the machine can read is refused.
 package creds
 
 import (
@@ -8,17 +9,34 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 
 	"github.com/nats-io/nkeys"
+
+	"github.com/jobtech-dev/datahub/internal/secretfile"
 )
 
 // Credentials are what an actor needs to connect: its name and its nkey seed.
 type Credentials struct {
 	Actor string
-	Hub   string // the hub's NATS URL, informational
-	Seed  []byte
+	// Hub is the hub's NATS URL (nats://… or tls://…) as the admin who
+	// created the actor gave it: where the connector and the kit connect
+	// when they are not told.
+	Hub  string
+	Seed []byte
+}
+
+// CheckHubURL reports whether u is a hub's NATS address: nats://host:port
+// or tls://host:port. The HTTP API's address is a common mistake, named.
+func CheckHubURL(u string) error {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
+		return fmt.Errorf("%q is not the hub's NATS address (nats://host:port, or tls://host:port with TLS; the HTTP API is not it)", u)
+	}
+	return nil
 }
 
 // New generates a fresh nkey pair for actor.
@@ -60,11 +78,14 @@ func (c Credentials) WriteFile(path string) error {
 	return f.Close()
 }
 
-// Read reads a credentials file written by WriteFile.
-func Read(path string) (Credentials, nkeys.KeyPair, error) {
-	b, err := os.ReadFile(path)
+// Read reads a credentials file written by WriteFile. It refuses a file
+// other users can read (the error says `chmod 600 FILE`, and wraps
+// secretfile.ErrReadableByOthers) and warns on log (nil: silent) about one its
+// group can read.
+func Read(path string, log *slog.Logger) (Credentials, nkeys.KeyPair, error) {
+	b, err := secretfile.Read(path, "credentials file", log)
 	if err != nil {
-		return Credentials{}, nil, fmt.Errorf("read credentials: %w", err)
+		return Credentials{}, nil, err
 	}
 	var c Credentials
 	sc := bufio.NewScanner(bytes.NewReader(b))

@@ -16,12 +16,14 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/tlshint"
 )
 
 // Client is an actor's connection to a hub. It is safe for concurrent use.
 type Client struct {
 	nc    *nats.Conn
 	actor string
+	url   string
 	opts  options
 	pub   *publish.Publisher
 
@@ -39,27 +41,79 @@ type cachedSchema struct {
 	err     error
 }
 
-// Dial connects to the hub at url (nats://host:port) as the actor whose
-// credentials file is credsFile (written by `hub actor create`).
+// DefaultURL is where Dial connects when neither its url nor the
+// credentials file names a hub.
+const DefaultURL = "nats://127.0.0.1:4222"
+
+// Dial connects to the hub at url (nats://host:port, or tls://host:port for a
+// hub serving TLS) as the actor whose credentials file is credsFile (written
+// by `hub actor create`). An empty url means the hub the credentials file
+// names, else DefaultURL. A credentials file other users can read is
+// refused; one its group can read is warned about.
 func Dial(ctx context.Context, url, credsFile string, opts ...Option) (*Client, error) {
-	cr, kp, err := creds.Read(credsFile)
+	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
+	cr, kp, err := creds.Read(credsFile, o.log)
+	if err != nil {
+		return nil, err
+	}
+	if url, err = resolveURL(url, cr, credsFile); err != nil {
+		return nil, err
+	}
 	pub, _ := kp.PublicKey()
-	return DialKey(ctx, url, cr.Actor, pub, kp.Sign, opts...)
+	return dial(ctx, url, cr.Actor, pub, kp.Sign, o)
+}
+
+// ResolveURL is the hub address Dial(ctx, url, credsFile) connects to: url
+// when it is set, else the hub the credentials file names, else DefaultURL.
+func ResolveURL(url, credsFile string) (string, error) {
+	if url != "" {
+		return url, nil
+	}
+	cr, _, err := creds.Read(credsFile, nil)
+	if err != nil {
+		return "", err
+	}
+	return resolveURL(url, cr, credsFile)
+}
+
+func resolveURL(url string, cr creds.Credentials, credsFile string) (string, error) {
+	switch {
+	case url != "":
+		return url, nil
+	case cr.Hub == "":
+		return DefaultURL, nil
+	}
+	if err := creds.CheckHubURL(cr.Hub); err != nil {
+		return "", fmt.Errorf("credentials %s, '# hub:' line: %w", credsFile, err)
+	}
+	return cr.Hub, nil
 }
 
 // DialKey connects as actor with an nkey held in memory (sign signs the
 // server's nonce). Dial is the usual way.
 func DialKey(ctx context.Context, url, actor, publicKey string, sign nats.SignatureHandler, opts ...Option) (*Client, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return dial(ctx, url, actor, publicKey, sign, o)
+}
+
+func buildOptions(opts []Option) (options, error) {
 	o := defaults()
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
-			return nil, err
+			return o, err
 		}
 	}
-	c := &Client{actor: actor, opts: o, waiters: map[string][]chan struct{}{}, schemas: map[string]cachedSchema{}}
+	return o, nil
+}
+
+func dial(ctx context.Context, url, actor, publicKey string, sign nats.SignatureHandler, o options) (*Client, error) {
+	c := &Client{actor: actor, url: url, opts: o, waiters: map[string][]chan struct{}{}, schemas: map[string]cachedSchema{}}
 	nopts := append([]nats.Option{
 		nats.Name(o.name),
 		nats.Nkey(publicKey, sign),
@@ -69,7 +123,7 @@ func DialKey(ctx context.Context, url, actor, publicKey string, sign nats.Signat
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.RetryOnFailedConnect(false),
 		nats.ErrorHandler(c.onAsyncError),
-	}, o.natsOpts...)
+	}, append(o.tlsOptions(), o.natsOpts...)...)
 	if dl, ok := ctx.Deadline(); ok {
 		nopts = append(nopts, nats.Timeout(time.Until(dl)))
 	}
@@ -77,6 +131,9 @@ func DialKey(ctx context.Context, url, actor, publicKey string, sign nats.Signat
 	if err != nil {
 		if errors.Is(err, nats.ErrAuthorization) {
 			return nil, fmt.Errorf("connect to %s as %s: %w: %v", url, actor, ErrForbidden, err)
+		}
+		if tlshint.Is(err) {
+			return nil, fmt.Errorf("connect to %s as %s: %w: %v (%s)", url, actor, ErrTLS, err, tlshint.Hint(err, "--ca, hub.ca or kit.WithCA", "--client-cert/--client-key, hub.client_cert/client_key or kit.WithClientCert"))
 		}
 		return nil, fmt.Errorf("connect to %s as %s: %w: %v", url, actor, ErrHubUnreachable, err)
 	}
@@ -90,6 +147,10 @@ func DialKey(ctx context.Context, url, actor, publicKey string, sign nats.Signat
 
 // Actor is the name this client acts as.
 func (c *Client) Actor() string { return c.actor }
+
+// URL is the hub address this client dialled (from Dial's url, or the
+// credentials file when that was empty).
+func (c *Client) URL() string { return c.url }
 
 // Conn is the underlying NATS connection.
 func (c *Client) Conn() *nats.Conn { return c.nc }

@@ -9,4 +9,9 @@
 // again, with backoff, when it returns an error. Errors are typed: a
 // *ValidationError lists the violations; ErrForbidden, ErrUnknownDataset and
 // ErrHubUnreachable say the rest.
+//
+// A hub serving TLS (tls://host:port) is verified against the system's CAs
+// or the one WithCA names, host name included; ErrTLS says what failed and
+// how to fix it. Dial with an empty URL connects to the hub the credentials
+// file names, and refuses a credentials file other users can read.
 package kit

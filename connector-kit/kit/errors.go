@@ -37,6 +37,11 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	// ErrNotFound: the named subscription does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrTLS: the TLS handshake with the hub failed — its certificate is
+	// not trusted (wrong CA), expired, or for another host name; the hub
+	// wants TLS and the client does not, or the reverse; or the hub requires
+	// a client certificate. Retrying without a change cannot succeed.
+	ErrTLS = errors.New("TLS with the hub failed")
 	// ErrInvalidOption wraps every invalid option.
 	ErrInvalidOption = errors.New("invalid option")
 	// ErrClosed: the client is closed.

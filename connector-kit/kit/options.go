@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/internal/pemfile"
 )
 
 // Option configures a Client.
@@ -23,6 +25,10 @@ type options struct {
 	schemaTTL    time.Duration
 	natsOpts     []nats.Option
 	reconnectMin time.Duration
+	tls          *tls.Config
+	caFile       string
+	certFile     string
+	keyFile      string
 }
 
 func defaults() options {
@@ -80,6 +86,80 @@ func WithWindow(n int) Option {
 // WithNATSOptions adds options to the underlying NATS connection.
 func WithNATSOptions(opts ...nats.Option) Option {
 	return func(o *options) error { o.natsOpts = append(o.natsOpts, opts...); return nil }
+}
+
+// WithCA makes the client trust only the CA certificates in file (PEM) for
+// the hub's TLS certificate, and require TLS: a hub serving plain NATS is
+// refused. The hub's certificate must also name the host the URL names. The
+// file is read again at each reconnect, so a rotated CA file is picked up.
+// Without WithCA a tls:// URL is verified against the system's CAs.
+func WithCA(file string) Option {
+	return func(o *options) error {
+		if _, err := pemfile.CertPool(file); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidOption, err)
+		}
+		o.caFile = file
+		return nil
+	}
+}
+
+// WithClientCert presents the certificate in certFile (with its key in
+// keyFile, both PEM) to a hub that requires mutual TLS. It adds to the
+// actor's nkey; it does not replace it.
+func WithClientCert(certFile, keyFile string) Option {
+	return func(o *options) error {
+		if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+			return fmt.Errorf("%w: client certificate %s with key %s: %v", ErrInvalidOption, certFile, keyFile, err)
+		}
+		o.certFile, o.keyFile = certFile, keyFile
+		return nil
+	}
+}
+
+// WithTLSFiles is WithCA and WithClientCert as a connector's flags and
+// config give them: an empty caFile leaves the CAs alone, an empty certFile
+// and keyFile present no client certificate.
+func WithTLSFiles(caFile, certFile, keyFile string) Option {
+	return func(o *options) error {
+		if caFile != "" {
+			if err := WithCA(caFile)(o); err != nil {
+				return err
+			}
+		}
+		if certFile != "" || keyFile != "" {
+			return WithClientCert(certFile, keyFile)(o)
+		}
+		return nil
+	}
+}
+
+// WithTLSConfig sets the whole TLS configuration of the hub connection, for
+// what WithCA and WithClientCert do not cover (certificates held in memory,
+// a pinned server name). TLS is then required. WithCA and WithClientCert,
+// when also given, fill in its CAs and certificate.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(o *options) error {
+		if cfg == nil {
+			return fmt.Errorf("%w: nil TLS config", ErrInvalidOption)
+		}
+		o.tls = cfg
+		return nil
+	}
+}
+
+// tlsOptions are the NATS options that carry the TLS settings.
+func (o *options) tlsOptions() []nats.Option {
+	var out []nats.Option
+	if o.tls != nil {
+		out = append(out, nats.Secure(o.tls))
+	}
+	if o.caFile != "" {
+		out = append(out, nats.RootCAs(o.caFile))
+	}
+	if o.certFile != "" {
+		out = append(out, nats.ClientCert(o.certFile, o.keyFile))
+	}
+	return out
 }
 
 // PublishOption tunes one Publish.

@@ -7,6 +7,7 @@ package kittest
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jobtech-dev/datahub/internal/pemfile"
 )
 
 var (
@@ -91,26 +94,67 @@ type Hub struct {
 	NATSPort int
 	HTTPPort int
 	Policies string
+	TLS      TLS
+	httpc    *http.Client
 	cmd      *exec.Cmd
 	done     chan error
 	log      *bytes.Buffer
 	mu       sync.Mutex
 }
 
-// NATSURL is where actors connect.
-func (h *Hub) NATSURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", h.NATSPort) }
+// TLS makes the hub serve TLS (hub serve --tls-cert, --tls-key,
+// --tls-client-ca) and tells its clients what to trust and present.
+type TLS struct {
+	// Cert and Key are the hub's certificate and key (PEM files).
+	Cert, Key string
+	// ClientCA, if set, makes the hub require client certificates.
+	ClientCA string
+	// CA is what clients trust for the hub's certificate (--ca).
+	CA string
+	// ClientCert and ClientKey are what the CLI and Get present to a hub
+	// requiring client certificates.
+	ClientCert, ClientKey string
+}
 
-// HTTPURL is the admin API.
-func (h *Hub) HTTPURL() string { return fmt.Sprintf("http://127.0.0.1:%d", h.HTTPPort) }
+// NATSURL is where actors connect (tls://… when the hub serves TLS).
+func (h *Hub) NATSURL() string {
+	if h.TLS.Cert != "" {
+		return fmt.Sprintf("tls://127.0.0.1:%d", h.NATSPort)
+	}
+	return fmt.Sprintf("nats://127.0.0.1:%d", h.NATSPort)
+}
+
+// HTTPURL is the admin API (https://… when the hub serves TLS).
+func (h *Hub) HTTPURL() string {
+	if h.TLS.Cert != "" {
+		return fmt.Sprintf("https://127.0.0.1:%d", h.HTTPPort)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", h.HTTPPort)
+}
 
 // Start runs a hub with the repository's schemas and policies (or
 // policiesDir when not empty) on fixed free ports, so a restart keeps them.
 func Start(t testing.TB, policiesDir string) *Hub {
 	t.Helper()
+	return StartWith(t, Options{Policies: policiesDir})
+}
+
+// Options are how StartWith runs the hub.
+type Options struct {
+	// Policies is the policy folder ("" = the repository's).
+	Policies string
+	// TLS, if its Cert is set, makes the hub serve TLS.
+	TLS TLS
+}
+
+// StartWith is Start with more choices.
+func StartWith(t testing.TB, o Options) *Hub {
+	t.Helper()
+	policiesDir := o.Policies
 	if policiesDir == "" {
 		policiesDir = filepath.Join(RepoRoot(), "policies")
 	}
-	h := &Hub{t: t, Data: t.TempDir(), Policies: policiesDir}
+	h := &Hub{t: t, Data: t.TempDir(), Policies: policiesDir, TLS: o.TLS}
 	// A free port can be taken by another process before the hub binds it:
 	// try fresh ports a few times.
 	for attempt := 0; ; attempt++ {
@@ -137,6 +181,12 @@ func (h *Hub) tryStart() error {
 	cmd := exec.Command(Bin(h.t, "hub"), "serve", "--data", h.Data,
 		"--schemas", filepath.Join(RepoRoot(), "schemas"), "--policies", h.Policies,
 		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", h.NATSPort), "--http-listen", fmt.Sprintf("127.0.0.1:%d", h.HTTPPort), "--log-level", "warn")
+	if h.TLS.Cert != "" {
+		cmd.Args = append(cmd.Args, "--tls-cert", h.TLS.Cert, "--tls-key", h.TLS.Key)
+		if h.TLS.ClientCA != "" {
+			cmd.Args = append(cmd.Args, "--tls-client-ca", h.TLS.ClientCA)
+		}
+	}
 	out, _ := cmd.StdoutPipe()
 	h.log = &bytes.Buffer{}
 	cmd.Stderr = &lockedWriter{w: h.log, mu: &h.mu}
@@ -196,13 +246,58 @@ func (h *Hub) Token() string {
 // test on a non-zero exit.
 func (h *Hub) CLI(args ...string) string {
 	h.t.Helper()
-	cmd := exec.Command(Bin(h.t, "hub"), append(args, "--hub-url", h.HTTPURL(), "--data", h.Data)...)
+	cmd := exec.Command(Bin(h.t, "hub"), append(append(args, "--hub-url", h.HTTPURL(), "--data", h.Data), h.tlsFlags()...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		h.t.Fatalf("hub %v: %v\n%s%s", args, err, out.String(), errb.String())
 	}
 	return out.String()
+}
+
+// tlsFlags are the hub CLI's flags for this hub's TLS.
+func (h *Hub) tlsFlags() []string {
+	var f []string
+	if h.TLS.CA != "" {
+		f = append(f, "--ca", h.TLS.CA)
+	}
+	if h.TLS.ClientCert != "" {
+		f = append(f, "--client-cert", h.TLS.ClientCert, "--client-key", h.TLS.ClientKey)
+	}
+	return f
+}
+
+// HTTPClient is an HTTP client for the hub's API: it trusts TLS.CA and
+// presents TLS.ClientCert when they are set.
+func (h *Hub) HTTPClient() *http.Client {
+	h.t.Helper()
+	if h.TLS.Cert == "" {
+		return http.DefaultClient
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.httpc != nil {
+		return h.httpc
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if h.TLS.CA != "" {
+		pool, err := pemfile.CertPool(h.TLS.CA)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		cfg.RootCAs = pool
+	}
+	if h.TLS.ClientCert != "" {
+		pair, err := tls.LoadX509KeyPair(h.TLS.ClientCert, h.TLS.ClientKey)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	tr := &http.Transport{TLSClientConfig: cfg}
+	h.t.Cleanup(tr.CloseIdleConnections)
+	h.httpc = &http.Client{Transport: tr}
+	return h.httpc
 }
 
 // Actor creates an actor and returns its credentials file.
@@ -218,7 +313,7 @@ func (h *Hub) Get(path string) []byte {
 	h.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, h.HTTPURL()+path, nil)
 	req.Header.Set("Authorization", "Bearer "+h.Token())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.HTTPClient().Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

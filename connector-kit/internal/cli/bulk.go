@@ -22,6 +22,7 @@ const importChunk = 500
 func importCmd() *cobra.Command {
 	var hub, credsFile, dataset string
 	var quiet bool
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "import --dataset D FILE...",
 		Short: "Bulk-publish JSON or NDJSON files, with a progress bar and a summary",
@@ -32,7 +33,7 @@ is printed with its file:line and violations. Exit status 1 if any record was re
 		RunE: func(cmd *cobra.Command, files []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			c, err := kit.Dial(ctx, hub, credsFile, kit.WithName("connector-import"))
+			c, err := kit.Dial(ctx, hub, credsFile, append(tf.options(), kit.WithName("connector-import"))...)
 			if err != nil {
 				return err
 			}
@@ -111,8 +112,9 @@ is printed with its file:line and violations. Exit status 1 if any record was re
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hub, "hub", "nats://127.0.0.1:4222", "the hub's NATS URL")
+	f.StringVar(&hub, "hub", "", hubFlagHelp)
 	f.StringVar(&credsFile, "credentials", "", "the actor's credentials file")
+	tf.register(cmd)
 	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	_ = cmd.MarkFlagRequired("dataset")
@@ -123,6 +125,7 @@ is printed with its file:line and violations. Exit status 1 if any record was re
 func tailCmd() *cobra.Command {
 	var hub, credsFile string
 	var all bool
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "tail DATASET",
 		Short: "Print a dataset's records as NDJSON envelopes as they arrive",
@@ -130,7 +133,7 @@ func tailCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			c, err := kit.Dial(ctx, hub, credsFile, kit.WithName("connector-tail"))
+			c, err := kit.Dial(ctx, hub, credsFile, append(tf.options(), kit.WithName("connector-tail"))...)
 			if err != nil {
 				return err
 			}
@@ -151,8 +154,9 @@ func tailCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hub, "hub", "nats://127.0.0.1:4222", "the hub's NATS URL")
+	f.StringVar(&hub, "hub", "", hubFlagHelp)
 	f.StringVar(&credsFile, "credentials", "", "the actor's credentials file")
+	tf.register(cmd)
 	f.BoolVar(&all, "all", false, "print the stored records first")
 	_ = cmd.MarkFlagRequired("credentials")
 	return cmd

@@ -91,7 +91,7 @@ config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the o
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "connector for actor %q is ready\n  local API:  %s\n  hub:        %s\n  outbox:     %s\n", sc.Client().Actor(), sc.URL(), cfg.Hub.URL, cfg.Outbox)
+			fmt.Fprintf(cmd.OutOrStdout(), "connector for actor %q is ready\n  local API:  %s\n  hub:        %s\n  outbox:     %s\n", sc.Client().Actor(), sc.URL(), sc.Client().URL(), cfg.Outbox)
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -100,8 +100,11 @@ config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the o
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "connector.yaml (see the README)")
-	f.StringVar(&cfg.Hub.URL, "hub", cfg.Hub.URL, "the hub's NATS URL")
+	f.StringVar(&cfg.Hub.URL, "hub", cfg.Hub.URL, hubFlagHelp)
 	f.StringVar(&cfg.Hub.Credentials, "credentials", cfg.Hub.Credentials, "the actor's credentials file")
+	f.StringVar(&cfg.Hub.CA, "ca", cfg.Hub.CA, caFlagHelp)
+	f.StringVar(&cfg.Hub.ClientCert, "client-cert", cfg.Hub.ClientCert, "PEM client certificate for a hub that requires one (mutual TLS)")
+	f.StringVar(&cfg.Hub.ClientKey, "client-key", cfg.Hub.ClientKey, "PEM key of --client-cert")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "local HTTP API address")
 	f.StringVar(&cfg.Outbox, "outbox", cfg.Outbox, "outbox folder")
 	f.StringVar(&cfg.State, "state", cfg.State, "folder for plugin state and dead-letter files")
@@ -115,6 +118,12 @@ func applyRunFlag(dst *sidecar.Config, src sidecar.Config, name string) {
 		dst.Hub.URL = src.Hub.URL
 	case "credentials":
 		dst.Hub.Credentials = src.Hub.Credentials
+	case "ca":
+		dst.Hub.CA = src.Hub.CA
+	case "client-cert":
+		dst.Hub.ClientCert = src.Hub.ClientCert
+	case "client-key":
+		dst.Hub.ClientKey = src.Hub.ClientKey
 	case "listen":
 		dst.Listen = src.Listen
 	case "outbox":

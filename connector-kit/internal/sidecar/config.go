@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"time"
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/jobtech-dev/datahub/connector-kit/creds"
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
@@ -19,10 +19,18 @@ import (
 // the YAML keys.
 type Config struct {
 	Hub struct {
-		// URL is the hub's NATS address.
+		// URL is the hub's NATS address; empty means the one the
+		// credentials file names (else nats://127.0.0.1:4222).
 		URL string `yaml:"url"`
 		// Credentials is the actor's credentials file (hub actor create).
 		Credentials string `yaml:"credentials"`
+		// CA is the PEM file of the CA that signed the hub's TLS
+		// certificate; it makes TLS required (system CAs when empty).
+		CA string `yaml:"ca"`
+		// ClientCert and ClientKey are presented to a hub that requires
+		// client certificates (mutual TLS).
+		ClientCert string `yaml:"client_cert"`
+		ClientKey  string `yaml:"client_key"`
 	} `yaml:"hub"`
 	// Listen is the local HTTP API's address.
 	Listen string `yaml:"listen"`
@@ -69,7 +77,6 @@ type PluginConfig struct {
 // DefaultConfig is what `connector run` uses without a file.
 func DefaultConfig() Config {
 	var c Config
-	c.Hub.URL = "nats://127.0.0.1:4222"
 	c.Listen = "127.0.0.1:8181"
 	c.Outbox = "outbox"
 	c.State = "connector-state"
@@ -115,10 +122,13 @@ func LoadConfig(path string) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key, f string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(f, a...))) }
-	if c.Hub.URL == "" {
-		bad("hub.url", "required")
-	} else if u, err := url.Parse(c.Hub.URL); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
-		bad("hub.url", "%q is not the hub's NATS address (nats://host:port; the HTTP API is not it)", c.Hub.URL)
+	if c.Hub.URL != "" {
+		if err := creds.CheckHubURL(c.Hub.URL); err != nil {
+			bad("hub.url", "%v", err)
+		}
+	}
+	if (c.Hub.ClientCert == "") != (c.Hub.ClientKey == "") {
+		bad("hub.client_cert, hub.client_key", "give both or neither")
 	}
 	if c.Hub.Credentials == "" {
 		bad("hub.credentials", "required: the actor's credentials file")

@@ -11,7 +11,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for url, ok := range map[string]bool{"nats://hub:4222": true, "tls://hub:4222": true, "http://127.0.0.1:8080": false, "hub:4222": false, "": false} {
+	for url, ok := range map[string]bool{"nats://hub:4222": true, "tls://hub:4222": true, "http://127.0.0.1:8080": false, "hub:4222": false, "": true} {
 		c.Hub.URL = url
 		if err := c.Validate(); (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "hub.url")) {
 			t.Errorf("hub.url %q: %v", url, err)

@@ -50,12 +50,15 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Sidecar{cfg: cfg, log: log, env: env, limits: schema.Limits{MaxBytes: cfg.MaxRecordBytes}, runErr: make(chan error, 16)}
 	var err error
+	if cfg.Hub.URL, err = kit.ResolveURL(cfg.Hub.URL, cfg.Hub.Credentials); err != nil {
+		return nil, err
+	}
+	s := &Sidecar{cfg: cfg, log: log, env: env, limits: schema.Limits{MaxBytes: cfg.MaxRecordBytes}, runErr: make(chan error, 16)}
 	if s.ob, err = outbox.Open(cfg.Outbox, outbox.WithLogger(log), outbox.WithMaxRecordBytes(cfg.MaxRecordBytes+1024)); err != nil {
 		return nil, fmt.Errorf("open outbox %s: %w", cfg.Outbox, err)
 	}
-	s.c, err = kit.Dial(ctx, cfg.Hub.URL, cfg.Hub.Credentials, kit.WithLogger(log), kit.WithName("connector"),
+	s.c, err = kit.Dial(ctx, cfg.Hub.URL, cfg.Hub.Credentials, kit.WithTLSFiles(cfg.Hub.CA, cfg.Hub.ClientCert, cfg.Hub.ClientKey), kit.WithLogger(log), kit.WithName("connector"),
 		kit.WithLocalValidation(false), kit.WithNATSOptions(nats.RetryOnFailedConnect(true),
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 				if err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 )
 
-var natsLine = `NATS:\s+(nats://\S+)`
+var natsLine = `NATS:\s+((?:nats|tls)://\S+)`
 
 func TestActorsPoliciesAuditCLI(t *testing.T) {
 	t.Parallel()

@@ -47,12 +47,12 @@ type hubProc struct {
 	cmd     *exec.Cmd
 	httpURL string
 	nats    string
-	stderr  *bytes.Buffer
+	stderr  *lockedBuffer
 	done    chan error
 }
 
 var (
-	httpLine = regexp.MustCompile(`HTTP API:\s+(http://\S+)`)
+	httpLine = regexp.MustCompile(`HTTP API:\s+(https?://\S+)`)
 	natsRE   = regexp.MustCompile(natsLine)
 )
 
@@ -75,7 +75,7 @@ func serve(t *testing.T, data string, extra ...string) *hubProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &hubProc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &hubProc{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

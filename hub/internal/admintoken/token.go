@@ -11,9 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/jobtech-dev/datahub/internal/secretfile"
 )
 
 // FileName is the token's file inside the data dir.
@@ -52,14 +55,24 @@ func LoadOrCreate(dataDir string) (string, error) {
 	return tok, nil
 }
 
-// Find returns the token for the CLI: HUB_TOKEN if set, else the file in dataDir.
-func Find(dataDir string) (string, error) {
+// Find returns the token for the CLI: HUB_TOKEN if set, else the file in
+// dataDir. A token file other users can read is refused (the error says
+// `chmod 600 FILE`); one its group can read is warned about on log.
+func Find(dataDir string, log *slog.Logger) (string, error) {
 	if tok := strings.TrimSpace(os.Getenv(EnvVar)); tok != "" {
 		return tok, nil
 	}
-	tok, err := read(filepath.Join(dataDir, FileName))
+	path := filepath.Join(dataDir, FileName)
+	b, err := secretfile.Read(path, "admin token file", log)
+	if errors.Is(err, secretfile.ErrReadableByOthers) {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("no admin token: set %s or point --data at the hub's data dir: %w", EnvVar, err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("admin token file %s is empty", path)
 	}
 	return tok, nil
 }

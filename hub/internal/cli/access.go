@@ -29,11 +29,16 @@ func actorCmd() *cobra.Command {
 		Short: "Create an actor: a new nkey pair; the hub gets only the public key",
 		Long: `create generates the actor's nkey pair on this machine, registers the public key with the
 hub and writes the credentials file (mode 0600) for the actor: the nkey seed in the
-decorated format NATS tools read (Go: nats.NkeyOptionFromSeed(FILE); nats CLI: --nkey FILE)
-and the actor's name. Hand the file to the actor over a safe channel.`,
+decorated format NATS tools read (Go: nats.NkeyOptionFromSeed(FILE); nats CLI: --nkey FILE),
+the actor's name and the hub's address (--nats-url: tls://… when the hub serves TLS), which
+the connector and the Go kit connect to when they are not given --hub. Hand the file to
+the actor over a safe channel, with the hub's CA certificate if a private CA signed it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			if err := creds.CheckHubURL(natsURL); err != nil {
+				return fmt.Errorf("--nats-url: %w", err)
+			}
 			if _, err := os.Stat(out); err == nil {
 				return fmt.Errorf("%s exists: not overwriting credentials", out)
 			}
@@ -56,12 +61,12 @@ and the actor's name. Hand the file to the actor over a safe channel.`,
 			if err := cr.WriteFile(out); err != nil {
 				return fmt.Errorf("actor %s created but its credentials could not be written (revoke it and retry): %w", name, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "actor %s created, public key %s\ncredentials: %s (mode 0600)\n", a.Name, a.PublicKey, out)
+			fmt.Fprintf(cmd.OutOrStdout(), "actor %s created, public key %s\ncredentials: %s (mode 0600), hub %s\n", a.Name, a.PublicKey, out, natsURL)
 			return nil
 		},
 	}
 	create.Flags().StringVarP(&out, "out", "o", "", "credentials file to write")
-	create.Flags().StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "the hub's NATS URL, written into the credentials file as a hint")
+	create.Flags().StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "the hub's NATS URL as actors reach it (tls://host:port with TLS), written into the credentials file")
 	_ = create.MarkFlagRequired("out")
 	cf.register(create)
 

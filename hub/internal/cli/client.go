@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/internal/tlshint"
 )
 
 // apiClient calls a running hub's admin API.
@@ -27,11 +28,15 @@ type apiClient struct {
 type clientFlags struct {
 	hubURL string
 	data   string
+	tls    tlsFlags
+	cmd    *cobra.Command
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
+	f.cmd = cmd
 	cmd.Flags().StringVar(&f.hubURL, "hub-url", envOr("HUB_URL", "http://127.0.0.1:8080"), "the hub's HTTP API (env HUB_URL)")
 	cmd.Flags().StringVar(&f.data, "data", "data", "the hub's data dir, where the admin token is (env HUB_TOKEN overrides)")
+	f.tls.register(cmd)
 }
 
 // session is what most admin commands start with: a client and a context
@@ -46,11 +51,15 @@ func (f *clientFlags) session(cmd *cobra.Command) (*apiClient, context.Context, 
 }
 
 func (f *clientFlags) client() (*apiClient, error) {
-	tok, err := admintoken.Find(f.data)
+	tok, err := admintoken.Find(f.data, newLogger(f.cmd.ErrOrStderr(), "warn"))
 	if err != nil {
 		return nil, err
 	}
-	return &apiClient{base: strings.TrimRight(f.hubURL, "/"), token: tok, http: &http.Client{}}, nil
+	hc, err := f.tls.httpClient(f.hubURL)
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{base: strings.TrimRight(f.hubURL, "/"), token: tok, http: hc}, nil
 }
 
 // problem is the error shape of the API.
@@ -78,6 +87,9 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if tlshint.Is(err) || (strings.HasPrefix(c.base, "https://") && tlshint.ClosedByPeer(err)) {
+			return nil, fmt.Errorf("hub at %s: TLS failed: %w (%s)", c.base, err, tlshint.Hint(err, "--ca", "--client-cert and --client-key"))
+		}
 		return nil, fmt.Errorf("hub at %s unreachable: %w", c.base, err)
 	}
 	switch ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct {

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -14,6 +17,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
+	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 )
 
 func serveCmd() *cobra.Command {
@@ -30,7 +34,12 @@ At start the --policies folder becomes the whole policy state; when that replace
 applied since through the API or CLI, the start logs a WARN naming the policies dropped
 and added, and audits it. --policies '' keeps the set last applied (production does:
 files are then applied with 'hub policy apply'). A subscription whose actor loses its
-subscribe right is paused and keeps its position for --subscription-grace.`,
+subscribe right is paused and keeps its position for --subscription-grace.
+
+With --tls-cert and --tls-key both listeners serve TLS only (tls:// and https://);
+--tls-client-ca also requires every client to present a certificate from that CA
+(mutual TLS: in addition to the actor's nkey, not instead of it). SIGHUP reloads the
+certificate files: new connections get the new certificate, open ones stay.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -46,18 +55,31 @@ subscribe right is paused and keeps its position for --subscription-grace.`,
 			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// SIGHUP reloads certificates; caught from here on so an early
+			// one does not end the process.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			n, err := node.Start(startCtx, cfg, log)
 			cancel()
 			if err != nil {
 				return err
 			}
+			go reloadOn(ctx, hup, n, log)
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "JobTech Data Hub %q is ready\n", cfg.Name)
 			fmt.Fprintf(out, "  NATS:        %s\n", n.NATSURL())
 			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
 			fmt.Fprintf(out, "  datasets:    %d from %s\n", len(n.Registry().List()), cfg.Schemas)
 			fmt.Fprintf(out, "  data:        %s  (admin token: %s)\n", cfg.Data, filepath.Join(cfg.Data, admintoken.FileName))
+			if c := n.TLS(); c != nil {
+				mutual := ""
+				if c.Mutual() {
+					mutual = "; clients need a certificate from " + cfg.TLSClientCA
+				}
+				fmt.Fprintf(out, "  TLS:         %s, valid until %s%s (SIGHUP reloads)\n", cfg.TLSCert, c.Leaf().NotAfter.UTC().Format(time.DateOnly), mutual)
+			}
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
 			<-ctx.Done()
 			log.Info("shutting down")
@@ -84,7 +106,27 @@ subscribe right is paused and keeps its position for --subscription-grace.`,
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	f.DurationVar(&cfg.SubscriptionGrace, "subscription-grace", cfg.SubscriptionGrace, "how long a subscription whose actor lost the right keeps its position (0 = removed at once)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "PEM certificate: NATS and HTTP serve TLS only (with --tls-key)")
+	f.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "PEM private key of --tls-cert")
+	f.StringVar(&cfg.TLSClientCA, "tls-client-ca", cfg.TLSClientCA, "PEM CA file: clients must present a certificate it signed (mutual TLS)")
 	return cmd
+}
+
+// reloadOn reloads the TLS certificates each time hup receives (SIGHUP),
+// until ctx ends. A failed reload keeps the certificates in force.
+func reloadOn(ctx context.Context, hup <-chan os.Signal, n *node.Node, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			// A failed reload is logged by servertls; the old certificate
+			// serves on.
+			if err := n.ReloadTLS(); errors.Is(err, servertls.ErrNotConfigured) {
+				log.Info("SIGHUP: " + err.Error())
+			}
+		}
+	}
 }
 
 // applyFlag copies the setting behind flag name from src to dst.
@@ -114,5 +156,11 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.LogLevel = src.LogLevel
 	case "subscription-grace":
 		dst.SubscriptionGrace = src.SubscriptionGrace
+	case "tls-cert":
+		dst.TLSCert = src.TLSCert
+	case "tls-key":
+		dst.TLSKey = src.TLSKey
+	case "tls-client-ca":
+		dst.TLSClientCA = src.TLSClientCA
 	}
 }

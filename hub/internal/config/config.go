@@ -49,6 +49,13 @@ type Config struct {
 	// right to it keeps its position (paused) before it is removed; 0
 	// removes it at once.
 	SubscriptionGrace time.Duration `yaml:"subscription_grace"`
+	// TLSCert and TLSKey, when set, make the NATS client port and the HTTP
+	// API serve TLS only (PEM files; reloaded on SIGHUP).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// TLSClientCA, when set, makes both listeners require a client
+	// certificate signed by a CA in this PEM file (mutual TLS).
+	TLSClientCA string `yaml:"tls_client_ca"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
@@ -123,6 +130,12 @@ func (c Config) Validate() error {
 	}
 	if c.SubscriptionGrace < 0 {
 		bad("subscription_grace", "%s must not be negative", c.SubscriptionGrace)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls_cert, tls_key", "give both or neither (got tls_cert %q, tls_key %q)", c.TLSCert, c.TLSKey)
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		bad("tls_client_ca", "mutual TLS needs the hub's own certificate too: set tls_cert and tls_key")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -2,6 +2,7 @@ package natsd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,15 @@ type Config struct {
 	MaxPayload int32
 	// Logger receives the server's own log lines.
 	Logger *slog.Logger
+	// TLS, if set, makes the client port TLS only (plain clients are
+	// refused); with ClientAuth RequireAndVerifyClientCert every client must
+	// also present a certificate (mutual TLS). Either way the auth callout
+	// still decides every connection: a certificate adds a requirement, it
+	// never replaces the nkey. The config is read at each handshake, so one
+	// whose GetConfigForClient returns renewed certificates serves them to new
+	// connections without touching the open ones (servertls does that).
+	// In-process connections (the hub's own) never use TLS.
+	TLS *tls.Config
 	// OnViolation, if set, is told about every permission violation of an
 	// actor connection (a publish or subscribe its rights do not allow).
 	OnViolation func(actor string, cid uint64, msg string)
@@ -105,6 +115,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			AuthUsers: []string{hubPub},
 		},
 	}
+	if cfg.TLS != nil {
+		opts.TLSConfig = cfg.TLS
+		opts.TLSVerify = cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
+		opts.TLSTimeout = 5 // seconds, for a handshake over a slow link
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
@@ -161,7 +176,8 @@ func splitListen(listen string) (string, int, error) {
 	return host, port, nil
 }
 
-// ClientURL is the URL clients on other processes connect to.
+// ClientURL is the URL clients on other processes connect to: tls://… when
+// the client port serves TLS, nats://… otherwise.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
 
 // Addr is the address the server listens on.

@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
@@ -53,6 +55,7 @@ type Node struct {
 	http    *http.Server
 	ln      net.Listener
 	token   string
+	tls     *servertls.Certs // nil: both listeners are plain
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -80,7 +83,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
 		return nil, err
 	}
+	var natsTLS *tls.Config
+	if cfg.TLSCert != "" {
+		if n.tls, err = servertls.Load(servertls.Files{Cert: cfg.TLSCert, Key: cfg.TLSKey, ClientCA: cfg.TLSClientCA}, log); err != nil {
+			return nil, err
+		}
+		natsTLS = n.tls.Config()
+	}
 	n.nats, err = natsd.Start(ctx, natsd.Config{
+		TLS:        natsTLS,
 		Name:       cfg.Name,
 		Listen:     cfg.NATSListen,
 		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
@@ -164,8 +175,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	serve := n.http.Serve
+	if n.tls != nil {
+		n.http.TLSConfig = n.tls.Config("h2", "http/1.1")
+		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, "", "") }
+	}
 	go func() {
-		if err := n.http.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -199,8 +215,28 @@ func (n *Node) Ready(ctx context.Context) error {
 // NATSURL is where actors connect.
 func (n *Node) NATSURL() string { return n.nats.ClientURL() }
 
-// HTTPURL is the base URL of the API.
-func (n *Node) HTTPURL() string { return "http://" + n.ln.Addr().String() }
+// HTTPURL is the base URL of the API: https://… when it serves TLS.
+func (n *Node) HTTPURL() string {
+	if n.tls != nil {
+		return "https://" + n.ln.Addr().String()
+	}
+	return "http://" + n.ln.Addr().String()
+}
+
+// TLS is the certificate material both listeners serve, nil when they are
+// plain.
+func (n *Node) TLS() *servertls.Certs { return n.tls }
+
+// ReloadTLS reads the certificate, key and client CA files again; new
+// connections on both listeners get them, open ones keep theirs. On error
+// the certificates in force stay. It returns servertls.ErrNotConfigured when
+// the hub serves no TLS.
+func (n *Node) ReloadTLS() error {
+	if n.tls == nil {
+		return servertls.ErrNotConfigured
+	}
+	return n.tls.Reload()
+}
 
 // Token is the admin token.
 func (n *Node) Token() string { return n.token }
