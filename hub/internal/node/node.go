@@ -31,6 +31,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/dirlock"
 )
 
 // Node is a running hub.
@@ -53,6 +54,7 @@ type Node struct {
 	http    *http.Server
 	ln      net.Listener
 	token   string
+	lock    *dirlock.Lock // the data dir's, held from the start to the end of Shutdown
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -77,6 +79,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, fmt.Errorf("load datasets from %s: %w", cfg.Schemas, err)
 	}
 	n.reg = registry.New(datasets...)
+	// One hub per data dir: a second one would interleave its writes with
+	// the first's in the same JetStream files (and break the audit chain).
+	if n.lock, err = dirlock.Acquire(cfg.Data); err != nil {
+		var held *dirlock.HeldError
+		if errors.As(err, &held) {
+			return nil, fmt.Errorf("another hub runs on this data dir: %w; stop it first, or give this hub another --data", err)
+		}
+		return nil, err
+	}
 	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
 		return nil, err
 	}
@@ -255,8 +266,17 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		_ = n.ncIn.Flush()
 		n.ncIn.Close()
 	}
+	natsDown := true
 	if n.nats != nil {
 		if err := n.nats.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			natsDown = false
+		}
+	}
+	// The data dir is free only once JetStream stopped writing to it; if it
+	// did not stop in time, the lock goes with the process.
+	if natsDown {
+		if err := n.lock.Release(); err != nil {
 			errs = append(errs, err)
 		}
 	}
