@@ -52,6 +52,7 @@ the config file. It stops cleanly on SIGINT or SIGTERM.`,
 			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
 			fmt.Fprintf(out, "  datasets:    %d from %s\n", len(n.Registry().List()), cfg.Schemas)
 			fmt.Fprintf(out, "  data:        %s  (admin token: %s)\n", cfg.Data, filepath.Join(cfg.Data, admintoken.FileName))
+			fmt.Fprintf(out, "  audit:       anchors to %s  (anchor key: %s)\n", cfg.AnchorFilePath(), cfg.AnchorKeyPath())
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
 			<-ctx.Done()
 			log.Info("shutting down")
@@ -77,6 +78,10 @@ the config file. It stops cleanly on SIGINT or SIGTERM.`,
 	f.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most records in one API batch")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.StringVar(&cfg.AuditAnchorKey, "audit-anchor-key", cfg.AuditAnchorKey, "key signing the audit anchors, created if missing, outside the data dir (default <data>-audit/anchor.nk)")
+	f.StringVar(&cfg.AuditAnchorFile, "audit-anchor-file", cfg.AuditAnchorFile, "file the audit anchors are appended to, outside the data dir (default <data>-audit/anchors.ndjson)")
+	f.DurationVar(&cfg.AuditAnchorInterval, "audit-anchor-interval", cfg.AuditAnchorInterval, "how often the audit chain's head is anchored while it moves")
+	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "audit retention: older entries removed under a signed checkpoint (0 = keep all)")
 	return cmd
 }
 
@@ -105,5 +110,13 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.Workers = src.Workers
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "audit-anchor-key":
+		dst.AuditAnchorKey = src.AuditAnchorKey
+	case "audit-anchor-file":
+		dst.AuditAnchorFile = src.AuditAnchorFile
+	case "audit-anchor-interval":
+		dst.AuditAnchorInterval = src.AuditAnchorInterval
+	case "audit-max-age":
+		dst.AuditMaxAge = src.AuditMaxAge
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,6 +46,21 @@ type Config struct {
 	DeadLetterMaxBytes int64         `yaml:"dead_letter_max_bytes"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// AuditAnchorKey is the key that signs the audit log's anchors, seals
+	// and checkpoints, created on first use. It must not be in the data
+	// dir. Empty: anchor.nk in the audit folder beside the data dir (see
+	// AuditDir).
+	AuditAnchorKey string `yaml:"audit_anchor_key"`
+	// AuditAnchorFile is where each anchor is appended as a JSON line; the
+	// hub compares its log with the file's last anchor. Not in the data
+	// dir. Empty: anchors.ndjson in the audit folder beside the data dir.
+	AuditAnchorFile string `yaml:"audit_anchor_file"`
+	// AuditAnchorInterval is how often the chain's head is anchored while
+	// it moves (and at shutdown).
+	AuditAnchorInterval time.Duration `yaml:"audit_anchor_interval"`
+	// AuditMaxAge is the audit log's retention: entries older than it are
+	// removed under a signed checkpoint. 0 keeps every entry.
+	AuditMaxAge time.Duration `yaml:"audit_max_age"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
@@ -62,7 +78,49 @@ func Default() Config {
 		DeadLetterMaxAge:   30 * 24 * time.Hour,
 		DeadLetterMaxBytes: 1 << 30,
 		LogLevel:           "info",
+
+		AuditAnchorInterval: time.Minute,
 	}
+}
+
+// AuditDir is the default folder of the audit anchor key and file: beside
+// the data dir, named after it ("data" → "data-audit"), so that deleting,
+// restoring or copying the data dir leaves the anchors and the key behind.
+func (c Config) AuditDir() string {
+	d := filepath.Clean(c.Data)
+	if b := filepath.Base(d); b == "." || b == ".." || b == string(filepath.Separator) {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+	}
+	return d + "-audit"
+}
+
+// AnchorKeyPath is the audit anchor key's file.
+func (c Config) AnchorKeyPath() string {
+	if c.AuditAnchorKey != "" {
+		return c.AuditAnchorKey
+	}
+	return filepath.Join(c.AuditDir(), "anchor.nk")
+}
+
+// AnchorFilePath is the audit anchor file.
+func (c Config) AnchorFilePath() string {
+	if c.AuditAnchorFile != "" {
+		return c.AuditAnchorFile
+	}
+	return filepath.Join(c.AuditDir(), "anchors.ndjson")
+}
+
+// inside reports whether path is dir or lies below it.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Load reads a YAML config file over the defaults. Unknown keys are errors.
@@ -115,6 +173,17 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		bad("workers", "%d must not be negative", c.Workers)
+	}
+	for key, path := range map[string]string{"audit_anchor_key": c.AnchorKeyPath(), "audit_anchor_file": c.AnchorFilePath()} {
+		if strings.TrimSpace(c.Data) != "" && inside(path, c.Data) {
+			bad(key, "%q is inside the data dir %q: the anchors must be kept apart from the log they anchor", path, c.Data)
+		}
+	}
+	if c.AuditAnchorInterval < time.Second {
+		bad("audit_anchor_interval", "%s must be at least 1s", c.AuditAnchorInterval)
+	}
+	if c.AuditMaxAge != 0 && c.AuditMaxAge < time.Hour {
+		bad("audit_max_age", "%s must be 0 (keep every entry) or at least 1h", c.AuditMaxAge)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -48,6 +48,8 @@ type Node struct {
 	ingest  *ingest.Service
 	deliv   *delivery.Service
 	audit   *audit.Log
+	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
+	anchors *audit.Anchorer // publishes the chain's signed head
 	actors  *actors.Store
 	access  *access.Service
 	pub     *publish.Publisher
@@ -123,13 +125,33 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			return nil, err
 		}
 	}
-	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log)); err != nil {
+	key, created, err := audit.LoadOrCreateKey(cfg.AnchorKeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("audit_anchor_key: %w", err)
+	}
+	if created {
+		pub, _ := key.PublicKey()
+		log.Info("audit anchor key created; keep it apart from the data dir", "path", cfg.AnchorKeyPath(), "public_key", pub)
+	}
+	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key)); err != nil {
 		return nil, err
 	}
+	n.anchors, err = audit.NewAnchorer(n.audit, audit.AnchorerOptions{Hub: cfg.Name, File: cfg.AnchorFilePath(), Interval: cfg.AuditAnchorInterval, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	// The first anchor of this run checks that the log still passes through
+	// the last one (a deleted or cut audit stream is logged as an ERROR
+	// here, and verify reports it); it does not keep the hub from serving.
+	if _, _, err := n.anchors.Publish(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
+		log.Warn("audit anchor at start", "err", err)
+	}
+	n.anchors.Start()
+	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
 		return nil, err
 	}
-	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.audit, NATS: n.nats, JS: n.js, Logger: log})
+	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +190,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			MaxBatch:       cfg.MaxBatch,
 			Access:         acc,
 			Audit:          n.audit,
+			Anchors:        n.anchors,
 			NATSConnected:  n.nats.Connected,
 			Logger:         log,
 		}),
@@ -194,6 +217,9 @@ func (n *Node) Access() *access.Service { return n.accessSvc() }
 
 // Audit is the audit log.
 func (n *Node) Audit() *audit.Log { return n.audit }
+
+// Anchors publishes the audit chain's signed head; add sinks to it.
+func (n *Node) Anchors() *audit.Anchorer { return n.anchors }
 
 // Ready reports nil when the hub can take and serve records.
 func (n *Node) Ready(ctx context.Context) error {
@@ -252,6 +278,18 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if a := n.accessSvc(); a != nil {
 		a.Close()
+	}
+	// Every audit entry is written before the last anchor is taken, and
+	// both before JetStream stops.
+	if n.auditw != nil {
+		if err := n.auditw.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("audit writer: %w", err))
+		}
+	}
+	if n.anchors != nil {
+		if err := n.anchors.Close(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
+			errs = append(errs, fmt.Errorf("audit anchor: %w", err))
+		}
 	}
 	if n.ncJS != nil {
 		if n.js != nil {
