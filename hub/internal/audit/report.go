@@ -99,11 +99,17 @@ func (p Problem) key() string {
 // [Log.Seal]: kept as evidence, no longer failing verification.
 type SealedBreak struct {
 	// Seal is the sequence of the seal entry.
-	Seal     uint64    `json:"seal"`
-	Time     time.Time `json:"time"`
-	By       string    `json:"by"`
-	Reason   string    `json:"reason"`
-	Problems []Problem `json:"problems"`
+	Seal   uint64    `json:"seal"`
+	Time   time.Time `json:"time"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+	// Acknowledged is what the seal acknowledged when it was made, and
+	// Anchor the anchor it acknowledged the log no longer matched.
+	Acknowledged []Problem `json:"acknowledged"`
+	Anchor       *Anchor   `json:"anchor,omitempty"`
+	// Problems are those of them found again by this verify (unchanged:
+	// a changed one is a problem, not sealed).
+	Problems []Problem `json:"problems,omitempty"`
 }
 
 // CheckpointRef names the checkpoint entry that accounts for the prefix

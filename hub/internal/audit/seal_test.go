@@ -97,7 +97,7 @@ func TestSealAcknowledgesABreakAndLaterTamperingIsCaught(t *testing.T) {
 	deleteMsg(t, ts.js, 8)
 	r = verify(t, l)
 	wantProblems(t, r, "missing@3-4", "missing@8")
-	if len(r.Sealed) != 0 {
+	if len(r.Sealed) != 1 || len(r.Sealed[0].Problems) != 0 {
 		t.Fatalf("the changed gap is still reported as sealed: %+v", r.Sealed)
 	}
 }

@@ -226,7 +226,7 @@ func (v *verifier) seal(e Entry, ev string) {
 	for _, p := range d.Problems {
 		s.acks[p.key()] = true
 	}
-	v.r.Sealed = append(v.r.Sealed, SealedBreak{Seal: e.Seq, Time: e.Time, By: e.Actor, Reason: d.Reason})
+	v.r.Sealed = append(v.r.Sealed, SealedBreak{Seal: e.Seq, Time: e.Time, By: e.Actor, Reason: d.Reason, Acknowledged: d.Problems, Anchor: d.Anchor})
 	v.seals = append(v.seals, s)
 	v.open = slices.DeleteFunc(v.open, func(p Problem) bool { return v.acknowledge(&s, p) })
 }
@@ -275,9 +275,6 @@ func (v *verifier) finish() {
 	v.r.OK = len(v.open) == 0
 	if !v.r.OK {
 		v.r.FirstBad = v.open[0].Seq
-	}
-	if len(v.r.Sealed) > 0 {
-		v.r.Sealed = slices.DeleteFunc(v.r.Sealed, func(s SealedBreak) bool { return len(s.Problems) == 0 })
 	}
 }
 
@@ -366,16 +363,27 @@ func (v *verifier) finishAnchor() {
 		// The anchored entry is in range but was not read: it is already
 		// reported as missing or unreadable.
 		check.Status = AnchorBroken
+		if v.anchorSealed(a) {
+			check.Status = AnchorSealed
+		}
 		return
 	}
 	p.Seq, p.Evidence = a.Seq, a.Head
 	check.Status = AnchorBroken
-	for i := range v.seals {
-		if sa := v.seals[i].detail.Anchor; sa != nil && sa.Seq == a.Seq && sa.Head == a.Head {
-			v.r.Sealed[v.seals[i].idx].Problems = append(v.r.Sealed[v.seals[i].idx].Problems, *p)
-			check.Status = AnchorSealed
-			return
-		}
+	if v.anchorSealed(a) {
+		check.Status = AnchorSealed
+		return
 	}
 	v.add(*p)
+}
+
+// anchorSealed reports whether a seal acknowledges that the log no longer
+// matches anchor a.
+func (v *verifier) anchorSealed(a *Anchor) bool {
+	for _, s := range v.seals {
+		if sa := s.detail.Anchor; sa != nil && sa.Seq == a.Seq && sa.Head == a.Head {
+			return true
+		}
+	}
+	return false
 }
