@@ -91,9 +91,9 @@ func appendN(t testing.TB, l *audit.Log, n int) []audit.Entry {
 	return out
 }
 
-func verify(t testing.TB, l *audit.Log) audit.Report {
+func verify(t testing.TB, l *audit.Log, opts ...audit.VerifyOption) audit.Report {
 	t.Helper()
-	r, err := l.Verify(t.Context())
+	r, err := l.Verify(t.Context(), opts...)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

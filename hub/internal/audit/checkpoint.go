@@ -37,7 +37,8 @@ type Checkpoint struct {
 	Key string `json:"key"`
 }
 
-// Trim removes the entries written before `before`, after appending a
+// Trim removes the entries written before `before` (all but the last one
+// when every entry is older), after appending a
 // checkpoint entry, signed with the anchor key, that accounts for them:
 // Verify then checks the chain from the first entry kept and reports the
 // prefix as trimmed under that checkpoint, not as missing. A trim never
@@ -92,6 +93,15 @@ func (l *Log) trimOnce(ctx context.Context, before time.Time) (Entry, error) {
 	})
 	if err != nil {
 		return Entry{}, err
+	}
+	if !cutDone {
+		// Every entry is older than the limit: keep the last one, which
+		// the checkpoint names as the first kept.
+		for _, s := range older {
+			if s.hash != "" {
+				cut, cutDone = s, true
+			}
+		}
 	}
 	if bad := rep.FirstBad; bad > 0 && (!cutDone || cut.seq > bad) {
 		// Keep the evidence: keep from the last readable entry at or

@@ -41,6 +41,10 @@ func TestLoadErrors(t *testing.T) {
 		{"too large limit", "max_record_bytes: 1000000000\n", "max_record_bytes"},
 		{"bad log level", "log_level: loud\n", "log_level"},
 		{"not yaml", "name: [\n", "hub.yaml"},
+		{"anchor key in the data dir", "data: /var/lib/hub\naudit_anchor_key: /var/lib/hub/anchor.nk\n", "audit_anchor_key"},
+		{"anchor file in the data dir", "data: /var/lib/hub\naudit_anchor_file: /var/lib/hub/x/anchors.ndjson\n", "audit_anchor_file"},
+		{"anchor interval too short", "audit_anchor_interval: 10ms\n", "audit_anchor_interval"},
+		{"audit max age too short", "audit_max_age: 5m\n", "audit_max_age"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,5 +66,26 @@ func TestDeploySampleLoads(t *testing.T) {
 	}
 	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" {
 		t.Fatalf("sample config read as %+v", c)
+	}
+}
+
+func TestAuditAnchorsDefaultBesideTheDataDir(t *testing.T) {
+	for data, want := range map[string]string{
+		"data":                  "data-audit",
+		"/var/lib/jobtech-hub/": "/var/lib/jobtech-hub-audit",
+	} {
+		c := Default()
+		c.Data = data
+		if c.AnchorKeyPath() != filepath.Join(want, "anchor.nk") || c.AnchorFilePath() != filepath.Join(want, "anchors.ndjson") {
+			t.Errorf("data %q: key %s, file %s; want them in %s", data, c.AnchorKeyPath(), c.AnchorFilePath(), want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("data %q: %v", data, err)
+		}
+	}
+	c := Default()
+	c.Data = "."
+	if filepath.Base(c.AuditDir()) == ".-audit" || inside(c.AnchorKeyPath(), c.Data) {
+		t.Fatalf("data . puts the anchors at %s", c.AuditDir())
 	}
 }
