@@ -63,7 +63,7 @@ func TestAdminEntriesKeptDuringARefusalFlood(t *testing.T) {
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
-				if adminDone.Load() && sent.Load() >= 20000 {
+				if adminDone.Load() && sent.Load() >= 10000 {
 					return
 				}
 			default:
@@ -74,7 +74,7 @@ func TestAdminEntriesKeptDuringARefusalFlood(t *testing.T) {
 			}
 		}
 	})
-	if !eventually(10*time.Second, func() bool { return sent.Load() > 5000 }) {
+	if !eventually(30*time.Second, func() bool { return sent.Load() > 2000 }) {
 		t.Fatal("flood did not start")
 	}
 	start := time.Now()
@@ -93,7 +93,7 @@ func TestAdminEntriesKeptDuringARefusalFlood(t *testing.T) {
 	// The server reports violations asynchronously: wait until the counts
 	// stop growing.
 	var entries, count int
-	eventually(10*time.Second, func() bool {
+	eventually(30*time.Second, func() bool {
 		prev := count
 		entries, count = denied(auditEntries(t, n), "matchwise")
 		return count > 0 && count == prev
@@ -119,7 +119,7 @@ func TestAdminEntriesKeptDuringARefusalFlood(t *testing.T) {
 		}
 	}
 	check(n)
-	if count < 20000 {
+	if count < 10000 {
 		t.Fatalf("only %d of %d denied publishes counted", count, sent.Load())
 	}
 	if entries > 10 {

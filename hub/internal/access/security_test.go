@@ -342,9 +342,10 @@ func TestConnectionsRefused(t *testing.T) {
 	}
 	// Refusals are counted into one entry per actor (the known key with a
 	// wrong signature) or per address (unknown keys, the revoked one): all
-	// five attempts are in the counts.
-	if got := deniedCount(t, n); got != 5 {
-		t.Fatalf("refused connections counted in the audit log: %d, want 5", got)
+	// five attempts are in the counts (and the revoked client's own
+	// reconnect attempts, if it made some before it was closed).
+	if got := deniedCount(t, n); got < 5 {
+		t.Fatalf("refused connections counted in the audit log: %d, want at least 5", got)
 	}
 }
 

@@ -147,6 +147,11 @@ func (w *Writer) Flush(ctx context.Context) error {
 // their content, the entries it could not store by ctx's end: the last
 // record of them there is.
 func (w *Writer) Close(ctx context.Context) error {
+	select {
+	case <-w.done:
+		return nil // closed before
+	default:
+	}
 	err := w.Flush(ctx)
 	w.once.Do(func() { close(w.stop) })
 	<-w.done
