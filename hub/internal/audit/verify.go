@@ -342,6 +342,9 @@ func (v *verifier) finishAnchor() {
 	case v.anchorAt != nil && restarted:
 		p = &Problem{Code: ProblemDeleted, Message: fmt.Sprintf("the log was deleted and started again: its first entry was written %s, after the anchor of %s; the anchored entries 1 to %d are gone and entry %d is another one",
 			v.first.Time.UTC().Format(time.RFC3339), a, a.Seq, a.Seq)}
+	case v.anchorAt != nil && v.anchorAt.Time.After(a.Time):
+		p = &Problem{Code: ProblemTruncated, Message: fmt.Sprintf("the log was cut back before the anchored entry %d and written again: %s was written after the anchor of %s",
+			a.Seq, describe(*v.anchorAt), a)}
 	case v.anchorAt != nil:
 		p = &Problem{Code: ProblemReplaced, Message: fmt.Sprintf("%s is not the anchored entry (stored hash %s, anchored %s): the log was rewritten from there on",
 			describe(*v.anchorAt), short(v.anchorAt.Hash), a)}

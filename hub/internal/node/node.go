@@ -140,13 +140,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err != nil {
 		return nil, err
 	}
-	// The first anchor of this run checks that the log still passes through
-	// the last one (a deleted or cut audit stream is logged as an ERROR
-	// here, and verify reports it); it does not keep the hub from serving.
-	if _, _, err := n.anchors.Publish(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
-		log.Warn("audit anchor at start", "err", err)
-	}
-	n.anchors.Start()
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
 		return nil, err
@@ -202,6 +195,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			log.Error("http server stopped", "err", err)
 		}
 	}()
+	// The first anchor of this run checks that the log still passes through
+	// the last one (a deleted or cut audit stream is logged as an ERROR
+	// here, and verify reports it; it does not keep the hub from serving),
+	// and anchors what the start wrote.
+	if _, _, err := n.anchors.Publish(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
+		log.Warn("audit anchor at start", "err", err)
+	}
+	n.anchors.Start()
 	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
 	return n, nil
 }
