@@ -73,23 +73,31 @@ func (g *group) add(r Refusal, now time.Time) {
 	}
 	g.count++
 	g.last = now
-	if _, ok := g.reasons[r.Reason]; ok || len(g.reasons) < maxReasons {
-		g.reasons[r.Reason]++
-	} else {
-		g.otherReasons++
-	}
+	g.otherReasons += bump(g.reasons, r.Reason, 1, maxReasons)
 	if r.RemoteIP != "" {
-		if _, ok := g.ips[r.RemoteIP]; ok || len(g.ips) < maxIPs {
-			g.ips[r.RemoteIP]++
-		} else {
-			g.otherIPs++
-		}
+		g.otherIPs += bump(g.ips, r.RemoteIP, 1, maxIPs)
 	}
-	if r.NKey != "" && !g.keys[r.NKey] && len(g.keys) < maxCounted {
-		g.keys[r.NKey] = true
-		if len(g.keySample) < maxKeys {
-			g.keySample = append(g.keySample, r.NKey)
-		}
+	g.addKey(r.NKey)
+}
+
+// bump adds n to m[k] when k is counted or m has room, and otherwise
+// returns n for the "other" count.
+func bump(m map[string]int, k string, n, max int) int {
+	if _, ok := m[k]; ok || len(m) < max {
+		m[k] += n
+		return 0
+	}
+	return n
+}
+
+// addKey counts a distinct key, keeping a few as a sample.
+func (g *group) addKey(k string) {
+	if k == "" || g.keys[k] || len(g.keys) >= maxCounted {
+		return
+	}
+	g.keys[k] = true
+	if len(g.keySample) < maxKeys {
+		g.keySample = append(g.keySample, k)
 	}
 }
 
@@ -103,28 +111,15 @@ func (g *group) merge(h *group) {
 	}
 	g.count += h.count
 	for r, n := range h.reasons {
-		if _, ok := g.reasons[r]; ok || len(g.reasons) < maxReasons {
-			g.reasons[r] += n
-		} else {
-			g.otherReasons += n
-		}
+		g.otherReasons += bump(g.reasons, r, n, maxReasons)
 	}
 	g.otherReasons += h.otherReasons
 	for ip, n := range h.ips {
-		if _, ok := g.ips[ip]; ok || len(g.ips) < maxIPs {
-			g.ips[ip] += n
-		} else {
-			g.otherIPs += n
-		}
+		g.otherIPs += bump(g.ips, ip, n, maxIPs)
 	}
 	g.otherIPs += h.otherIPs
 	for k := range h.keys {
-		if !g.keys[k] && len(g.keys) < maxCounted {
-			g.keys[k] = true
-			if len(g.keySample) < maxKeys {
-				g.keySample = append(g.keySample, k)
-			}
-		}
+		g.addKey(k)
 	}
 }
 

@@ -60,14 +60,18 @@ journalctl). It names the first bad entry; breaks acknowledged by a seal are lis
 // printReport writes a verify report for a person.
 func printReport(out io.Writer, r audit.Report) {
 	span := fmt.Sprintf("seq %d to %d", max(r.FirstSeq, 1), r.LastSeq)
+	entries := fmt.Sprintf("%d entries", r.Entries)
+	if r.Entries == 1 {
+		entries = "1 entry"
+	}
 	if r.OK {
 		sealed := ""
 		if n := len(r.Sealed); n > 0 {
 			sealed = fmt.Sprintf("; %d sealed break(s) acknowledged, listed below", n)
 		}
-		fmt.Fprintf(out, "audit log intact: %d entries (%s), head %s%s\n", r.Entries, span, r.Head, sealed)
+		fmt.Fprintf(out, "audit log intact: %s (%s), head %s%s\n", entries, span, r.Head, sealed)
 	} else {
-		fmt.Fprintf(out, "audit log BROKEN: %d entries (%s), %d problems; first bad entry: seq %d\n", r.Entries, span, len(r.Problems), r.FirstBad)
+		fmt.Fprintf(out, "audit log BROKEN: %s (%s), %d problem(s); first bad entry: seq %d\n", entries, span, len(r.Problems), r.FirstBad)
 		for _, p := range r.Problems {
 			fmt.Fprintf(out, "  seq %d [%s]: %s\n", p.Seq, p.Code, p.Message)
 		}
