@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test bench vet fmt clean
+.PHONY: all build run test bench flood vet fmt clean
 
 all: build
 
@@ -24,6 +24,11 @@ test:
 # async publish of the same payloads in the same run, and their ratio.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/internal/sidecar/
+
+# The audit floods at full size: 5,000 connection attempts with random keys
+# (the normal suite runs 1,000) and an admin working through a refusal flood.
+flood:
+	HUB_FLOOD=full $(GO) test -count=1 -v -run 'TestRandomKeyConnectionFloodIsBounded|TestAdminEntriesKeptDuringARefusalFlood' ./hub/internal/access/
 
 vet:
 	$(GO) vet $(PKGS)

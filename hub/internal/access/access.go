@@ -26,11 +26,22 @@ const PolicyBucket = "hub_policies"
 
 const policyKey = "files"
 
+// Auditor is what the service needs of the audit log (*audit.Writer is
+// one): entries stored before a change is answered (Record), entries
+// stored in the background without loss (Submit), and refusals counted
+// into bounded entries (Refused).
+type Auditor interface {
+	Record(ctx context.Context, e audit.Entry) (audit.Entry, error)
+	Submit(e audit.Entry)
+	Refused(r audit.Refusal)
+	Flush(ctx context.Context) error
+}
+
 // Deps are what the service works with.
 type Deps struct {
 	Actors   *actors.Store
 	Registry *registry.Registry
-	Audit    *audit.Log
+	Audit    Auditor
 	NATS     *natsd.Server
 	JS       jetstream.JetStream
 	Logger   *slog.Logger
@@ -52,9 +63,6 @@ type Service struct {
 	mu    sync.Mutex
 	conns map[uint64]connState
 
-	audits    chan audit.Entry
-	pending   atomic.Int64 // queued or being written
-	limiter   *limiter
 	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -73,7 +81,7 @@ type connState struct {
 	grant natsd.Grant
 }
 
-// New opens the policy bucket and starts the background auditing; call Close.
+// New opens the policy bucket and starts auditing grant expiries; call Close.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -86,20 +94,20 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("open policy bucket: %w", err)
 	}
 	s := &Service{Deps: d, log: d.Logger.With("component", "access"), kv: kv, conns: map[uint64]connState{},
-		audits: make(chan audit.Entry, 4096), limiter: newLimiter(5 * time.Second), wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	empty, err := policy.LoadFiles(nil)
 	if err != nil {
 		return nil, fmt.Errorf("empty policy set: %w", err)
 	}
 	s.set.Store(empty)
 	s.graceWake = make(chan struct{}, 1)
-	s.wg.Add(2)
-	go func() { defer s.wg.Done(); s.auditLoop() }()
+	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.expiryLoop() }()
 	return s, nil
 }
 
-// Close stops the background work, writing the audit entries still queued.
+// Close stops the background work. The audit writer, which may still hold
+// entries, is closed by its owner after this.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
@@ -196,15 +204,17 @@ func (s *Service) ApplyFrom(ctx context.Context, set *policy.Set, o Origin) (App
 	// record instead of delivering the dataset again from the start.
 	ch := s.reconcileSubscriptions(ctx)
 	res.SubscriptionsSuspended, res.SubscriptionsResumed, res.SubscriptionsRemoved = len(ch.Suspended), len(ch.Resumed), len(ch.Expired)
-	s.record(audit.Entry{Kind: audit.KindPolicyApply, Actor: by, Subject: res.Digest[:12],
-		Detail: mustJSON(map[string]any{"digest": res.Digest, "policies": res.Policies, "previous": old.Digest(), "recut": res.Recut,
-			"route": o.Route, "source": o.Source, "added": res.Diff.Added, "removed": res.Diff.Removed, "changed": res.Diff.Changed, "groups_changed": res.Diff.Groups,
-			"subscriptions_suspended": res.SubscriptionsSuspended, "subscriptions_resumed": res.SubscriptionsResumed, "subscriptions_removed": res.SubscriptionsRemoved})})
 	s.auditSubscriptions(ch, by)
 	s.poke()
 	s.pokeGrace()
 	s.log.Info("policies applied", "by", by, "route", o.Route, "policies", len(res.Policies), "recut", res.Recut,
 		"subscriptions_suspended", res.SubscriptionsSuspended, "subscriptions_resumed", res.SubscriptionsResumed, "subscriptions_removed", res.SubscriptionsRemoved)
+	if err := s.recordNow(ctx, audit.Entry{Kind: audit.KindPolicyApply, Actor: by, Subject: res.Digest[:12],
+		Detail: mustJSON(map[string]any{"digest": res.Digest, "policies": res.Policies, "previous": old.Digest(), "recut": res.Recut,
+			"route": o.Route, "source": o.Source, "added": res.Diff.Added, "removed": res.Diff.Removed, "changed": res.Diff.Changed, "groups_changed": res.Diff.Groups,
+			"subscriptions_suspended": res.SubscriptionsSuspended, "subscriptions_resumed": res.SubscriptionsResumed, "subscriptions_removed": res.SubscriptionsRemoved})}); err != nil {
+		return res, fmt.Errorf("policies %s applied, but %w", res.Digest[:12], err)
+	}
 	return res, nil
 }
 
@@ -258,30 +268,21 @@ func (s *Service) datasets() []string {
 	return out
 }
 
-// Refused implements natsd.Authorizer: every refused connection is audited.
+// Refused implements natsd.Authorizer: every refused connection is
+// audited, counted into one entry per actor (per source address for keys
+// no actor has) and interval.
 func (s *Service) Refused(c natsd.Conn, reason string) {
-	who := c.PublicKey
+	r := audit.Refusal{Kind: audit.RefusedConnect, RemoteIP: c.RemoteIP, NKey: c.PublicKey, Reason: reason}
 	if a, ok := s.Actors.ByKey(c.PublicKey); ok {
-		who = a.Name
+		r.Actor = a.Name
 	}
-	s.denied(who, "connect", reason, map[string]any{"remote_ip": c.RemoteIP, "nkey": c.PublicKey, "reason": reason})
+	s.Audit.Refused(r)
 }
 
-// Violation audits a publish or subscribe the server refused an actor.
-func (s *Service) Violation(actor string, cid uint64, msg string) {
-	s.denied(actor, "permission", msg, map[string]any{"client": cid, "message": msg})
-}
-
-func (s *Service) denied(who, kind, reason string, detail map[string]any) {
-	ok, suppressed := s.limiter.allow(who + "|" + kind + "|" + reason)
-	if !ok {
-		return
-	}
-	if suppressed > 0 {
-		detail["suppressed_since_last"] = suppressed
-	}
-	detail["kind"] = kind
-	s.record(audit.Entry{Kind: audit.KindAccessDenied, Actor: who, Subject: kind, Detail: mustJSON(detail)})
+// Violation audits a publish or subscribe the server refused an actor,
+// counted like refused connections.
+func (s *Service) Violation(actor string, _ uint64, msg string) {
+	s.Audit.Refused(audit.Refusal{Kind: audit.RefusedPermission, Actor: actor, Reason: msg})
 }
 
 // reevaluate re-judges every live actor connection under the rules now in
@@ -321,7 +322,9 @@ func (s *Service) CreateActor(ctx context.Context, name, publicKey, by string) (
 	if err != nil {
 		return a, err
 	}
-	s.record(audit.Entry{Kind: audit.KindActorCreate, Actor: by, Subject: name, Detail: mustJSON(map[string]string{"public_key": publicKey})})
+	if err := s.recordNow(ctx, audit.Entry{Kind: audit.KindActorCreate, Actor: by, Subject: name, Detail: mustJSON(map[string]string{"public_key": publicKey})}); err != nil {
+		return a, fmt.Errorf("actor %s created, but %w", name, err)
+	}
 	return a, nil
 }
 
@@ -339,60 +342,31 @@ func (s *Service) RevokeActor(ctx context.Context, name, by string) (actors.Acto
 	cut := s.kickWhere(func(st connState) bool { return st.grant.Actor == name })
 	cut += s.NATS.Kick(name)
 	removed, _ := delivery.RemoveActor(ctx, s.JS, s.Registry, name, "")
-	s.record(audit.Entry{Kind: audit.KindActorRevoke, Actor: by, Subject: name,
-		Detail: mustJSON(map[string]any{"public_key": a.PublicKey, "connections_cut": cut, "subscriptions_removed": removed})})
+	if err := s.recordNow(ctx, audit.Entry{Kind: audit.KindActorRevoke, Actor: by, Subject: name,
+		Detail: mustJSON(map[string]any{"public_key": a.PublicKey, "connections_cut": cut, "subscriptions_removed": removed})}); err != nil {
+		return a, fmt.Errorf("actor %s revoked, but %w", name, err)
+	}
 	return a, nil
 }
 
-// record queues an audit entry; the audit loop appends it.
-func (s *Service) record(e audit.Entry) {
-	s.pending.Add(1)
-	select {
-	case s.audits <- e:
-	default:
-		s.pending.Add(-1)
-		s.log.Error("audit queue full: entry dropped", "kind", e.Kind, "actor", e.Actor, "subject", e.Subject)
-	}
-}
-
-// Flush waits until every queued audit entry is written (for tests and
-// orderly shutdown).
-func (s *Service) Flush(ctx context.Context) error {
-	for s.pending.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
+// recordNow stores a security-relevant entry before the change it records
+// is answered. The error, if any, says the change stands but its entry is
+// not stored yet (the writer keeps retrying it).
+func (s *Service) recordNow(ctx context.Context, e audit.Entry) error {
+	if _, err := s.Audit.Record(ctx, e); err != nil {
+		s.log.Error("audit entry not stored before answering", "kind", e.Kind, "actor", e.Actor, "subject", e.Subject, "err", err)
+		return fmt.Errorf("its audit entry is not stored yet: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) auditLoop() {
-	write := func(e audit.Entry) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		defer s.pending.Add(-1)
-		if _, err := s.Audit.Append(ctx, e); err != nil {
-			s.log.Error("write audit entry", "kind", e.Kind, "err", err)
-		}
-	}
-	for {
-		select {
-		case e := <-s.audits:
-			write(e)
-		case <-s.done:
-			for {
-				select {
-				case e := <-s.audits:
-					write(e)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
+// record stores a security-relevant entry that no caller waits for (an
+// expiry): in the background, never dropped.
+func (s *Service) record(e audit.Entry) { s.Audit.Submit(e) }
+
+// Flush waits until every audit entry queued so far, and the refusals
+// counted so far, are written (for tests and orderly shutdown).
+func (s *Service) Flush(ctx context.Context) error { return s.Audit.Flush(ctx) }
 
 func (s *Service) poke() {
 	select {

@@ -206,11 +206,3 @@ func (a *api) tailAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	return a.finishStream(out, err)
 }
-
-func (a *api) verifyAudit(w http.ResponseWriter, r *http.Request) error {
-	rep, err := a.Audit.Verify(r.Context())
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, rep)
-}

@@ -34,6 +34,9 @@ type Deps struct {
 	// Access manages actors and policies; Audit is the audit log.
 	Access *access.Service
 	Audit  *audit.Log
+	// Anchors publishes the audit chain's head; verify compares with its
+	// last anchor, and a seal is anchored at once.
+	Anchors *audit.Anchorer
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	Logger        *slog.Logger
@@ -74,6 +77,9 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/policies/explain", h(a.explainPolicy))
 	v1.HandleFunc("GET /api/v1/audit", h(a.tailAudit))
 	v1.HandleFunc("GET /api/v1/audit/verify", h(a.verifyAudit))
+	v1.HandleFunc("POST /api/v1/audit/verify", h(a.verifyAudit))
+	v1.HandleFunc("POST /api/v1/audit/seal", h(a.sealAudit))
+	v1.HandleFunc("GET /api/v1/audit/anchor", h(a.lastAnchor))
 	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
 	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {

@@ -42,4 +42,34 @@
 // [Log.Append] serialises appends in the process and publishes with JetStream's
 // expected-last-sequence check, so a second writer (another hub node) cannot
 // fork the chain: the loser of a race re-reads the last entry and retries.
+//
+// The hub's services write through one [Writer], which owns the queue and the
+// flood control: security-relevant entries are stored before an admin call
+// answers ([Writer.Record]) or retried in the background until stored
+// ([Writer.Submit]), never dropped; refusals are counted into at most one
+// entry per actor (or source address) and interval ([Writer.Refused]), so a
+// flood costs a few entries, not one each.
+//
+// # Seals, anchors and checkpoints
+//
+// Three kinds of statement are signed with the anchor key, an Ed25519 nkey
+// kept outside the data dir, because the chain alone cannot prove what is
+// no longer there: someone who can edit the stored log can recompute every
+// hash, delete the stream, or cut its end.
+//
+//   - An [Anchor] states the chain's head (sequence and hash) at a moment. The
+//     [Anchorer] publishes one periodically and at shutdown to an anchor file,
+//     a log line and any [AnchorSink]; [Log.Verify] with [Against] reports a
+//     log that no longer passes through it as truncated, deleted or replaced.
+//   - A seal entry ([Log.Seal]) acknowledges the breaks present when an admin
+//     made it, each with the SHA-256 of the bytes concerned, so the chain can
+//     be trusted again from there while the evidence stays; Verify lists them
+//     as sealed breaks, and fails on anything else.
+//   - A checkpoint entry ([Log.Trim]) accounts for the prefix retention
+//     removed: Verify checks the chain from the first entry kept, which the
+//     checkpoint names by its hash.
+//
+// A damaged message that JetStream counts but cannot deliver would make an
+// ordered consumer wait forever; every read of the log asks the stream for
+// the sequence it waits on and reports it as unreadable instead.
 package audit

@@ -60,16 +60,17 @@ func (l *Log) streamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "the hub's audit log: a hash chain of admin changes, refusals and grant expiries",
-		Subjects:    []string{Subject},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardNew,
-		MaxAge:      l.opts.maxAge,
-		MaxMsgs:     -1,
-		MaxBytes:    -1,
-		Replicas:    l.opts.replicas,
-		DenyDelete:  !l.opts.tamperable,
-		DenyPurge:   !l.opts.tamperable,
+		// Retention is the hub's (Trim, under a signed checkpoint), never
+		// JetStream's own limits, which would cut entries silently.
+		Subjects:   []string{Subject},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Discard:    jetstream.DiscardNew,
+		MaxMsgs:    -1,
+		MaxBytes:   -1,
+		Replicas:   l.opts.replicas,
+		DenyDelete: !l.opts.tamperable,
+		DenyPurge:  !l.opts.tamperable,
 	}
 }
 
@@ -93,7 +94,10 @@ func (l *Log) loadLast(ctx context.Context) error {
 		m, err := s.GetLastMsgForSubject(ctx, Subject)
 		switch {
 		case errors.Is(err, jetstream.ErrMsgNotFound):
-			// Everything went between the two reads; the publish check sorts it out.
+			// The last entry cannot be read (damaged on disk: Verify
+			// reports it), or everything went between the two reads (the
+			// publish check sorts that out). The chain goes on from "".
+			l.log.WarnContext(ctx, "audit log: the last entry cannot be read; the next entry starts from an empty prev", "last_seq", lastSeq)
 		case err != nil:
 			return fmt.Errorf("audit stream %s: read last entry: %w", StreamName, err)
 		default:
@@ -123,16 +127,41 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	e.Seq = 0
-	e.Time = time.Now().UTC().Round(0)
-
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.appendLocked(ctx, e, nil)
+}
+
+// errMoved is returned by appendAfter when the log grew past the sequence
+// the entry must follow.
+var errMoved = errors.New("audit log moved on")
+
+// appendAfter appends e only as the entry right after sequence last (a
+// seal or checkpoint made from a verify up to last); else errMoved.
+func (l *Log) appendAfter(ctx context.Context, e Entry, last uint64) (Entry, error) {
+	e, err := normalize(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.appendLocked(ctx, e, &last)
+}
+
+// appendLocked appends e (normalised) after the last entry, or, with
+// after, only right after that sequence. l.mu is held.
+func (l *Log) appendLocked(ctx context.Context, e Entry, after *uint64) (Entry, error) {
+	var err error
+	e.Seq = 0
+	e.Time = time.Now().UTC().Round(0)
 	for attempt := 1; attempt <= l.opts.attempts; attempt++ {
 		if !l.loaded {
 			if err := l.loadLast(ctx); err != nil {
 				return Entry{}, err
 			}
+		}
+		if after != nil && l.lastSeq != *after {
+			return Entry{}, errMoved
 		}
 		e.Prev = l.lastHash
 		if e.Hash, err = ComputeHash(e); err != nil {
@@ -159,6 +188,9 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		if err := l.loadLast(ctx); err != nil {
 			return Entry{}, err
 		}
+		if after != nil {
+			return Entry{}, errMoved
+		}
 		l.log.DebugContext(ctx, "audit append lost a race, retrying",
 			"kind", e.Kind, "attempt", attempt, "last_seq", l.lastSeq)
 		if attempt < l.opts.attempts {
@@ -168,6 +200,15 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 		}
 	}
 	return Entry{}, fmt.Errorf("append %s entry to audit log after %d attempts: %w", e.Kind, l.opts.attempts, ErrConflict)
+}
+
+// publicKey is the anchor key's public key, "" without one.
+func (l *Log) publicKey() string {
+	if l.opts.key == nil {
+		return ""
+	}
+	pub, _ := l.opts.key.PublicKey()
+	return pub
 }
 
 // isWrongLastSeq reports the JetStream error of a failed expected-last-

@@ -3,31 +3,36 @@ package audit
 import (
 	"fmt"
 	"log/slog"
-	"time"
+
+	"github.com/nats-io/nkeys"
 )
 
 // Option configures [Open].
 type Option func(*options) error
 
 type options struct {
-	maxAge   time.Duration
 	replicas int
 	attempts int
 	logger   *slog.Logger
+	key      nkeys.KeyPair
 	// tamperable leaves DenyDelete and DenyPurge off; only tests set it
 	// (export_test.go), to prove that Verify catches what the flags prevent.
 	tamperable bool
 }
 
-// WithMaxAge lets JetStream drop entries older than d. The default, 0, keeps
-// every entry forever. Entries dropped by age leave the stream's first
-// sequence above 1, which [Log.Verify] accepts when a max age is set.
-func WithMaxAge(d time.Duration) Option {
+// WithAnchorKey sets the anchor key: it signs seals, checkpoints and
+// anchors, and Verify checks their signatures against it. Without one,
+// [Log.Seal] and [Log.Trim] fail with [ErrNoKey] and Verify cannot honour a
+// seal or a checkpoint.
+func WithAnchorKey(kp nkeys.KeyPair) Option {
 	return func(o *options) error {
-		if d < 0 {
-			return fmt.Errorf("%w: negative max age %s", ErrInvalidOption, d)
+		if kp == nil {
+			return fmt.Errorf("%w: nil anchor key", ErrInvalidOption)
 		}
-		o.maxAge = d
+		if _, err := kp.Seed(); err != nil {
+			return fmt.Errorf("%w: anchor key without its seed cannot sign: %v", ErrInvalidOption, err)
+		}
+		o.key = kp
 		return nil
 	}
 }

@@ -6,11 +6,12 @@ import (
 )
 
 // Tail calls fn with the last n entries (all of them when n <= 0; in a log
-// with removed entries, those of the last n sequences), oldest first, and then, with follow, with every new entry until ctx ends, when it
-// returns nil. Without follow it returns once the entries stored when it
-// started are read. A non-nil error from fn stops the tail and is returned; a
+// with removed entries, those of the last n sequences), oldest first, and
+// then, with follow, with every new entry until ctx ends, when it returns
+// nil. Without follow it returns once the entries stored when it started
+// are read. A non-nil error from fn stops the tail and is returned; a
 // stored message that is not an entry stops it with an error wrapping
-// [ErrBadEntry].
+// [ErrBadEntry]; one that cannot be read at all is skipped with a warning.
 func (l *Log) Tail(ctx context.Context, n int, follow bool, fn func(Entry) error) error {
 	var start uint64
 	if n > 0 {
@@ -32,5 +33,8 @@ func (l *Log) Tail(ctx context.Context, n int, follow bool, fn func(Entry) error
 			return err
 		}
 		return fn(e)
+	}, func(seq uint64, err error) error {
+		l.log.WarnContext(ctx, "audit tail: entry cannot be read, skipped (audit verify reports it)", "seq", seq, "err", err)
+		return nil
 	})
 }

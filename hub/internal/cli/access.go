@@ -298,43 +298,8 @@ rights change. On any error nothing changes and the error names the file and the
 }
 
 func auditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read and verify the hash-chained audit log"}
-	var vf clientFlags
-	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Check the audit chain: a changed or removed entry is reported (exit 1)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, cancel, err := vf.session(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			var rep struct {
-				Entries  int  `json:"entries"`
-				OK       bool `json:"ok"`
-				Problems []struct {
-					Seq     uint64 `json:"seq"`
-					Message string `json:"message"`
-				} `json:"problems"`
-				Head string `json:"head"`
-			}
-			if err := c.getJSON(ctx, "/api/v1/audit/verify", &rep); err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if rep.OK {
-				fmt.Fprintf(out, "audit log intact: %d entries, head %s\n", rep.Entries, rep.Head)
-				return nil
-			}
-			fmt.Fprintf(out, "audit log BROKEN: %d entries, %d problems\n", rep.Entries, len(rep.Problems))
-			for _, p := range rep.Problems {
-				fmt.Fprintf(out, "  seq %d: %s\n", p.Seq, p.Message)
-			}
-			return exitCode(1)
-		},
-	}
-	vf.register(verify)
+	cmd := &cobra.Command{Use: "audit", Short: "Read, verify and seal the hash-chained audit log"}
+	verify, seal, anchor := auditVerifyCmd(), auditSealCmd(), auditAnchorCmd()
 	var tf clientFlags
 	var n int
 	var follow bool
@@ -365,6 +330,6 @@ func auditCmd() *cobra.Command {
 	tail.Flags().IntVarP(&n, "lines", "n", 20, "how many of the last entries (0 = all)")
 	tail.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new entries")
 	tf.register(tail)
-	cmd.AddCommand(verify, tail)
+	cmd.AddCommand(verify, tail, seal, anchor)
 	return cmd
 }

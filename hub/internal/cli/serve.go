@@ -80,6 +80,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 				}
 				fmt.Fprintf(out, "  TLS:         %s, valid until %s%s (SIGHUP reloads)\n", cfg.TLSCert, c.Leaf().NotAfter.UTC().Format(time.DateOnly), mutual)
 			}
+			fmt.Fprintf(out, "  audit:       anchors to %s  (anchor key: %s)\n", cfg.AnchorFilePath(), cfg.AnchorKeyPath())
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
 			<-ctx.Done()
 			log.Info("shutting down")
@@ -109,6 +110,10 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "PEM certificate: NATS and HTTP serve TLS only (with --tls-key)")
 	f.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "PEM private key of --tls-cert")
 	f.StringVar(&cfg.TLSClientCA, "tls-client-ca", cfg.TLSClientCA, "PEM CA file: clients must present a certificate it signed (mutual TLS)")
+	f.StringVar(&cfg.AuditAnchorKey, "audit-anchor-key", cfg.AuditAnchorKey, "key signing the audit anchors, created if missing, outside the data dir (default <data>-audit/anchor.nk)")
+	f.StringVar(&cfg.AuditAnchorFile, "audit-anchor-file", cfg.AuditAnchorFile, "file the audit anchors are appended to, outside the data dir (default <data>-audit/anchors.ndjson)")
+	f.DurationVar(&cfg.AuditAnchorInterval, "audit-anchor-interval", cfg.AuditAnchorInterval, "how often the audit chain's head is anchored while it moves")
+	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "audit retention: older entries removed under a signed checkpoint (0 = keep all)")
 	return cmd
 }
 
@@ -162,5 +167,13 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.TLSKey = src.TLSKey
 	case "tls-client-ca":
 		dst.TLSClientCA = src.TLSClientCA
+	case "audit-anchor-key":
+		dst.AuditAnchorKey = src.AuditAnchorKey
+	case "audit-anchor-file":
+		dst.AuditAnchorFile = src.AuditAnchorFile
+	case "audit-anchor-interval":
+		dst.AuditAnchorInterval = src.AuditAnchorInterval
+	case "audit-max-age":
+		dst.AuditMaxAge = src.AuditMaxAge
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -56,25 +57,81 @@ type Config struct {
 	// TLSClientCA, when set, makes both listeners require a client
 	// certificate signed by a CA in this PEM file (mutual TLS).
 	TLSClientCA string `yaml:"tls_client_ca"`
+	// AuditAnchorKey is the key that signs the audit log's anchors, seals
+	// and checkpoints, created on first use. It must not be in the data
+	// dir. Empty: anchor.nk in the audit folder beside the data dir (see
+	// AuditDir).
+	AuditAnchorKey string `yaml:"audit_anchor_key"`
+	// AuditAnchorFile is where each anchor is appended as a JSON line; the
+	// hub compares its log with the file's last anchor. Not in the data
+	// dir. Empty: anchors.ndjson in the audit folder beside the data dir.
+	AuditAnchorFile string `yaml:"audit_anchor_file"`
+	// AuditAnchorInterval is how often the chain's head is anchored while
+	// it moves (and at shutdown).
+	AuditAnchorInterval time.Duration `yaml:"audit_anchor_interval"`
+	// AuditMaxAge is the audit log's retention: entries older than it are
+	// removed under a signed checkpoint. 0 keeps every entry.
+	AuditMaxAge time.Duration `yaml:"audit_max_age"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
 func Default() Config {
 	return Config{
-		Name:               "hub",
-		Data:               "data",
-		NATSListen:         "127.0.0.1:4222",
-		HTTPListen:         "127.0.0.1:8080",
-		Schemas:            "schemas",
-		Policies:           "policies",
-		MaxRecordBytes:     schema.DefaultMaxBytes,
-		MaxDepth:           schema.DefaultMaxDepth,
-		MaxBatch:           10000,
-		DeadLetterMaxAge:   30 * 24 * time.Hour,
-		DeadLetterMaxBytes: 1 << 30,
-		LogLevel:           "info",
-		SubscriptionGrace:  7 * 24 * time.Hour,
+		Name:                "hub",
+		Data:                "data",
+		NATSListen:          "127.0.0.1:4222",
+		HTTPListen:          "127.0.0.1:8080",
+		Schemas:             "schemas",
+		Policies:            "policies",
+		MaxRecordBytes:      schema.DefaultMaxBytes,
+		MaxDepth:            schema.DefaultMaxDepth,
+		MaxBatch:            10000,
+		DeadLetterMaxAge:    30 * 24 * time.Hour,
+		DeadLetterMaxBytes:  1 << 30,
+		LogLevel:            "info",
+		SubscriptionGrace:   7 * 24 * time.Hour,
+		AuditAnchorInterval: time.Minute,
 	}
+}
+
+// AuditDir is the default folder of the audit anchor key and file: beside
+// the data dir, named after it ("data" → "data-audit"), so that deleting,
+// restoring or copying the data dir leaves the anchors and the key behind.
+func (c Config) AuditDir() string {
+	d := filepath.Clean(c.Data)
+	if b := filepath.Base(d); b == "." || b == ".." || b == string(filepath.Separator) {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+	}
+	return d + "-audit"
+}
+
+// AnchorKeyPath is the audit anchor key's file.
+func (c Config) AnchorKeyPath() string {
+	if c.AuditAnchorKey != "" {
+		return c.AuditAnchorKey
+	}
+	return filepath.Join(c.AuditDir(), "anchor.nk")
+}
+
+// AnchorFilePath is the audit anchor file.
+func (c Config) AnchorFilePath() string {
+	if c.AuditAnchorFile != "" {
+		return c.AuditAnchorFile
+	}
+	return filepath.Join(c.AuditDir(), "anchors.ndjson")
+}
+
+// inside reports whether path is dir or lies below it.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Load reads a YAML config file over the defaults. Unknown keys are errors.
@@ -136,6 +193,17 @@ func (c Config) Validate() error {
 	}
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		bad("tls_client_ca", "mutual TLS needs the hub's own certificate too: set tls_cert and tls_key")
+	}
+	for key, path := range map[string]string{"audit_anchor_key": c.AnchorKeyPath(), "audit_anchor_file": c.AnchorFilePath()} {
+		if strings.TrimSpace(c.Data) != "" && inside(path, c.Data) {
+			bad(key, "%q is inside the data dir %q: the anchors must be kept apart from the log they anchor", path, c.Data)
+		}
+	}
+	if c.AuditAnchorInterval < time.Second {
+		bad("audit_anchor_interval", "%s must be at least 1s", c.AuditAnchorInterval)
+	}
+	if c.AuditMaxAge != 0 && c.AuditMaxAge < time.Hour {
+		bad("audit_max_age", "%s must be 0 (keep every entry) or at least 1h", c.AuditMaxAge)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

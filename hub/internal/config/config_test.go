@@ -46,6 +46,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad log level", "log_level: loud\n", "log_level"},
 		{"negative grace", "subscription_grace: -1h\n", "subscription_grace"},
 		{"not yaml", "name: [\n", "hub.yaml"},
+		{"anchor key in the data dir", "data: /var/lib/hub\naudit_anchor_key: /var/lib/hub/anchor.nk\n", "audit_anchor_key"},
+		{"anchor file in the data dir", "data: /var/lib/hub\naudit_anchor_file: /var/lib/hub/x/anchors.ndjson\n", "audit_anchor_file"},
+		{"anchor interval too short", "audit_anchor_interval: 10ms\n", "audit_anchor_interval"},
+		{"audit max age too short", "audit_max_age: 5m\n", "audit_max_age"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,5 +72,26 @@ func TestDeploySampleLoads(t *testing.T) {
 	// Production keeps the applied policy state: files are applied explicitly.
 	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" || c.Policies != "" || c.SubscriptionGrace.Hours() != 168 {
 		t.Fatalf("sample config read as %+v", c)
+	}
+}
+
+func TestAuditAnchorsDefaultBesideTheDataDir(t *testing.T) {
+	for data, want := range map[string]string{
+		"data":                  "data-audit",
+		"/var/lib/jobtech-hub/": "/var/lib/jobtech-hub-audit",
+	} {
+		c := Default()
+		c.Data = data
+		if c.AnchorKeyPath() != filepath.Join(want, "anchor.nk") || c.AnchorFilePath() != filepath.Join(want, "anchors.ndjson") {
+			t.Errorf("data %q: key %s, file %s; want them in %s", data, c.AnchorKeyPath(), c.AnchorFilePath(), want)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("data %q: %v", data, err)
+		}
+	}
+	c := Default()
+	c.Data = "."
+	if filepath.Base(c.AuditDir()) == ".-audit" || inside(c.AnchorKeyPath(), c.Data) {
+		t.Fatalf("data . puts the anchors at %s", c.AuditDir())
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/dirlock"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -49,6 +50,8 @@ type Node struct {
 	ingest  *ingest.Service
 	deliv   *delivery.Service
 	audit   *audit.Log
+	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
+	anchors *audit.Anchorer // publishes the chain's signed head
 	actors  *actors.Store
 	access  *access.Service
 	pub     *publish.Publisher
@@ -56,6 +59,7 @@ type Node struct {
 	ln      net.Listener
 	token   string
 	tls     *servertls.Certs // nil: both listeners are plain
+	lock    *dirlock.Lock    // the data dir's, held from the start to the end of Shutdown
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -80,6 +84,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, fmt.Errorf("load datasets from %s: %w", cfg.Schemas, err)
 	}
 	n.reg = registry.New(datasets...)
+	// One hub per data dir: a second one would interleave its writes with
+	// the first's in the same JetStream files (and break the audit chain).
+	if n.lock, err = dirlock.Acquire(cfg.Data); err != nil {
+		var held *dirlock.HeldError
+		if errors.As(err, &held) {
+			return nil, fmt.Errorf("another hub runs on this data dir: %w; stop it first, or give this hub another --data", err)
+		}
+		return nil, err
+	}
 	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
 		return nil, err
 	}
@@ -123,13 +136,26 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			return nil, err
 		}
 	}
-	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log)); err != nil {
+	key, created, err := audit.LoadOrCreateKey(cfg.AnchorKeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("audit_anchor_key: %w", err)
+	}
+	if created {
+		pub, _ := key.PublicKey()
+		log.Info("audit anchor key created; keep it apart from the data dir", "path", cfg.AnchorKeyPath(), "public_key", pub)
+	}
+	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key)); err != nil {
 		return nil, err
 	}
+	n.anchors, err = audit.NewAnchorer(n.audit, audit.AnchorerOptions{Hub: cfg.Name, File: cfg.AnchorFilePath(), Interval: cfg.AuditAnchorInterval, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
 		return nil, err
 	}
-	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.audit, NATS: n.nats, JS: n.js, Logger: log,
+	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
 		SubscriptionGrace: cfg.SubscriptionGrace})
 	if err != nil {
 		return nil, err
@@ -169,6 +195,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			MaxBatch:       cfg.MaxBatch,
 			Access:         acc,
 			Audit:          n.audit,
+			Anchors:        n.anchors,
 			NATSConnected:  n.nats.Connected,
 			Logger:         log,
 		}),
@@ -185,6 +212,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			log.Error("http server stopped", "err", err)
 		}
 	}()
+	// The first anchor of this run checks that the log still passes through
+	// the last one (a deleted or cut audit stream is logged as an ERROR
+	// here, and verify reports it; it does not keep the hub from serving),
+	// and anchors what the start wrote.
+	if _, _, err := n.anchors.Publish(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
+		log.Warn("audit anchor at start", "err", err)
+	}
+	n.anchors.Start()
 	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
 	return n, nil
 }
@@ -200,6 +235,9 @@ func (n *Node) Access() *access.Service { return n.accessSvc() }
 
 // Audit is the audit log.
 func (n *Node) Audit() *audit.Log { return n.audit }
+
+// Anchors publishes the audit chain's signed head; add sinks to it.
+func (n *Node) Anchors() *audit.Anchorer { return n.anchors }
 
 // Ready reports nil when the hub can take and serve records.
 func (n *Node) Ready(ctx context.Context) error {
@@ -279,6 +317,18 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if a := n.accessSvc(); a != nil {
 		a.Close()
 	}
+	// Every audit entry is written before the last anchor is taken, and
+	// both before JetStream stops.
+	if n.auditw != nil {
+		if err := n.auditw.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("audit writer: %w", err))
+		}
+	}
+	if n.anchors != nil {
+		if err := n.anchors.Close(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
+			errs = append(errs, fmt.Errorf("audit anchor: %w", err))
+		}
+	}
 	if n.ncJS != nil {
 		if n.js != nil {
 			select {
@@ -292,8 +342,17 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		_ = n.ncIn.Flush()
 		n.ncIn.Close()
 	}
+	natsDown := true
 	if n.nats != nil {
 		if err := n.nats.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			natsDown = false
+		}
+	}
+	// The data dir is free only once JetStream stopped writing to it; if it
+	// did not stop in time, the lock goes with the process.
+	if natsDown {
+		if err := n.lock.Release(); err != nil {
 			errs = append(errs, err)
 		}
 	}

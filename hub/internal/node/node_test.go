@@ -2,10 +2,15 @@ package node_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
+	"github.com/jobtech-dev/datahub/internal/dirlock"
 )
 
 // BenchmarkStartEmpty measures a hub's start on an empty data dir, up to
@@ -39,6 +44,25 @@ func TestRestartKeepsRecordsAndToken(t *testing.T) {
 	if n2.Token() != tok {
 		t.Fatal("admin token changed across a restart")
 	}
+	if err := n2.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSecondHubOnTheSameDataDirRefused(t *testing.T) {
+	t.Parallel()
+	cfg := hubtest.Config(t.TempDir())
+	n := hubtest.Start(t, cfg)
+	_, err := node.Start(t.Context(), cfg, hubtest.Logger(t))
+	if !errors.Is(err, dirlock.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) {
+		t.Fatalf("second hub on %s: %v, want refused naming process %d", cfg.Data, err, os.Getpid())
+	}
+	// The refused start touched nothing: the first hub still serves.
+	if err := n.Ready(t.Context()); err != nil {
+		t.Fatalf("first hub after the refused start: %v", err)
+	}
+	hubtest.Stop(t, n)
+	n2 := hubtest.Start(t, cfg)
 	if err := n2.Ready(t.Context()); err != nil {
 		t.Fatal(err)
 	}
