@@ -23,6 +23,7 @@ type options struct {
 	schemaTTL    time.Duration
 	natsOpts     []nats.Option
 	reconnectMin time.Duration
+	onState      func(ConnState)
 }
 
 func defaults() options {
@@ -80,6 +81,15 @@ func WithWindow(n int) Option {
 // WithNATSOptions adds options to the underlying NATS connection.
 func WithNATSOptions(opts ...nats.Option) Option {
 	return func(o *options) error { o.natsOpts = append(o.natsOpts, opts...); return nil }
+}
+
+// WithStateHandler has fn called each time the connection's state changes:
+// lost, a failed attempt to get it back (the hub away, or refusing the key),
+// back up. Calls come one at a time, in order; fn must return quickly and
+// must not call the Client except State. The sidecar uses it to log an
+// outage once, not at every attempt.
+func WithStateHandler(fn func(ConnState)) Option {
+	return func(o *options) error { o.onState = fn; return nil }
 }
 
 // PublishOption tunes one Publish.

@@ -91,10 +91,12 @@ type Hub struct {
 	NATSPort int
 	HTTPPort int
 	Policies string
-	cmd      *exec.Cmd
-	done     chan error
-	log      *bytes.Buffer
-	mu       sync.Mutex
+	// Args are extra `hub serve` flags (StartArgs), kept for restarts.
+	Args []string
+	cmd  *exec.Cmd
+	done chan error
+	log  *bytes.Buffer
+	mu   sync.Mutex
 }
 
 // NATSURL is where actors connect.
@@ -107,10 +109,17 @@ func (h *Hub) HTTPURL() string { return fmt.Sprintf("http://127.0.0.1:%d", h.HTT
 // policiesDir when not empty) on fixed free ports, so a restart keeps them.
 func Start(t testing.TB, policiesDir string) *Hub {
 	t.Helper()
+	return StartArgs(t, policiesDir)
+}
+
+// StartArgs is Start with extra `hub serve` flags (for example
+// "--max-record-bytes", "100000"), used again by Restart.
+func StartArgs(t testing.TB, policiesDir string, args ...string) *Hub {
+	t.Helper()
 	if policiesDir == "" {
 		policiesDir = filepath.Join(RepoRoot(), "policies")
 	}
-	h := &Hub{t: t, Data: t.TempDir(), Policies: policiesDir}
+	h := &Hub{t: t, Data: t.TempDir(), Policies: policiesDir, Args: args}
 	// A free port can be taken by another process before the hub binds it:
 	// try fresh ports a few times.
 	for attempt := 0; ; attempt++ {
@@ -134,9 +143,9 @@ func (h *Hub) start() {
 
 func (h *Hub) tryStart() error {
 	h.t.Helper()
-	cmd := exec.Command(Bin(h.t, "hub"), "serve", "--data", h.Data,
+	cmd := exec.Command(Bin(h.t, "hub"), append([]string{"serve", "--data", h.Data,
 		"--schemas", filepath.Join(RepoRoot(), "schemas"), "--policies", h.Policies,
-		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", h.NATSPort), "--http-listen", fmt.Sprintf("127.0.0.1:%d", h.HTTPPort), "--log-level", "warn")
+		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", h.NATSPort), "--http-listen", fmt.Sprintf("127.0.0.1:%d", h.HTTPPort), "--log-level", "warn"}, h.Args...)...)
 	out, _ := cmd.StdoutPipe()
 	h.log = &bytes.Buffer{}
 	cmd.Stderr = &lockedWriter{w: h.log, mu: &h.mu}
