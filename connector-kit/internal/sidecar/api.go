@@ -3,11 +3,14 @@ package sidecar
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -36,16 +39,122 @@ func (s *Sidecar) routes() http.Handler {
 	mux.HandleFunc("GET /snapshot", h(s.jobSnapshot))
 	mux.HandleFunc("GET /healthz", h(s.healthz))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	return problem.Mux(mux)
+	return s.guard(problem.Mux(mux))
+}
+
+// guard refuses, before anything is read, every request without the API
+// token when one is set; /healthz stays open for probes. The token is
+// compared in constant time (over SHA-256 digests, so its length does not
+// leak either).
+func (s *Sidecar) guard(next http.Handler) http.Handler {
+	if s.token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(s.token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			got = r.Header.Get("api-key") // what JobStream clients send
+		}
+		sum := sha256.Sum256([]byte(got))
+		if got == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			problem.Write(w, r, problem.New(problem.CodeUnauthorized, "this connector's local API needs its API token: Authorization: Bearer <token>"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// health is the answer of /healthz. Status is the most urgent of:
+// outbox-damaged (forwarding stopped: run `connector outbox repair`),
+// unauthorized (the hub refuses the actor's key), hub-unreachable, stuck
+// (the oldest queued record is not being taken, see queue_head), forbidden
+// (the hub refused records for a dataset, see datasets), ok.
+type health struct {
+	Status        string                   `json:"status"`
+	Actor         string                   `json:"actor"`
+	Hub           hubHealth                `json:"hub"`
+	OutboxPending int                      `json:"outbox_pending"`
+	OutboxBytes   int64                    `json:"outbox_bytes"`
+	Datasets      map[string]datasetHealth `json:"datasets,omitempty"`
+	QueueHead     *queueHead               `json:"queue_head,omitempty"`
+	OutboxError   string                   `json:"outbox_error,omitempty"`
+}
+
+type hubHealth struct {
+	URL       string    `json:"url"`
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since"`
+	Error     string    `json:"error,omitempty"`
+	// MaxRecordBytes is the hub's record limit, learned at connect.
+	MaxRecordBytes int `json:"max_record_bytes,omitempty"`
+}
+
+// datasetHealth is what the sidecar knows about the actor's right to
+// publish to one dataset: "forbidden" once the hub refused a record of it
+// on the current connection.
+type datasetHealth struct {
+	Publish string    `json:"publish"`
+	Since   time.Time `json:"since"`
+	Error   string    `json:"error,omitempty"`
 }
 
 func (s *Sidecar) healthz(w http.ResponseWriter, r *http.Request) error {
 	n, b := s.ob.Pending()
-	status := "ok"
-	if !s.c.Conn().IsConnected() {
-		status = "hub-unreachable"
+	st := s.c.State()
+	h := health{Status: "ok", Actor: s.c.Actor(), OutboxPending: n, OutboxBytes: b,
+		Hub: hubHealth{URL: s.cfg.Hub.URL, Connected: st.Connected, Since: st.Since, MaxRecordBytes: s.c.HubMaxRecordBytes()}}
+	if st.Err != nil {
+		h.Hub.Error = st.Err.Error()
 	}
-	return problem.WriteJSON(w, http.StatusOK, map[string]any{"status": status, "actor": s.c.Actor(), "outbox_pending": n, "outbox_bytes": b})
+	for _, d := range s.rights.datasets(st.Generation) {
+		if ref, ok := s.rights.forbidden(d, st.Generation); ok {
+			if h.Datasets == nil {
+				h.Datasets = map[string]datasetHealth{}
+			}
+			h.Datasets[d] = datasetHealth{Publish: "forbidden", Since: ref.at, Error: ref.cause}
+		}
+	}
+	head, stuck := s.fw.stuck(st.Generation, s.cfg.StuckAfter)
+	if stuck && st.Connected {
+		h.QueueHead = &head
+	}
+	damaged := s.fw.damaged()
+	if damaged != nil {
+		h.OutboxError = damaged.Error()
+	}
+	switch {
+	case damaged != nil:
+		h.Status = "outbox-damaged"
+	case st.Unauthorized:
+		h.Status = "unauthorized"
+	case !st.Connected:
+		h.Status = "hub-unreachable"
+	case h.QueueHead != nil:
+		h.Status = "stuck"
+	case len(h.Datasets) > 0:
+		h.Status = "forbidden"
+	}
+	return problem.WriteJSON(w, http.StatusOK, h)
+}
+
+// datasetFromPath returns the {dataset} of the request's path, refused
+// (404, at once) when it cannot name a dataset: a name from a URL never
+// reaches a NATS subject unchecked.
+func datasetFromPath(r *http.Request) (string, error) {
+	d := r.PathValue("dataset")
+	if !wire.ValidName(d) {
+		shown := d
+		if len(shown) > 80 {
+			shown = shown[:80] + "…"
+		}
+		return "", problem.Newf(wire.CodeUnknownDataset, "%q is not a dataset name ([a-z][a-z0-9-]{0,62})", shown)
+	}
+	return d, nil
 }
 
 // knownDataset answers whether the hub has dataset; when the hub cannot be
@@ -54,7 +163,7 @@ func (s *Sidecar) knownDataset(ctx context.Context, dataset string) bool {
 	s.catMu.Lock()
 	names, at := s.catalog, s.catalogAt
 	s.catMu.Unlock()
-	if (names == nil || time.Since(at) > time.Minute) && s.c.Conn().IsConnected() {
+	if (names == nil || time.Since(at) > time.Minute) && s.c.State().Connected {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		if fresh, err := s.c.Datasets(ctx); err == nil {
@@ -78,7 +187,7 @@ func (s *Sidecar) knownDataset(ctx context.Context, dataset string) bool {
 // quick bounds a lookup a POST makes at the hub: a second when the hub is
 // connected, nothing (cache only) when it is away, so records queue at once.
 func (s *Sidecar) quick(ctx context.Context) context.Context {
-	if !s.c.Conn().IsConnected() {
+	if !s.c.State().Connected {
 		ctx, cancel := context.WithCancel(ctx)
 		cancel()
 		return ctx
@@ -101,8 +210,8 @@ func readPosition(r *http.Request) ([]kit.SubscribeOption, error) {
 	}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return nil, problem.New(wire.CodeBadRequest, fmt.Sprintf("after=%q: want a sequence number", v))
+		if err != nil || n == math.MaxUint64 {
+			return nil, problem.New(wire.CodeBadRequest, fmt.Sprintf("after=%q: want a sequence number from 0 to %d", v, uint64(math.MaxUint64-1)))
 		}
 		if len(opts) > 0 {
 			return nil, problem.New(wire.CodeBadRequest, "give since or after, not both")
@@ -153,14 +262,19 @@ func (s *Sidecar) stream(w http.ResponseWriter, r *http.Request, dataset string,
 }
 
 func (s *Sidecar) getRecords(w http.ResponseWriter, r *http.Request) error {
-	dataset := r.PathValue("dataset")
+	dataset, err := datasetFromPath(r)
+	if err != nil {
+		return err
+	}
 	opts, err := readPosition(r)
 	if err != nil {
 		return err
 	}
 	follow := true
 	if v := r.URL.Query().Get("follow"); v != "" {
-		follow, _ = strconv.ParseBool(v)
+		if follow, err = strconv.ParseBool(v); err != nil {
+			return problem.Newf(wire.CodeBadRequest, "follow=%q: want true or false", v)
+		}
 	}
 	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	fl, _ := w.(http.Flusher)
@@ -217,10 +331,13 @@ func (s *Sidecar) getRecords(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Sidecar) getSnapshot(w http.ResponseWriter, r *http.Request) error {
-	dataset := r.PathValue("dataset")
+	dataset, err := datasetFromPath(r)
+	if err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	started := false
-	err := s.stream(w, r, dataset, false, true, nil, func(e wire.Envelope) error {
+	err = s.stream(w, r, dataset, false, true, nil, func(e wire.Envelope) error {
 		if !started {
 			started = true
 			w.Header().Set("Content-Type", "application/x-ndjson")
