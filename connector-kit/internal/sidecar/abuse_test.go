@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -368,5 +369,37 @@ func TestForbiddenDatasetIsLearned(t *testing.T) {
 	}
 	if n := len(h.Records("jobads")); n != 1 {
 		t.Fatalf("hub has %d job ads, want 1", n)
+	}
+}
+
+// A record the hub does not take, on a live connection, is reported as a
+// stuck head of the queue (here the hub is frozen: the connection stays up
+// and nothing answers).
+func TestStuckHeadIsReported(t *testing.T) {
+	t.Parallel()
+	h := kittest.Start(t, "")
+	s := startSidecar(t, h, "jobbland", func(c *sidecar.Config) {
+		c.AckTimeout = 200 * time.Millisecond
+		c.StuckAfter = time.Second
+	})
+	if code, body := post(t, s.URL()+"/v1/datasets/jobads/records", "application/json", realAds(t)[0]); code != 201 {
+		t.Fatalf("POST: %d %s", code, body)
+	}
+	h.Signal(syscall.SIGSTOP)
+	t.Cleanup(func() { h.Signal(syscall.SIGCONT) })
+	code, body := post(t, s.URL()+"/v1/datasets/jobads/records", "application/json", realAds(t)[1])
+	var r problem.LineResult
+	if err := json.Unmarshal(body, &r); err != nil || code != http.StatusAccepted {
+		t.Fatalf("POST to a frozen hub: %d %s", code, body)
+	}
+	hl := waitHealth(t, s.URL(), 10*time.Second, "stuck", func(h health) bool { return h.Status == "stuck" })
+	if hl.Head == nil || hl.Head.ID != r.ID || hl.Head.Attempts < 1 {
+		t.Fatalf("stuck head %+v, want record %s", hl.Head, r.ID)
+	}
+	h.Signal(syscall.SIGCONT)
+	waitDrained(t, s.URL(), 20*time.Second)
+	waitHealth(t, s.URL(), 5*time.Second, "ok", func(h health) bool { return h.Status == "ok" })
+	if n := len(h.Records("jobads")); n != 2 {
+		t.Fatalf("hub has %d records, want 2", n)
 	}
 }
