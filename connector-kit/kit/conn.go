@@ -118,7 +118,8 @@ func (c *Client) current(nc *nats.Conn) bool {
 	return c.nc == nc
 }
 
-// change applies fn to the state and tells the state handler, in order.
+// change applies fn to the state and tells the state handler, in order;
+// after Close the handler hears nothing more (closing is not an outage).
 func (c *Client) change(fn func(*ConnState) bool) {
 	c.hmu.Lock()
 	defer c.hmu.Unlock()
@@ -126,7 +127,10 @@ func (c *Client) change(fn func(*ConnState) bool) {
 	changed := fn(&c.state)
 	st := c.state
 	c.stmu.Unlock()
-	if changed && c.opts.onState != nil {
+	c.cmu.RLock()
+	closed := c.closed
+	c.cmu.RUnlock()
+	if changed && !closed && c.opts.onState != nil {
 		c.opts.onState(st)
 	}
 }
