@@ -7,6 +7,12 @@
 // when the hub has stored it. Subscribe delivers records to a handler at
 // least once: a record is acked when the handler returns nil and delivered
 // again, with backoff, when it returns an error. Errors are typed: a
-// *ValidationError lists the violations; ErrForbidden, ErrUnknownDataset and
-// ErrHubUnreachable say the rest.
+// *ValidationError lists the violations; ErrForbidden, ErrUnknownDataset,
+// ErrUnauthorized and ErrHubUnreachable say the rest.
+//
+// A Client keeps itself connected: nats.go reconnects after a network loss,
+// and when the connection is closed for good by anything but Close, the
+// client dials again with backoff and re-opens its subscriptions. State and
+// WithStateHandler report the connection, so a program can tell a hub that
+// is away from one that refuses its key.
 package kit
