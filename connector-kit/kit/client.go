@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,12 +21,31 @@ import (
 )
 
 // Client is an actor's connection to a hub. It is safe for concurrent use.
+//
+// The connection heals itself: nats.go reconnects after a network loss, and
+// when the connection is closed for good by anything but Close (the server
+// refused the key twice, or closed it on a protocol error) the client dials
+// again with backoff, swaps the new connection in and re-opens its
+// subscriptions. No call and no input can leave a Client disconnected.
 type Client struct {
-	nc    *nats.Conn
 	actor string
 	url   string
 	opts  options
-	pub   *publish.Publisher
+	nopts []nats.Option // to dial again
+
+	cmu       sync.RWMutex
+	nc        *nats.Conn
+	pub       *publish.Publisher
+	closed    bool
+	redialing bool
+	subs      map[*Subscription]struct{}
+	done      chan struct{} // closed by Close: no more dialling
+
+	hmu        sync.Mutex // serialises state changes and the state handler
+	stmu       sync.Mutex
+	state      ConnState
+	lastUp     upKey
+	maxPayload atomic.Int64
 
 	vmu     sync.Mutex
 	waiters map[string][]chan struct{} // subject → waiters for a violation
@@ -113,7 +133,8 @@ func buildOptions(opts []Option) (options, error) {
 }
 
 func dial(ctx context.Context, url, actor, publicKey string, sign nats.SignatureHandler, o options) (*Client, error) {
-	c := &Client{actor: actor, url: url, opts: o, waiters: map[string][]chan struct{}{}, schemas: map[string]cachedSchema{}}
+	c := &Client{actor: actor, url: url, opts: o, waiters: map[string][]chan struct{}{}, schemas: map[string]cachedSchema{},
+		subs: map[*Subscription]struct{}{}, done: make(chan struct{})}
 	nopts := append([]nats.Option{
 		nats.Name(o.name),
 		nats.Nkey(publicKey, sign),
@@ -122,25 +143,35 @@ func dial(ctx context.Context, url, actor, publicKey string, sign nats.Signature
 		nats.ReconnectWait(o.reconnectMin),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.RetryOnFailedConnect(false),
-		nats.ErrorHandler(c.onAsyncError),
 	}, append(o.tlsOptions(), o.natsOpts...)...)
 	if dl, ok := ctx.Deadline(); ok {
 		nopts = append(nopts, nats.Timeout(time.Until(dl)))
 	}
+	nopts = append(nopts, c.handlers(o.natsOpts)...)
+	c.nopts = nopts
 	nc, err := nats.Connect(url, nopts...)
 	if err != nil {
-		if errors.Is(err, nats.ErrAuthorization) {
-			return nil, fmt.Errorf("connect to %s as %s: %w: %v", url, actor, ErrForbidden, err)
+		if isAuthError(err) {
+			return nil, fmt.Errorf("connect to %s as %s: %w: %v", url, actor, ErrUnauthorized, err)
 		}
 		if tlshint.Is(err) {
 			return nil, fmt.Errorf("connect to %s as %s: %w: %v (%s)", url, actor, ErrTLS, err, tlshint.Hint(err, "--ca, hub.ca or kit.WithCA", "--client-cert/--client-key, hub.client_cert/client_key or kit.WithClientCert"))
 		}
 		return nil, fmt.Errorf("connect to %s as %s: %w: %v", url, actor, ErrHubUnreachable, err)
 	}
-	c.nc = nc
-	if c.pub, err = publish.New(nc, actor, publish.WithWindow(o.window)); err != nil {
+	pub, err := publish.New(nc, actor, publish.WithWindow(o.window))
+	if err != nil {
 		nc.Close()
 		return nil, err
+	}
+	c.cmu.Lock()
+	c.nc, c.pub = nc, pub
+	c.cmu.Unlock()
+	c.stmu.Lock()
+	c.state = ConnState{Err: errors.New("not connected yet"), Since: time.Now()}
+	c.stmu.Unlock()
+	if nc.IsConnected() {
+		c.up(nc)
 	}
 	return c, nil
 }
@@ -152,13 +183,35 @@ func (c *Client) Actor() string { return c.actor }
 // credentials file when that was empty).
 func (c *Client) URL() string { return c.url }
 
-// Conn is the underlying NATS connection.
-func (c *Client) Conn() *nats.Conn { return c.nc }
+// Conn is the underlying NATS connection now. The client replaces it when
+// it has to dial again, so do not keep it: ask again.
+func (c *Client) Conn() *nats.Conn {
+	c.cmu.RLock()
+	defer c.cmu.RUnlock()
+	return c.nc
+}
 
-// Close closes the connection; subscriptions stop.
+// publisher is the publisher on the connection now.
+func (c *Client) publisher() *publish.Publisher {
+	c.cmu.RLock()
+	defer c.cmu.RUnlock()
+	return c.pub
+}
+
+// Close closes the connection; subscriptions stop and the client dials no
+// more.
 func (c *Client) Close() error {
-	_ = c.pub.Close()
-	c.nc.Close()
+	c.cmu.Lock()
+	if c.closed {
+		c.cmu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	nc, pub := c.nc, c.pub
+	c.cmu.Unlock()
+	_ = pub.Close()
+	nc.Close()
 	return nil
 }
 
@@ -169,11 +222,15 @@ var violationRE = regexp.MustCompile(`Permissions Violation for (?:Publish|Subsc
 func (c *Client) onAsyncError(_ *nats.Conn, _ *nats.Subscription, err error) {
 	m := violationRE.FindStringSubmatch(err.Error())
 	if m == nil {
+		if isAuthError(err) { // reported through the connection state
+			c.opts.log.Debug("hub refused the key", "err", err)
+			return
+		}
 		c.opts.log.Warn("hub connection error", "err", err)
 		return
 	}
 	subj := m[1]
-	c.pub.FailSubject(subj, fmt.Errorf("%s: %w", subj, ErrForbidden))
+	c.publisher().FailSubject(subj, fmt.Errorf("%s: %w", subj, ErrForbidden))
 	c.vmu.Lock()
 	ws := c.waiters[subj]
 	delete(c.waiters, subj)
@@ -226,7 +283,7 @@ func (c *Client) request(ctx context.Context, subject string, data []byte) (*nat
 	}
 	done := make(chan result, 1)
 	go func() {
-		m, err := c.nc.RequestWithContext(ctx, subject, data)
+		m, err := c.Conn().RequestWithContext(ctx, subject, data)
 		done <- result{m, err}
 	}()
 	select {
@@ -234,7 +291,8 @@ func (c *Client) request(ctx context.Context, subject string, data []byte) (*nat
 		return nil, fmt.Errorf("%s: %w", subject, ErrForbidden)
 	case r := <-done:
 		if r.err != nil {
-			if errors.Is(r.err, nats.ErrNoResponders) || errors.Is(r.err, context.DeadlineExceeded) || errors.Is(r.err, nats.ErrTimeout) {
+			if errors.Is(r.err, nats.ErrNoResponders) || errors.Is(r.err, context.DeadlineExceeded) || errors.Is(r.err, nats.ErrTimeout) ||
+				errors.Is(r.err, nats.ErrConnectionClosed) || errors.Is(r.err, nats.ErrConnectionReconnecting) {
 				return nil, fmt.Errorf("%s: %w: %v", subject, ErrHubUnreachable, r.err)
 			}
 			if errors.Is(r.err, nats.ErrPermissionViolation) {
@@ -280,6 +338,9 @@ func (c *Client) refine(ctx context.Context, dataset string, err error) error {
 // Schema returns dataset's current schema and version, fetched from the hub
 // and cached for a few minutes.
 func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, int, error) {
+	if err := checkDataset(dataset); err != nil {
+		return nil, 0, fmt.Errorf("fetch schema: %w", err)
+	}
 	c.smu.Lock()
 	cs, ok := c.schemas[dataset]
 	c.smu.Unlock()
@@ -307,4 +368,18 @@ func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, in
 	c.schemas[dataset] = cachedSchema{s: s, version: version, at: time.Now()}
 	c.smu.Unlock()
 	return s, version, nil
+}
+
+// checkDataset refuses a name that cannot be a dataset before it reaches a
+// subject: a very long subject makes the server close the connection, and
+// an odd byte in one reaches nobody.
+func checkDataset(dataset string) error {
+	if wire.ValidName(dataset) {
+		return nil
+	}
+	shown := dataset
+	if len(shown) > 80 {
+		shown = shown[:80] + "…"
+	}
+	return fmt.Errorf("%q (%d bytes) is not a dataset name ([a-z][a-z0-9-]{0,62}): %w", shown, len(dataset), ErrUnknownDataset)
 }

@@ -7,11 +7,17 @@
 // when the hub has stored it. Subscribe delivers records to a handler at
 // least once: a record is acked when the handler returns nil and delivered
 // again, with backoff, when it returns an error. Errors are typed: a
-// *ValidationError lists the violations; ErrForbidden, ErrUnknownDataset and
-// ErrHubUnreachable say the rest.
+// *ValidationError lists the violations; ErrForbidden, ErrUnknownDataset,
+// ErrUnauthorized and ErrHubUnreachable say the rest.
 //
 // A hub serving TLS (tls://host:port) is verified against the system's CAs
 // or the one WithCA names, host name included; ErrTLS says what failed and
 // how to fix it. Dial with an empty URL connects to the hub the credentials
 // file names, and refuses a credentials file other users can read.
+//
+// A Client keeps itself connected: nats.go reconnects after a network loss,
+// and when the connection is closed for good by anything but Close, the
+// client dials again with backoff and re-opens its subscriptions. State and
+// WithStateHandler report the connection, so a program can tell a hub that
+// is away from one that refuses its key.
 package kit

@@ -17,6 +17,10 @@ var (
 	ErrForbidden = errors.New("forbidden by the hub's sharing policies")
 	// ErrUnknownDataset: the hub declares no such dataset.
 	ErrUnknownDataset = errors.New("unknown dataset")
+	// ErrUnauthorized: the hub refuses this actor's key: the actor was
+	// revoked, or the credentials are not the hub's. Dial returns it;
+	// ConnState.Unauthorized reports it on a live Client.
+	ErrUnauthorized = errors.New("the hub refuses this actor's key (revoked or unknown)")
 	// ErrHubUnreachable: no answer from the hub; the record may or may not
 	// be stored — retry with the same record id, and it is stored once.
 	ErrHubUnreachable = errors.New("hub unreachable")

@@ -29,6 +29,7 @@ type options struct {
 	caFile       string
 	certFile     string
 	keyFile      string
+	onState      func(ConnState)
 }
 
 func defaults() options {
@@ -160,6 +161,15 @@ func (o *options) tlsOptions() []nats.Option {
 		out = append(out, nats.ClientCert(o.certFile, o.keyFile))
 	}
 	return out
+}
+
+// WithStateHandler has fn called each time the connection's state changes:
+// lost, a failed attempt to get it back (the hub away, or refusing the key),
+// back up. Calls come one at a time, in order, and stop at Close; fn must
+// return quickly and must not call the Client except State. The sidecar
+// uses it to log an outage once, not at every attempt.
+func WithStateHandler(fn func(ConnState)) Option {
+	return func(o *options) error { o.onState = fn; return nil }
 }
 
 // PublishOption tunes one Publish.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/internal/publish"
@@ -50,8 +51,12 @@ type Result struct {
 // PublishBatch stores many records, pipelined, and returns one result per
 // record in order. The error is non-nil only when nothing could be tried.
 func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchRecord) ([]Result, error) {
+	if err := checkDataset(dataset); err != nil {
+		return nil, err
+	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
+	pub := c.publisher()
 	results := make([]Result, len(recs))
 	futures := make([]*publish.Future, len(recs))
 	for i, r := range recs {
@@ -76,7 +81,12 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 				continue
 			}
 		}
-		f, err := c.pub.Send(ctx, dataset, r.Data, id)
+		f, err := pub.Send(ctx, dataset, r.Data, id)
+		if errors.Is(err, nats.ErrMaxPayload) {
+			// Over the server's limit: sending it again cannot help.
+			results[i].Err = fmt.Errorf("%s: %d bytes: %w: %v", dataset, len(r.Data), ErrTooLarge, err)
+			continue
+		}
 		if err != nil {
 			results[i].Err = fmt.Errorf("%w: %v", ErrHubUnreachable, err)
 			continue
@@ -104,7 +114,7 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 		}
 		reply, err := f.Result(ctx)
 		if err != nil {
-			c.pub.Abandon(f)
+			pub.Abandon(f)
 			if errors.Is(err, ErrForbidden) {
 				results[i].Err = err
 			} else {

@@ -101,6 +101,7 @@ type Subscription struct {
 	consumer string
 	pending  uint64
 
+	kick      chan struct{} // re-open now: the client dialled again
 	lastSeen  atomic.Int64  // unix nanos of the last message or heartbeat
 	lastSeq   atomic.Uint64 // stream sequence of the last record handled
 	handled   atomic.Uint64
@@ -112,16 +113,20 @@ type Subscription struct {
 // record. It returns ErrForbidden when the actor may not subscribe to
 // dataset, ErrUnknownDataset, or ErrHubUnreachable.
 func (c *Client) Subscribe(ctx context.Context, dataset string, h Handler, opts ...SubscribeOption) (*Subscription, error) {
+	if err := checkDataset(dataset); err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
 	o := subOptions{backoffMin: 500 * time.Millisecond, backoffMax: time.Minute}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	sctx, cancel := context.WithCancel(context.Background())
-	s := &Subscription{c: c, dataset: dataset, opts: o, h: h, ctx: sctx, cancel: cancel, watchDone: make(chan struct{})}
+	s := &Subscription{c: c, dataset: dataset, opts: o, h: h, ctx: sctx, cancel: cancel, watchDone: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if err := s.open(ctx); err != nil {
 		cancel()
 		return nil, c.refine(ctx, dataset, err)
 	}
+	c.track(s)
 	go s.watch()
 	return s, nil
 }
@@ -150,17 +155,22 @@ func (s *Subscription) open(ctx context.Context) error {
 	if s.sub != nil {
 		_ = s.sub.Unsubscribe()
 	}
-	sub, err := s.c.nc.Subscribe(rep.DeliverSubject, s.onMsg)
+	nc := s.c.Conn()
+	sub, err := nc.Subscribe(rep.DeliverSubject, s.onMsg)
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", rep.DeliverSubject, err)
 	}
 	_ = sub.SetPendingLimits(-1, 256<<20)
+	if old := s.consumer; old != "" && old != rep.Consumer && s.opts.req.Durable == "" {
+		// The ephemeral consumer this one replaces delivers to nobody now.
+		go s.c.endConsumer(s.dataset, old)
+	}
 	s.sub, s.deliver, s.consumer = sub, rep.DeliverSubject, rep.Consumer
 	if s.pending == 0 {
 		s.pending = rep.Pending
 	}
 	s.lastSeen.Store(time.Now().UnixNano())
-	return s.c.nc.Flush()
+	return nc.Flush()
 }
 
 func (s *Subscription) onMsg(m *nats.Msg) {
@@ -233,10 +243,11 @@ func (s *Subscription) watch() {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-s.kick:
 		case <-t.C:
-		}
-		if time.Since(time.Unix(0, s.lastSeen.Load())) < 16*time.Second || !s.c.nc.IsConnected() {
-			continue
+			if time.Since(time.Unix(0, s.lastSeen.Load())) < 16*time.Second || !s.c.Conn().IsConnected() {
+				continue
+			}
 		}
 		// A durable subscription resumes on the hub; an ephemeral one starts
 		// again after the last record handled, neither replaying nor skipping.
@@ -255,6 +266,15 @@ func (s *Subscription) watch() {
 	}
 }
 
+// reopen has the subscription opened again at once, on the client's new
+// connection.
+func (s *Subscription) reopen() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
 // Handled counts records acked; Failed counts handler errors.
 func (s *Subscription) Handled() uint64 { return s.handled.Load() }
 
@@ -270,15 +290,46 @@ func (s *Subscription) Consumer() string { s.mu.Lock(); defer s.mu.Unlock(); ret
 
 // Stop stops delivery. A durable subscription keeps its place on the hub:
 // Subscribe with the same Durable name resumes after the last acked record.
+// An ephemeral subscription's consumer is deleted on the hub at once (it
+// would otherwise count against the actor's limit of subscriptions until
+// the hub removes it after 5 minutes unused).
 func (s *Subscription) Stop() error {
 	s.cancel()
 	<-s.watchDone
+	s.c.untrack(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var err error
 	if s.sub != nil {
-		return s.sub.Drain()
+		err = s.sub.Drain()
 	}
-	return nil
+	if s.opts.req.Durable == "" && s.consumer != "" {
+		s.c.endConsumer(s.dataset, s.consumer)
+		s.consumer = ""
+	}
+	return err
+}
+
+// endConsumer asks the hub to delete an ephemeral consumer of this actor,
+// briefly and at most once: when the hub is away, it removes the consumer
+// itself after 5 minutes unused.
+func (c *Client) endConsumer(dataset, consumer string) {
+	if !c.Conn().IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	body, _ := json.Marshal(wire.UnsubscribeRequest{Consumer: consumer})
+	m, err := c.request(ctx, wire.ServiceSubject(wire.UnsubscribePrefix, dataset, c.actor), body)
+	if err != nil {
+		c.opts.log.Debug("end subscription", "dataset", dataset, "consumer", consumer, "err", err)
+		return
+	}
+	var rep wire.SubscribeReply
+	_ = json.Unmarshal(m.Data, &rep)
+	if err := rep.Err(); err != nil && wire.CodeOf(err) != wire.CodeNotFound {
+		c.opts.log.Debug("end subscription", "dataset", dataset, "consumer", consumer, "err", err)
+	}
 }
 
 // Unsubscribe stops delivery and deletes a durable subscription on the hub.

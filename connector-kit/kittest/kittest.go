@@ -95,11 +95,13 @@ type Hub struct {
 	HTTPPort int
 	Policies string
 	TLS      TLS
-	httpc    *http.Client
-	cmd      *exec.Cmd
-	done     chan error
-	log      *bytes.Buffer
-	mu       sync.Mutex
+	// Args are extra `hub serve` flags (StartArgs), kept for restarts.
+	Args  []string
+	httpc *http.Client
+	cmd   *exec.Cmd
+	done  chan error
+	log   *bytes.Buffer
+	mu    sync.Mutex
 }
 
 // TLS makes the hub serve TLS (hub serve --tls-cert, --tls-key,
@@ -139,12 +141,21 @@ func Start(t testing.TB, policiesDir string) *Hub {
 	return StartWith(t, Options{Policies: policiesDir})
 }
 
+// StartArgs is Start with extra `hub serve` flags (for example
+// "--max-record-bytes", "100000"), used again by Restart.
+func StartArgs(t testing.TB, policiesDir string, args ...string) *Hub {
+	t.Helper()
+	return StartWith(t, Options{Policies: policiesDir, Args: args})
+}
+
 // Options are how StartWith runs the hub.
 type Options struct {
 	// Policies is the policy folder ("" = the repository's).
 	Policies string
 	// TLS, if its Cert is set, makes the hub serve TLS.
 	TLS TLS
+	// Args are extra `hub serve` flags, kept for restarts.
+	Args []string
 }
 
 // StartWith is Start with more choices.
@@ -154,7 +165,7 @@ func StartWith(t testing.TB, o Options) *Hub {
 	if policiesDir == "" {
 		policiesDir = filepath.Join(RepoRoot(), "policies")
 	}
-	h := &Hub{t: t, Data: t.TempDir(), Policies: policiesDir, TLS: o.TLS}
+	h := &Hub{t: t, Data: t.TempDir(), Policies: policiesDir, TLS: o.TLS, Args: o.Args}
 	// A free port can be taken by another process before the hub binds it:
 	// try fresh ports a few times.
 	for attempt := 0; ; attempt++ {
@@ -178,9 +189,9 @@ func (h *Hub) start() {
 
 func (h *Hub) tryStart() error {
 	h.t.Helper()
-	cmd := exec.Command(Bin(h.t, "hub"), "serve", "--data", h.Data,
+	cmd := exec.Command(Bin(h.t, "hub"), append([]string{"serve", "--data", h.Data,
 		"--schemas", filepath.Join(RepoRoot(), "schemas"), "--policies", h.Policies,
-		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", h.NATSPort), "--http-listen", fmt.Sprintf("127.0.0.1:%d", h.HTTPPort), "--log-level", "warn")
+		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", h.NATSPort), "--http-listen", fmt.Sprintf("127.0.0.1:%d", h.HTTPPort), "--log-level", "warn"}, h.Args...)...)
 	if h.TLS.Cert != "" {
 		cmd.Args = append(cmd.Args, "--tls-cert", h.TLS.Cert, "--tls-key", h.TLS.Key)
 		if h.TLS.ClientCA != "" {

@@ -55,7 +55,12 @@ func (r SubscribeReply) Err() error {
 	return &Error{Code: c, Message: r.Error}
 }
 
-// UnsubscribeRequest ends a durable subscription.
+// UnsubscribeRequest ends a subscription on hub.unsubscribe.<dataset>.<actor>:
+// a durable one by its name, or an ephemeral one by its consumer (the
+// SubscribeReply's Consumer), so a reader that is done frees it at once
+// instead of leaving it to count against the actor's limit until the hub
+// removes it, unused, after 5 minutes. Give one of the two.
 type UnsubscribeRequest struct {
-	Durable string `json:"durable"`
+	Durable  string `json:"durable,omitempty"`
+	Consumer string `json:"consumer,omitempty"`
 }

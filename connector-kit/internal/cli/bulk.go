@@ -5,59 +5,126 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
+	"github.com/jobtech-dev/datahub/internal/recordid"
 )
 
 // importChunk is how many records one pipelined batch carries.
 const importChunk = 500
 
+// importInput is one input of `connector import`: a file, a pipe or
+// standard input.
+type importInput struct {
+	name    string // in messages: the path, or "stdin"
+	idName  string // in record ids: the base name, "stdin" for standard input
+	regular bool   // a regular file: it can be read twice (to count first)
+	read    func(fn func(recordfile.Record) error) error
+}
+
+func openInput(path string, stdin io.Reader) (importInput, error) {
+	if path == "-" {
+		return importInput{name: "stdin", idName: "stdin", read: func(fn func(recordfile.Record) error) error {
+			return recordfile.ReadStream("stdin", stdin, fn)
+		}}, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return importInput{}, fmt.Errorf("records: %w", err)
+	}
+	return importInput{name: path, idName: filepath.Base(path), regular: st.Mode().IsRegular(), read: func(fn func(recordfile.Record) error) error {
+		return recordfile.ReadFile(path, fn)
+	}}, nil
+}
+
 func importCmd() *cobra.Command {
-	var hub, credsFile, dataset string
+	var hub, credsFile, dataset, idFrom string
 	var quiet bool
 	var tf tlsFlags
 	cmd := &cobra.Command{
-		Use:   "import --dataset D FILE...",
-		Short: "Bulk-publish JSON or NDJSON files, with a progress bar and a summary",
-		Long: `import publishes every record of the files to dataset D straight to the hub, pipelined,
-showing records/s and the rejected count as it goes, then a summary; each rejected record
-is printed with its file:line and violations. Exit status 1 if any record was rejected.`,
+		Use:   "import --dataset D FILE... (- for standard input)",
+		Short: "Bulk-publish JSON or NDJSON files or a pipe, with progress and a summary",
+		Long: `import publishes every record of the inputs to dataset D straight to the hub, pipelined,
+then prints a summary; each rejected record is printed with its file:line and violations.
+Exit status 1 if any record was rejected.
+
+An input is a file, a named pipe, or - (standard input). A .ndjson or .jsonl name means one
+record per line, a .json name one document (a record or an array of them); any other name,
+and standard input, is told by its content. Every input is read once, except regular files,
+which are counted first so the progress bar knows the total; for a pipe a spinner shows the
+count and the rate instead. The progress display is drawn only when standard error is a
+terminal (never with --quiet).
+
+Each record's id comes from its content, so running the same import again after a failure
+stores nothing twice (the hub answers duplicate for what it has): by default the input's
+name, the line and a hash of the record (recordid.FromLine: "ads.ndjson:12:3fa4…"), or with
+--id-from FIELD the dataset, that field's value and the hash ("jobads:22884504:3fa4…", the
+same id the sidecar's ?id_from= and the file source's id_from make). The default tells two
+identical lines apart, so a record repeated on purpose (removed, added, removed again) is
+stored each time; run it again the same way (same file name, or - again) to get the same ids.`,
+		Example: `  connector import --dataset jobads --credentials af.nk testdata/jobtech/job-ads.ndjson
+  cat ads.ndjson | connector import --dataset jobads --credentials af.nk -
+  connector import --dataset jobads --credentials af.nk --id-from id ads.ndjson`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			var inputs []importInput
+			countable := true
+			for _, f := range files {
+				in, err := openInput(f, cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				inputs = append(inputs, in)
+				countable = countable && in.regular
+			}
 			c, err := kit.Dial(ctx, hub, credsFile, append(tf.options(), kit.WithName("connector-import"))...)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			total := 0
-			for _, f := range files {
-				if err := recordfile.ReadFile(f, func(recordfile.Record) error { total++; return nil }); err != nil {
-					return err
+			total := -1 // not known ahead: a spinner
+			if countable {
+				total = 0
+				for _, in := range inputs {
+					if err := in.read(func(recordfile.Record) error { total++; return nil }); err != nil {
+						return err
+					}
 				}
 			}
-			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(errOut), progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(), progressbar.OptionSetItsString("records"), progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionSetVisibility(!quiet), progressbar.OptionSetDescription("importing"))
-			var stored, dups, rejected int
+			out := cmd.OutOrStdout()
+			bar := newProgress(cmd.ErrOrStderr(), total, quiet)
+			var read, stored, dups, rejected int
 			start := time.Now()
 			var chunk []recordfile.Record
+			var ids []string
+			refuse := func(r recordfile.Record, why string, lines ...string) {
+				rejected++
+				bar.clear()
+				fmt.Fprintf(out, "%s: rejected: %s\n", r.Where(), why)
+				for _, l := range lines {
+					fmt.Fprintf(out, "    %s\n", l)
+				}
+			}
 			flush := func() error {
 				if len(chunk) == 0 {
 					return nil
 				}
 				recs := make([]kit.BatchRecord, len(chunk))
 				for i, r := range chunk {
-					recs[i] = kit.BatchRecord{Data: r.Data}
+					recs[i] = kit.BatchRecord{ID: ids[i], Data: r.Data}
 				}
 				res, err := c.PublishBatch(ctx, dataset, recs)
 				if err != nil {
@@ -71,24 +138,34 @@ is printed with its file:line and violations. Exit status 1 if any record was re
 					case r.Err == nil:
 						stored++
 					case errors.As(r.Err, &ve):
-						rejected++
-						_ = bar.Clear()
-						fmt.Fprintf(out, "%s: rejected\n", chunk[i].Where())
+						var vs []string
 						for _, v := range ve.Violations {
-							fmt.Fprintf(out, "    %s\n", v)
+							vs = append(vs, v.String())
 						}
+						refuse(chunk[i], fmt.Sprintf("%d violation(s)", len(vs)), vs...)
+					case errors.Is(r.Err, kit.ErrConflict), errors.Is(r.Err, kit.ErrTooLarge):
+						refuse(chunk[i], r.Err.Error())
 					default:
-						return fmt.Errorf("%s: %w", chunk[i].Where(), r.Err)
+						return fmt.Errorf("%s: %w\n%d records stored so far; run the same command again: what is stored answers duplicate", chunk[i].Where(), r.Err, stored+dups)
 					}
 				}
-				bar.Describe(fmt.Sprintf("importing (%d rejected)", rejected))
-				_ = bar.Add(len(chunk))
-				chunk = chunk[:0]
+				bar.describe(fmt.Sprintf("importing (%d rejected)", rejected))
+				bar.add(len(chunk))
+				chunk, ids = chunk[:0], ids[:0]
 				return nil
 			}
-			for _, f := range files {
-				err := recordfile.ReadFile(f, func(r recordfile.Record) error {
-					chunk = append(chunk, r)
+			for _, in := range inputs {
+				err := in.read(func(r recordfile.Record) error {
+					read++
+					id := recordid.FromLine(in.idName, r.Line, r.Data)
+					if idFrom != "" {
+						var err error
+						if id, err = recordid.FromField(dataset, idFrom, r.Data); err != nil {
+							refuse(r, err.Error())
+							return nil
+						}
+					}
+					chunk, ids = append(chunk, r), append(ids, id)
 					if len(chunk) >= importChunk {
 						return flush()
 					}
@@ -101,10 +178,10 @@ is printed with its file:line and violations. Exit status 1 if any record was re
 			if err := flush(); err != nil {
 				return err
 			}
-			_ = bar.Finish()
+			bar.finish()
 			el := time.Since(start)
-			fmt.Fprintf(out, "\n%d records in %s (%.0f records/s): %d stored, %d duplicates, %d rejected\n",
-				total, el.Round(time.Millisecond), float64(total)/el.Seconds(), stored, dups, rejected)
+			fmt.Fprintf(out, "%d records in %s (%.0f records/s): %d stored, %d duplicates, %d rejected\n",
+				read, el.Round(time.Millisecond), float64(read)/el.Seconds(), stored, dups, rejected)
 			if rejected > 0 {
 				return exitCode(1)
 			}
@@ -116,10 +193,59 @@ is printed with its file:line and violations. Exit status 1 if any record was re
 	f.StringVar(&credsFile, "credentials", "", "the actor's credentials file")
 	tf.register(cmd)
 	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
-	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	f.StringVar(&idFrom, "id-from", "", "make record ids from this field (or JSON pointer) and the record's hash")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress display")
 	_ = cmd.MarkFlagRequired("dataset")
 	_ = cmd.MarkFlagRequired("credentials")
 	return cmd
+}
+
+// progress is the import's progress display: a bar when the total is
+// known, a spinner with the count and the rate when it is not, drawn only
+// on a terminal. Its methods do nothing when it is not drawn.
+type progress struct {
+	bar *progressbar.ProgressBar
+	w   io.Writer
+}
+
+func newProgress(w io.Writer, total int, quiet bool) progress {
+	if quiet || !isTerminal(w) {
+		return progress{}
+	}
+	return progress{w: w, bar: progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(), progressbar.OptionSetItsString("records"), progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetDescription("importing"), progressbar.OptionSpinnerType(14))}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (p progress) add(n int) {
+	if p.bar != nil {
+		_ = p.bar.Add(n)
+	}
+}
+
+func (p progress) describe(s string) {
+	if p.bar != nil {
+		p.bar.Describe(s)
+	}
+}
+
+func (p progress) clear() {
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+}
+
+func (p progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
 }
 
 func tailCmd() *cobra.Command {

@@ -30,7 +30,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), &cobra.Command{
+	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), outboxCmd(), &cobra.Command{
 		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), "connector (JobTech Data Hub) dev")
@@ -66,7 +66,12 @@ func runCmd() *cobra.Command {
 		Long: `run starts the sidecar. Applications POST records to its local HTTP API and read datasets
 from it; configured inputs feed the hub and outputs deliver subscriptions to webhooks or
 files. Records are kept in a durable outbox until the hub stored them. Flags override the
-config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the outbox.`,
+config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the outbox.
+
+The local API has no authentication of its own unless an API token is set
+(--api-token-file, --api-token or api_token in connector.yaml): then every request but
+/healthz needs "Authorization: Bearer <token>". A --listen address other than loopback
+(127.0.0.1, ::1, localhost) requires one: run refuses to start without it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -105,7 +110,9 @@ config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the o
 	f.StringVar(&cfg.Hub.CA, "ca", cfg.Hub.CA, caFlagHelp)
 	f.StringVar(&cfg.Hub.ClientCert, "client-cert", cfg.Hub.ClientCert, "PEM client certificate for a hub that requires one (mutual TLS)")
 	f.StringVar(&cfg.Hub.ClientKey, "client-key", cfg.Hub.ClientKey, "PEM key of --client-cert")
-	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "local HTTP API address")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "local HTTP API address (not loopback: needs an API token)")
+	f.StringVar(&cfg.APIToken, "api-token", "", "token the local API requires (visible in the process list: prefer --api-token-file)")
+	f.StringVar(&cfg.APITokenFile, "api-token-file", "", "file holding the token the local API requires")
 	f.StringVar(&cfg.Outbox, "outbox", cfg.Outbox, "outbox folder")
 	f.StringVar(&cfg.State, "state", cfg.State, "folder for plugin state and dead-letter files")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -132,5 +139,9 @@ func applyRunFlag(dst *sidecar.Config, src sidecar.Config, name string) {
 		dst.State = src.State
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "api-token":
+		dst.APIToken, dst.APITokenFile = src.APIToken, ""
+	case "api-token-file":
+		dst.APITokenFile, dst.APIToken = src.APITokenFile, ""
 	}
 }

@@ -59,5 +59,20 @@
 // was never acknowledged to anyone, so it is cut off (and logged). Anything
 // else that does not check out, in any segment, is an error wrapping
 // [ErrCorrupt] that names the file and the offset: data is never dropped
-// silently.
+// silently. The cut of a torn tail is logged with the record it held (its
+// id when its header survived).
+//
+// # Check and repair
+//
+// [Check] reads every segment and lists each damaged span: since every
+// record is framed with its length and CRC, a scan resynchronises at the
+// next whole record, and the sequence numbers around a span tell which
+// records it held. [Repair] copies each damaged span to <dir>.quarantine/
+// (with a report) and rewrites the intact records above the floor into new
+// segments in the subdirectory repair.tmp, then commits them with a mark
+// listing them; [Open] finishes a committed repair (moves the new segments
+// in, deletes the others) and discards an uncommitted one, so a crash
+// during a repair never mixes old and new. Record ids do not change; the
+// sequence numbers, which are the outbox's own, are renumbered from the
+// floor on.
 package outbox

@@ -105,6 +105,10 @@ func Open(dir string, opts ...Option) (*Outbox, error) {
 		return nil, err
 	}
 	o.lock = lock
+	if err := resumeRepair(dir); err != nil {
+		o.closeFiles()
+		return nil, err
+	}
 	if err := o.recover(); err != nil {
 		o.closeFiles()
 		return nil, err
@@ -155,12 +159,13 @@ func (o *Outbox) recover() error {
 			return err
 		}
 		if res.torn > 0 {
+			lost := tornRecord(seg.path, res.valid, res.torn, seg.first+uint64(len(res.sizes)))
 			if err := truncate(seg.path, res.valid); err != nil {
 				return err
 			}
 			o.stats.truncated += res.torn
-			o.log.Warn("outbox: cut off torn tail left by a crash",
-				"file", seg.path, "offset", res.valid, "bytes", res.torn, "reason", res.reason)
+			o.log.Warn("outbox: cut off torn tail left by a crash (a write never acknowledged to any client)",
+				"file", seg.path, "offset", res.valid, "bytes", res.torn, "reason", res.reason, "lost", lost)
 		}
 		seg.size = res.valid
 		for j, sz := range res.sizes {
@@ -188,6 +193,37 @@ func (o *Outbox) recover() error {
 		o.active, o.activeSize = f, last.size
 	}
 	return nil
+}
+
+// tornRecord names the record a torn tail of n bytes at off held, seq,
+// when its header survived; otherwise it says that it cannot be known.
+func tornRecord(path string, off, n int64, seq uint64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "cannot be known: " + err.Error()
+	}
+	defer f.Close()
+	head := make([]byte, min(n, 4096))
+	if _, err := f.ReadAt(head, off); err != nil {
+		return "cannot be known: " + err.Error()
+	}
+	if allZero(head) {
+		return fmt.Sprintf("none: %d zero bytes (space the file system had allocated)", n)
+	}
+	if l := readable(head, seq); len(l) == 1 {
+		l[0].Have = min(n, l[0].Want)
+		return l[0].String()
+	}
+	return fmt.Sprintf("record %d, id cannot be known: %d bytes of a partial record header", seq, n)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(path string, size int64) error {

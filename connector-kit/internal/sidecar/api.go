@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -36,16 +37,22 @@ func (s *Sidecar) routes() http.Handler {
 	mux.HandleFunc("GET /snapshot", h(s.jobSnapshot))
 	mux.HandleFunc("GET /healthz", h(s.healthz))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
-	return problem.Mux(mux)
+	return s.guard(problem.Mux(mux))
 }
 
-func (s *Sidecar) healthz(w http.ResponseWriter, r *http.Request) error {
-	n, b := s.ob.Pending()
-	status := "ok"
-	if !s.c.Conn().IsConnected() {
-		status = "hub-unreachable"
+// datasetFromPath returns the {dataset} of the request's path, refused
+// (404, at once) when it cannot name a dataset: a name from a URL never
+// reaches a NATS subject unchecked.
+func datasetFromPath(r *http.Request) (string, error) {
+	d := r.PathValue("dataset")
+	if !wire.ValidName(d) {
+		shown := d
+		if len(shown) > 80 {
+			shown = shown[:80] + "…"
+		}
+		return "", problem.Newf(wire.CodeUnknownDataset, "%q is not a dataset name ([a-z][a-z0-9-]{0,62})", shown)
 	}
-	return problem.WriteJSON(w, http.StatusOK, map[string]any{"status": status, "actor": s.c.Actor(), "outbox_pending": n, "outbox_bytes": b})
+	return d, nil
 }
 
 // knownDataset answers whether the hub has dataset; when the hub cannot be
@@ -54,7 +61,7 @@ func (s *Sidecar) knownDataset(ctx context.Context, dataset string) bool {
 	s.catMu.Lock()
 	names, at := s.catalog, s.catalogAt
 	s.catMu.Unlock()
-	if (names == nil || time.Since(at) > time.Minute) && s.c.Conn().IsConnected() {
+	if (names == nil || time.Since(at) > time.Minute) && s.c.State().Connected {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		if fresh, err := s.c.Datasets(ctx); err == nil {
@@ -78,7 +85,7 @@ func (s *Sidecar) knownDataset(ctx context.Context, dataset string) bool {
 // quick bounds a lookup a POST makes at the hub: a second when the hub is
 // connected, nothing (cache only) when it is away, so records queue at once.
 func (s *Sidecar) quick(ctx context.Context) context.Context {
-	if !s.c.Conn().IsConnected() {
+	if !s.c.State().Connected {
 		ctx, cancel := context.WithCancel(ctx)
 		cancel()
 		return ctx
@@ -101,8 +108,8 @@ func readPosition(r *http.Request) ([]kit.SubscribeOption, error) {
 	}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return nil, problem.New(wire.CodeBadRequest, fmt.Sprintf("after=%q: want a sequence number", v))
+		if err != nil || n == math.MaxUint64 {
+			return nil, problem.New(wire.CodeBadRequest, fmt.Sprintf("after=%q: want a sequence number from 0 to %d", v, uint64(math.MaxUint64-1)))
 		}
 		if len(opts) > 0 {
 			return nil, problem.New(wire.CodeBadRequest, "give since or after, not both")
@@ -153,14 +160,19 @@ func (s *Sidecar) stream(w http.ResponseWriter, r *http.Request, dataset string,
 }
 
 func (s *Sidecar) getRecords(w http.ResponseWriter, r *http.Request) error {
-	dataset := r.PathValue("dataset")
+	dataset, err := datasetFromPath(r)
+	if err != nil {
+		return err
+	}
 	opts, err := readPosition(r)
 	if err != nil {
 		return err
 	}
 	follow := true
 	if v := r.URL.Query().Get("follow"); v != "" {
-		follow, _ = strconv.ParseBool(v)
+		if follow, err = strconv.ParseBool(v); err != nil {
+			return problem.Newf(wire.CodeBadRequest, "follow=%q: want true or false", v)
+		}
 	}
 	sse := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 	fl, _ := w.(http.Flusher)
@@ -217,10 +229,13 @@ func (s *Sidecar) getRecords(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Sidecar) getSnapshot(w http.ResponseWriter, r *http.Request) error {
-	dataset := r.PathValue("dataset")
+	dataset, err := datasetFromPath(r)
+	if err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	started := false
-	err := s.stream(w, r, dataset, false, true, nil, func(e wire.Envelope) error {
+	err = s.stream(w, r, dataset, false, true, nil, func(e wire.Envelope) error {
 		if !started {
 			started = true
 			w.Header().Set("Content-Type", "application/x-ndjson")

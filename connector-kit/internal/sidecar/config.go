@@ -34,6 +34,13 @@ type Config struct {
 	} `yaml:"hub"`
 	// Listen is the local HTTP API's address.
 	Listen string `yaml:"listen"`
+	// APIToken, when set, is required from every request to the local API
+	// but /healthz (Authorization: Bearer <token>, or JobStream's api-key
+	// header). It is required when Listen is not a loopback address.
+	// APITokenFile names a file holding it instead (keeps it out of the
+	// config and of the process list).
+	APIToken     string `yaml:"api_token"`
+	APITokenFile string `yaml:"api_token_file"`
 	// Outbox is the folder of the durable outbox.
 	Outbox string `yaml:"outbox"`
 	// State is the folder where plugins keep cursors and dead-letter files.
@@ -44,6 +51,10 @@ type Config struct {
 	// AckTimeout is how long a POST waits for the hub before answering
 	// "queued" (202) instead of "stored" (201).
 	AckTimeout time.Duration `yaml:"ack_timeout"`
+	// StuckAfter is how long the oldest queued record may be tried on a
+	// live hub connection without being taken before /healthz reports the
+	// outbox "stuck" (default 1m).
+	StuckAfter time.Duration `yaml:"stuck_after"`
 	// JobStreamDataset is the job-ad dataset the JobStream-compatible
 	// endpoints (/stream, /snapshot) serve.
 	JobStreamDataset string `yaml:"jobstream_dataset"`
@@ -83,6 +94,7 @@ func DefaultConfig() Config {
 	c.MaxRecordBytes = schema.DefaultMaxBytes
 	c.MaxBatch = 10000
 	c.AckTimeout = 3 * time.Second
+	c.StuckAfter = time.Minute
 	c.JobStreamDataset = "jobads"
 	c.LogLevel = "info"
 	return c
@@ -133,8 +145,16 @@ func (c Config) Validate() error {
 	if c.Hub.Credentials == "" {
 		bad("hub.credentials", "required: the actor's credentials file")
 	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	if host, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port", c.Listen)
+	} else if !Loopback(host) && c.APIToken == "" && c.APITokenFile == "" {
+		bad("listen", "%q is reachable from other machines: set api_token or api_token_file (--api-token, --api-token-file) so the local API is not open to anyone who can reach it, or listen on 127.0.0.1", c.Listen)
+	}
+	if c.APIToken != "" && c.APITokenFile != "" {
+		bad("api_token", "give api_token or api_token_file, not both")
+	}
+	if c.StuckAfter <= 0 {
+		bad("stuck_after", "must be positive")
 	}
 	if c.Outbox == "" {
 		bad("outbox", "required")
@@ -172,3 +192,36 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Loopback reports whether host (of a listen address) reaches only this
+// machine: localhost or a loopback IP. An empty host means every interface.
+func Loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// apiToken returns the local API's token: api_token, or the content of
+// api_token_file (surrounding space trimmed); "" when neither is set.
+func (c Config) apiToken() (string, error) {
+	tok, key := c.APIToken, "api_token"
+	if c.APITokenFile != "" {
+		b, err := os.ReadFile(c.APITokenFile)
+		if err != nil {
+			return "", fmt.Errorf("api_token_file: %w", err)
+		}
+		tok, key = string(bytes.TrimSpace(b)), "api_token_file "+c.APITokenFile
+	}
+	if tok != "" && len(tok) < minTokenLen {
+		return "", fmt.Errorf("%s: a token of %d characters is easy to guess; use at least %d (for example: openssl rand -hex 32)", key, len(tok), minTokenLen)
+	}
+	if tok == "" && c.APITokenFile != "" {
+		return "", fmt.Errorf("%s is empty", key)
+	}
+	return tok, nil
+}
+
+// minTokenLen is the shortest API token accepted.
+const minTokenLen = 16

@@ -9,4 +9,11 @@
 // nothing: while the hub is away, records are answered "queued" and sent when
 // it is back; each carries a record id fixed before the first attempt, so the
 // hub stores it once however often it is sent.
+//
+// What the hub will refuse is refused before it is queued: every record
+// while the hub refuses the actor's key, records of a dataset whose records
+// the hub refused on the current connection (rights), records over the
+// hub's size limit. /healthz says which of these holds, and whether the
+// oldest queued record is stuck. The local API is for the actor's own
+// applications; on any address but loopback it requires an API token.
 package sidecar

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -31,11 +32,31 @@ type forwarder struct {
 	c       *kit.Client
 	log     *slog.Logger
 	m       *metrics
-	rejects string // dead-letter file of records the hub refused
+	rejects string  // dead-letter file of records the hub refused
+	rights  *rights // what the hub's refusals taught about publish rights
+	every   time.Duration
 
 	mu      sync.Mutex
 	waiters map[string][]chan outcome // by record id: a retried id may wait twice
 	fmu     sync.Mutex                // serialises writes to rejects
+
+	hmu      sync.Mutex
+	head     queueHead // the oldest record not yet forwarded, while it is tried
+	readErr  error     // the outbox could not be read (damage found after start)
+	lastHead time.Time // when a stuck head or a read error was last logged
+}
+
+// queueHead is the record at the head of the outbox while the forwarder
+// tries it; it is stuck when it has been tried for long, on a live
+// connection, without an answer that lets it go.
+type queueHead struct {
+	Seq      uint64    `json:"seq"`
+	ID       string    `json:"id"`
+	Dataset  string    `json:"dataset"`
+	Attempts int       `json:"attempts"`
+	Since    time.Time `json:"since"`
+	Error    string    `json:"error,omitempty"`
+	gen      uint64    // the connection generation it was tried on
 }
 
 func (f *forwarder) wait(id string) chan outcome {
@@ -46,7 +67,9 @@ func (f *forwarder) wait(id string) chan outcome {
 	return ch
 }
 
-// forget stops waiting on ch for id (the POST answered "queued").
+// forget stops waiting on ch for id (the POST answered "queued"). An
+// outcome told before forget is in ch already: the caller reads ch once
+// more, without blocking, so no outcome falls between the two.
 func (f *forwarder) forget(id string, ch chan outcome) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -64,23 +87,24 @@ func (f *forwarder) forget(id string, ch chan outcome) {
 	}
 }
 
-// tell gives the outcome of id to the first POST waiting for it.
-func (f *forwarder) tell(id string, o outcome) {
+// tell gives the outcome of id to the first POST waiting for it, and
+// reports whether one was: then that client learns the outcome from its
+// answer. The send happens under the lock, so it cannot cross a forget.
+func (f *forwarder) tell(id string, o outcome) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	ws := f.waiters[id]
-	var ch chan outcome
-	if len(ws) > 0 {
-		ch, ws = ws[0], ws[1:]
-		if len(ws) == 0 {
-			delete(f.waiters, id)
-		} else {
-			f.waiters[id] = ws
-		}
+	if len(ws) == 0 {
+		return false
 	}
-	f.mu.Unlock()
-	if ch != nil {
-		ch <- o
+	ch := ws[0]
+	if ws = ws[1:]; len(ws) == 0 {
+		delete(f.waiters, id)
+	} else {
+		f.waiters[id] = ws
 	}
+	ch <- o // buffered, one outcome per channel
+	return true
 }
 
 // batchMax is how many outbox records one forward sends at once (pipelined).
@@ -93,11 +117,12 @@ func (f *forwarder) run(ctx context.Context) {
 		first, err := f.ob.Next(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				f.log.Error("read outbox", "err", err)
+				f.readFailed(err)
 				sleep(ctx, time.Second)
 			}
 			continue
 		}
+		f.readOK()
 		items := []outbox.Item{first}
 		for len(items) < batchMax {
 			more, ok, err := f.tryNext()
@@ -120,6 +145,84 @@ func (f *forwarder) run(ctx context.Context) {
 	}
 }
 
+// readFailed keeps and logs (at most every f.every) why the outbox could
+// not be read: damage found after start needs the repair command.
+func (f *forwarder) readFailed(err error) {
+	f.hmu.Lock()
+	defer f.hmu.Unlock()
+	f.readErr = err
+	if time.Since(f.lastHead) < f.every {
+		return
+	}
+	f.lastHead = time.Now()
+	if errors.Is(err, outbox.ErrCorrupt) {
+		f.log.Error("outbox damaged: forwarding stopped; stop the connector and run `connector outbox check`, then `connector outbox repair`", "err", err)
+		return
+	}
+	f.log.Error("read outbox", "err", err)
+}
+
+func (f *forwarder) readOK() {
+	f.hmu.Lock()
+	f.readErr = nil
+	f.hmu.Unlock()
+}
+
+// attempt notes that it, the head of the outbox, is being sent.
+func (f *forwarder) attempt(it outbox.Item, gen uint64) {
+	f.hmu.Lock()
+	defer f.hmu.Unlock()
+	if f.head.Seq != it.Seq || f.head.gen != gen {
+		f.head = queueHead{Seq: it.Seq, ID: it.ID, Dataset: it.Dataset, Since: time.Now(), gen: gen}
+	}
+	f.head.Attempts++
+}
+
+// failed notes that it could not be forwarded this time and will be tried
+// again; it is the head of the outbox now.
+func (f *forwarder) failed(it outbox.Item, gen uint64, err string) {
+	f.hmu.Lock()
+	defer f.hmu.Unlock()
+	if f.head.Seq != it.Seq || f.head.gen != gen {
+		f.head = queueHead{Seq: it.Seq, ID: it.ID, Dataset: it.Dataset, Since: time.Now(), Attempts: 1, gen: gen}
+	}
+	f.head.Error = err
+}
+
+// done notes that seq left the outbox.
+func (f *forwarder) done(seq uint64) {
+	f.hmu.Lock()
+	if f.head.Seq == seq {
+		f.head = queueHead{}
+	}
+	f.hmu.Unlock()
+}
+
+// stuck returns the head of the outbox when it has been tried for longer
+// than after on the connection of generation gen, and logs it (at most
+// every f.every).
+func (f *forwarder) stuck(gen uint64, after time.Duration) (queueHead, bool) {
+	f.hmu.Lock()
+	defer f.hmu.Unlock()
+	h := f.head
+	if h.Seq == 0 || h.gen != gen || time.Since(h.Since) < after {
+		return queueHead{}, false
+	}
+	if time.Since(f.lastHead) >= f.every {
+		f.lastHead = time.Now()
+		f.log.Error("outbox head stuck: the hub has not taken this record; every later record waits behind it",
+			"dataset", h.Dataset, "id", h.ID, "attempts", h.Attempts, "for", time.Since(h.Since).Round(time.Second), "err", h.Error)
+	}
+	return h, true
+}
+
+// damaged returns the error that stopped reading the outbox, if any.
+func (f *forwarder) damaged() error {
+	f.hmu.Lock()
+	defer f.hmu.Unlock()
+	return f.readErr
+}
+
 // tryNext takes the next outbox record if one is ready now, without
 // waiting: Next hands out a ready record before it looks at its context.
 func (f *forwarder) tryNext() (outbox.Item, bool, error) {
@@ -140,35 +243,60 @@ var doneCtx = func() context.Context {
 // forward sends items grouped by dataset, in order; it reports false when the
 // hub could not be reached (nothing after the first failure is acked).
 func (f *forwarder) forward(ctx context.Context, items []outbox.Item) bool {
+	gen := f.c.State().Generation
+	f.attempt(items[0], gen)
 	for start := 0; start < len(items); {
 		end := start + 1
 		for end < len(items) && items[end].Dataset == items[start].Dataset {
 			end++
 		}
 		group := items[start:end]
-		recs := make([]kit.BatchRecord, len(group))
+		// A record over the hub's limit can never be stored: it is refused
+		// here instead of being sent, and tried, forever.
+		limit := f.c.HubMaxRecordBytes()
+		sent := make([]int, len(group)) // index in recs, or -1
+		var recs []kit.BatchRecord
 		for i, it := range group {
-			recs[i] = kit.BatchRecord{ID: it.ID, Data: it.Data}
+			if limit > 0 && len(it.Data) > limit {
+				sent[i] = -1
+				continue
+			}
+			sent[i] = len(recs)
+			recs = append(recs, kit.BatchRecord{ID: it.ID, Data: it.Data})
 		}
-		res, err := f.c.PublishBatch(ctx, group[0].Dataset, recs)
-		if err != nil {
-			return false
-		}
-		for i, r := range res {
-			it := group[i]
-			o, retry := classify(r)
-			if retry {
-				f.m.forwarded.WithLabelValues("retry").Inc()
+		var res []kit.Result
+		if len(recs) > 0 {
+			var err error
+			if res, err = f.c.PublishBatch(ctx, group[0].Dataset, recs); err != nil {
+				f.failed(group[0], gen, err.Error())
 				return false
 			}
-			if !o.Status.OK() {
-				f.report(it, o)
+		}
+		for i, it := range group {
+			var o outcome
+			if sent[i] < 0 {
+				o = outcome{Status: wire.StatusTooLarge, Code: wire.CodeTooLarge,
+					Error: fmt.Sprintf("record of %d bytes is over the hub's limit of %d bytes", len(it.Data), limit)}
+			} else {
+				var retry bool
+				if o, retry = classify(res[sent[i]]); retry {
+					f.m.forwarded.WithLabelValues("retry").Inc()
+					f.failed(it, gen, res[sent[i]].Err.Error())
+					return false
+				}
+			}
+			if o.Status == wire.StatusForbidden {
+				f.rights.learn(it.Dataset, gen, o.Error)
+			}
+			told := f.tell(it.ID, o)
+			if !o.Status.OK() && !told {
+				f.report(it, o) // the client was answered "queued": keep it
 			}
 			if err := f.ob.Ack(it.Seq); err != nil {
 				f.log.Error("ack outbox record", "seq", it.Seq, "err", err)
 			}
+			f.done(it.Seq)
 			f.m.forwarded.WithLabelValues(string(o.Status)).Inc()
-			f.tell(it.ID, o)
 		}
 		start = end
 	}
@@ -213,8 +341,10 @@ type rejected struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// report keeps a record the hub refused: log, metrics and the dead-letter
-// file (fsynced), which the API serves at /v1/rejected.
+// report keeps a record the hub refused after its client was answered
+// "queued": log, metrics and the dead-letter file (fsynced), which the API
+// serves at /v1/rejected. A record whose refusal reached its client in the
+// POST's answer is not kept: the client knows.
 func (f *forwarder) report(it outbox.Item, o outcome) {
 	f.log.Error("record refused by the hub", "dataset", it.Dataset, "id", it.ID, "status", o.Status, "error", o.Error)
 	data := json.RawMessage(it.Data)

@@ -66,7 +66,11 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 
 // parsePost reads what the request says about its records.
 func (s *Sidecar) parsePost(r *http.Request) (*post, error) {
-	p := &post{dataset: r.PathValue("dataset"), idFrom: r.URL.Query().Get("id_from")}
+	dataset, err := datasetFromPath(r)
+	if err != nil {
+		return nil, err
+	}
+	p := &post{dataset: dataset, idFrom: r.URL.Query().Get("id_from")}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json", "":
@@ -80,8 +84,11 @@ func (s *Sidecar) parsePost(r *http.Request) (*post, error) {
 			return nil, problem.Newf(wire.CodeBadRequest, "unknown query parameter %q (this endpoint takes id_from)", k)
 		}
 	}
-	if !wire.ValidName(p.dataset) || !s.knownDataset(r.Context(), p.dataset) {
+	if !s.knownDataset(r.Context(), p.dataset) {
 		return nil, problem.Newf(wire.CodeUnknownDataset, "dataset %q is not on the hub", p.dataset)
+	}
+	if err := s.mayPublish(p.dataset); err != nil {
+		return nil, err
 	}
 	if !p.batch {
 		p.id = r.Header.Get(wire.RequestRecordID)
@@ -96,6 +103,31 @@ func (s *Sidecar) parsePost(r *http.Request) (*post, error) {
 		p.schema = sch
 	}
 	return p, nil
+}
+
+// mayPublish refuses, before anything is queued, records that the hub is
+// known to refuse: every record while the hub refuses the actor's key, and
+// the records of a dataset the hub refused on this connection.
+func (s *Sidecar) mayPublish(dataset string) error {
+	st := s.c.State()
+	if st.Unauthorized {
+		return problem.Newf(wire.CodeForbidden, "the hub refuses the key of actor %s (revoked, or not this hub's): nothing was queued; records already queued wait in the outbox until the key is accepted again", s.c.Actor())
+	}
+	if ref, ok := s.rights.forbidden(dataset, st.Generation); ok {
+		return problem.Newf(wire.CodeForbidden, "actor %s may not publish to %s: the hub refused a record of it at %s (%s); nothing was queued. Rights are learned again when the hub connection is authorized again (after a policy change)",
+			s.c.Actor(), dataset, ref.at.UTC().Format(time.RFC3339), ref.cause)
+	}
+	return nil
+}
+
+// recordLimit is the largest record a POST may carry: the sidecar's own
+// limit, or the hub's when that is lower (learned at connect), since a
+// record the hub cannot take would never leave the outbox.
+func (s *Sidecar) recordLimit() (int, string) {
+	if hub := s.c.HubMaxRecordBytes(); hub > 0 && hub < s.cfg.MaxRecordBytes {
+		return hub, "the hub's limit"
+	}
+	return s.cfg.MaxRecordBytes, "the limit"
 }
 
 // bodyLimit bounds a request body: one record, or a batch of at most
@@ -186,9 +218,9 @@ func readErr(err error, limit int) error {
 // the refusal in the result, when the record must not be queued.
 func (s *Sidecar) check(p *post, n int, data []byte) (problem.LineResult, bool) {
 	res := problem.LineResult{Line: n}
-	if len(data) > s.cfg.MaxRecordBytes {
+	if limit, what := s.recordLimit(); len(data) > limit {
 		res.Status, res.Code = wire.StatusTooLarge, wire.CodeTooLarge
-		res.Error = fmt.Sprintf("record over %d bytes", s.cfg.MaxRecordBytes)
+		res.Error = fmt.Sprintf("record over %d bytes, %s", limit, what)
 		return res, false
 	}
 	var viol []wire.Violation
@@ -245,8 +277,15 @@ func (s *Sidecar) enqueue(ctx context.Context, p *post, res problem.LineResult, 
 // abandon stops waiting for the records of a POST that failed halfway.
 func (s *Sidecar) abandon(p *post) {
 	for i, w := range p.waits {
-		if w != nil {
-			s.fw.forget(p.results[i].ID, w)
+		if w == nil {
+			continue
+		}
+		s.fw.forget(p.results[i].ID, w)
+		select {
+		case o := <-w: // its outcome goes into the answer's results
+			res := &p.results[i]
+			res.Status, res.Code, res.Seq, res.Error, res.Violations = o.Status, o.Code, o.Seq, o.Error, o.Violations
+		default:
 		}
 	}
 }
@@ -281,13 +320,19 @@ func (s *Sidecar) await(ctx context.Context, p *post) {
 		if w == nil {
 			continue
 		}
+		var o outcome
 		select {
-		case o := <-w:
-			res := &p.results[i]
-			res.Status, res.Code, res.Seq, res.Error, res.Violations = o.Status, o.Code, o.Seq, o.Error, o.Violations
+		case o = <-w:
 		case <-wctx.Done():
 			s.fw.forget(p.results[i].ID, w)
+			select {
+			case o = <-w: // told just before forget: the client gets it
+			default:
+				continue // queued: if the hub refuses it later, /v1/rejected keeps it
+			}
 		}
+		res := &p.results[i]
+		res.Status, res.Code, res.Seq, res.Error, res.Violations = o.Status, o.Code, o.Seq, o.Error, o.Violations
 	}
 }
 

@@ -31,6 +31,9 @@ type Sidecar struct {
 	limits schema.Limits
 	http   *http.Server
 	ln     net.Listener
+	token  string  // the local API's token; "" when none is required
+	rights *rights // publish rights learned from the hub's refusals
+	clog   *connLog
 
 	catMu     sync.Mutex
 	catalog   []string
@@ -54,27 +57,29 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	if cfg.Hub.URL, err = kit.ResolveURL(cfg.Hub.URL, cfg.Hub.Credentials); err != nil {
 		return nil, err
 	}
-	s := &Sidecar{cfg: cfg, log: log, env: env, limits: schema.Limits{MaxBytes: cfg.MaxRecordBytes}, runErr: make(chan error, 16)}
+	s := &Sidecar{cfg: cfg, log: log, env: env, limits: schema.Limits{MaxBytes: cfg.MaxRecordBytes}, runErr: make(chan error, 16),
+		rights: newRights(), clog: newConnLog(log, cfg.Hub.URL, logEvery)}
+	if s.token, err = cfg.apiToken(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	if s.ob, err = outbox.Open(cfg.Outbox, outbox.WithLogger(log), outbox.WithMaxRecordBytes(cfg.MaxRecordBytes+1024)); err != nil {
+		if errors.Is(err, outbox.ErrCorrupt) {
+			return nil, fmt.Errorf("the outbox %s is damaged, so the connector will not start (it never drops records silently): %w\n"+
+				"  to see the damage:  connector outbox check --outbox %s\n"+
+				"  to keep every intact record and set the damaged bytes aside:  connector outbox repair --outbox %s",
+				cfg.Outbox, err, cfg.Outbox, cfg.Outbox)
+		}
 		return nil, fmt.Errorf("open outbox %s: %w", cfg.Outbox, err)
 	}
 	s.c, err = kit.Dial(ctx, cfg.Hub.URL, cfg.Hub.Credentials, kit.WithTLSFiles(cfg.Hub.CA, cfg.Hub.ClientCert, cfg.Hub.ClientKey), kit.WithLogger(log), kit.WithName("connector"),
-		kit.WithLocalValidation(false), kit.WithNATSOptions(nats.RetryOnFailedConnect(true),
-			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-				if err != nil {
-					log.Warn("hub connection lost; records queue in the outbox", "hub", cfg.Hub.URL, "err", err)
-				}
-			}),
-			nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
-				log.Warn("cannot reach the hub; records queue in the outbox", "hub", cfg.Hub.URL, "err", err)
-			}),
-			nats.ReconnectHandler(func(*nats.Conn) { log.Info("hub connection back", "hub", cfg.Hub.URL) })))
+		kit.WithLocalValidation(false), kit.WithStateHandler(s.clog.observe),
+		kit.WithNATSOptions(nats.RetryOnFailedConnect(true)))
 	if err != nil {
 		s.ob.Close()
 		return nil, err
 	}
 	s.m = newMetrics(func() float64 { n, _ := s.ob.Pending(); return float64(n) })
-	s.fw = &forwarder{ob: s.ob, c: s.c, log: log.With("component", "forwarder"), m: s.m,
+	s.fw = &forwarder{ob: s.ob, c: s.c, log: log.With("component", "forwarder"), m: s.m, rights: s.rights, every: logEvery,
 		rejects: filepath.Join(cfg.State, "rejected.ndjson"), waiters: map[string][]chan outcome{}}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -84,6 +89,9 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 		s.Shutdown(context.Background())
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
+	if host, _, _ := net.SplitHostPort(cfg.Listen); !Loopback(host) {
+		log.Warn("the local API listens beyond this machine: every request but /healthz needs the API token", "listen", s.ln.Addr().String())
+	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)
 	go func() {
@@ -92,13 +100,15 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 			log.Error("local API stopped", "err", err)
 		}
 	}()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.watchHead(runCtx) }()
 	for _, in := range cfg.Inputs {
 		if err := s.startInput(runCtx, in); err != nil {
 			s.Shutdown(context.Background())
 			return nil, err
 		}
 	}
-	if len(cfg.Outputs)+len(cfg.Inputs) > 0 && s.c.Conn().IsConnected() {
+	if len(cfg.Outputs)+len(cfg.Inputs) > 0 && s.c.State().Connected {
 		// A dataset the hub does not have is a configuration mistake: say so
 		// now rather than retry forever (when the hub is away, it is
 		// checked by the retries' log instead).
@@ -126,6 +136,23 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	}
 	log.Info("connector ready", "actor", s.c.Actor(), "hub", cfg.Hub.URL, "listen", s.URL(), "inputs", len(cfg.Inputs), "outputs", len(cfg.Outputs))
 	return s, nil
+}
+
+// watchHead logs a stuck outbox head (forwarder.stuck logs, at most every
+// logEvery) whether or not anyone asks /healthz.
+func (s *Sidecar) watchHead(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if st := s.c.State(); st.Connected {
+				s.fw.stuck(st.Generation, s.cfg.StuckAfter)
+			}
+		}
+	}
 }
 
 // URL is the local API's base URL.

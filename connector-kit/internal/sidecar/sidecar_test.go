@@ -40,9 +40,16 @@ func example(t *testing.T, kind, file string) []byte {
 // startSidecar runs a sidecar in-process for actor against h.
 func startSidecar(t *testing.T, h *kittest.Hub, actor string, mod func(*sidecar.Config)) *sidecar.Sidecar {
 	t.Helper()
+	return startSidecarCreds(t, h, h.Actor(actor), mod)
+}
+
+// startSidecarCreds runs a sidecar with the credentials file creds; the hub
+// may be away.
+func startSidecarCreds(t *testing.T, h *kittest.Hub, creds string, mod func(*sidecar.Config)) *sidecar.Sidecar {
+	t.Helper()
 	cfg := sidecar.DefaultConfig()
 	cfg.Hub.URL = h.NATSURL()
-	cfg.Hub.Credentials = h.Actor(actor)
+	cfg.Hub.Credentials = creds
 	cfg.Listen = "127.0.0.1:0"
 	dir := t.TempDir()
 	cfg.Outbox, cfg.State = filepath.Join(dir, "outbox"), filepath.Join(dir, "state")

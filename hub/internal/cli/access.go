@@ -27,12 +27,14 @@ func actorCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create NAME --out FILE",
 		Short: "Create an actor: a new nkey pair; the hub gets only the public key",
-		Long: `create generates the actor's nkey pair on this machine, registers the public key with the
-hub and writes the credentials file (mode 0600) for the actor: the nkey seed in the
-decorated format NATS tools read (Go: nats.NkeyOptionFromSeed(FILE); nats CLI: --nkey FILE),
-the actor's name and the hub's address (--nats-url: tls://… when the hub serves TLS), which
-the connector and the Go kit connect to when they are not given --hub. Hand the file to
-the actor over a safe channel, with the hub's CA certificate if a private CA signed it.`,
+		Long: `create generates the actor's nkey pair on this machine, writes the credentials file (mode
+0600) for the actor, then registers the public key with the hub (a refused registration
+removes the file again; an unwritable --out registers nothing). The file holds the nkey seed
+in the decorated format NATS tools read (Go: nats.NkeyOptionFromSeed(FILE); nats CLI:
+--nkey FILE), the actor's name and the hub's address (--nats-url: tls://… when the hub
+serves TLS), which the connector and the Go kit connect to when they are not given --hub.
+Hand the file to the actor over a safe channel, with the hub's CA certificate if a private
+CA signed it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -49,17 +51,37 @@ the actor over a safe channel, with the hub's CA certificate if a private CA sig
 			if err := actors.ValidateNew(name, pub); err != nil {
 				return err
 			}
+			// The credentials are written first and the actor registered
+			// second: a file that cannot be written leaves nothing on the
+			// hub, and a refused registration leaves no file behind. The
+			// other order left an actor whose seed was lost.
+			if err := cr.WriteFile(out); err != nil {
+				return fmt.Errorf("actor %s not created: %w", name, err)
+			}
 			c, ctx, cancel, err := cf.session(cmd)
 			if err != nil {
+				_ = os.Remove(out)
 				return err
 			}
 			defer cancel()
 			var a actors.Actor
 			if err := c.sendJSON(ctx, http.MethodPost, "/api/v1/actors", map[string]string{"name": name, "public_key": pub}, &a); err != nil {
-				return err
-			}
-			if err := cr.WriteFile(out); err != nil {
-				return fmt.Errorf("actor %s created but its credentials could not be written (revoke it and retry): %w", name, err)
+				// Without an answer the hub may still have registered the
+				// key: ask before deleting the only copy of its seed.
+				var list []actors.Actor
+				if lerr := c.getJSON(ctx, "/api/v1/actors", &list); lerr != nil {
+					return fmt.Errorf("%w\nthe hub may or may not have registered actor %s; its credentials are kept in %s: if `hub actor list` does not show it, delete the file and try again", err, name, out)
+				}
+				for _, l := range list {
+					if l.Name == name && l.PublicKey == pub {
+						a = l
+						err = nil
+					}
+				}
+				if err != nil {
+					_ = os.Remove(out)
+					return err
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "actor %s created, public key %s\ncredentials: %s (mode 0600), hub %s\n", a.Name, a.PublicKey, out, natsURL)
 			return nil

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -203,6 +204,9 @@ func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream
 	case wire.StartSnapshot:
 		cfg.DeliverPolicy = jetstream.DeliverLastPerSubjectPolicy
 	case wire.StartAfterSeq:
+		if req.AfterSeq == math.MaxUint64 {
+			return cfg, fmt.Errorf("after_seq %d: no record can come after it", req.AfterSeq)
+		}
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = req.AfterSeq + 1
 	case wire.StartSince:
@@ -228,13 +232,25 @@ func (s *Service) unsubscribe(m *nats.Msg) {
 		return
 	}
 	var req wire.UnsubscribeRequest
-	if err := json.Unmarshal(m.Data, &req); err != nil || !durableRE.MatchString(req.Durable) {
-		s.fail(m, wire.CodeBadRequest, "unsubscribe needs {\"durable\": name}")
+	err = json.Unmarshal(m.Data, &req)
+	name := ""
+	switch {
+	case err != nil:
+	case req.Durable != "" && req.Consumer == "" && durableRE.MatchString(req.Durable):
+		name = ConsumerName(actor, req.Durable)
+	case req.Durable == "" && req.Consumer != "":
+		// An ephemeral consumer is named <actor>_<id>: an actor can only
+		// name its own (actor names have no '_').
+		if rest, ok := strings.CutPrefix(req.Consumer, actor+"_"); ok && durableRE.MatchString(rest) {
+			name = req.Consumer
+		}
+	}
+	if name == "" {
+		s.fail(m, wire.CodeBadRequest, "unsubscribe needs {\"durable\": name} or {\"consumer\": one of your consumers}")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	name := ConsumerName(actor, req.Durable)
 	if err := s.js.DeleteConsumer(ctx, wire.StreamName(dataset), name); err != nil {
 		code := wire.CodeUnavailable
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {

@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Name:       cfg.Name,
 		Listen:     cfg.NATSListen,
 		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
-		MaxPayload: int32(cfg.MaxRecordBytes + 64<<10),
+		MaxPayload: int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
 		Logger:     log,
 		OnViolation: func(actor string, cid uint64, msg string) {
 			if a := n.accessSvc(); a != nil {
