@@ -124,11 +124,11 @@ func Check(dir string) (*Report, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	lock, err := lockDir(filepath.Join(dir, lockFile))
+	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Close()
+	defer lock.Release()
 	return check(dir)
 }
 

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-const lockFile = "LOCK"
+	"github.com/jobtech-dev/datahub/internal/dirlock"
+)
 
 // Outbox is a durable, ordered queue of records in one directory. It is safe
 // for concurrent use by many appending goroutines and one reader (the
@@ -23,7 +23,7 @@ type Outbox struct {
 	dir  string
 	opts options
 	log  *slog.Logger
-	lock *os.File
+	lock *dirlock.Lock
 
 	mu        sync.Mutex
 	closed    bool
@@ -100,7 +100,7 @@ func Open(dir string, opts ...Option) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: create %s: %w", dir, err)
 	}
-	lock, err := lockDir(filepath.Join(dir, lockFile))
+	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +277,7 @@ func (o *Outbox) closeFiles() error {
 		o.active = nil
 	}
 	if o.lock != nil {
-		if cerr := o.lock.Close(); err == nil {
+		if cerr := o.lock.Release(); err == nil {
 			err = cerr
 		}
 		o.lock = nil

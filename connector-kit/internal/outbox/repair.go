@@ -55,11 +55,11 @@ func Repair(dir string, opts ...Option) (*RepairResult, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	lock, err := lockDir(filepath.Join(dir, lockFile))
+	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Close()
+	defer lock.Release()
 	if err := resumeRepair(dir); err != nil {
 		return nil, err
 	}
