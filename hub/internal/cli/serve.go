@@ -77,6 +77,10 @@ the config file. It stops cleanly on SIGINT or SIGTERM.`,
 	f.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most records in one API batch")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.IntVar(&cfg.HTTPMaxConnsPerIP, "http-max-conns-per-ip", cfg.HTTPMaxConnsPerIP, "open HTTP connections per client address (-1 = no cap)")
+	f.IntVar(&cfg.HTTPMaxConns, "http-max-conns", cfg.HTTPMaxConns, "open HTTP connections in all (0 = from the file descriptor limit, -1 = no cap)")
+	f.IntVar(&cfg.NATSMaxConns, "nats-max-conns", cfg.NATSMaxConns, "NATS connections in all (0 = from the file descriptor limit, -1 = no cap)")
+	f.IntVar(&cfg.MaxConnsPerActor, "max-conns-per-actor", cfg.MaxConnsPerActor, "NATS connections per actor (-1 = no cap)")
 	return cmd
 }
 
@@ -105,5 +109,13 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.Workers = src.Workers
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "http-max-conns-per-ip":
+		dst.HTTPMaxConnsPerIP = src.HTTPMaxConnsPerIP
+	case "http-max-conns":
+		dst.HTTPMaxConns = src.HTTPMaxConns
+	case "nats-max-conns":
+		dst.NATSMaxConns = src.NATSMaxConns
+	case "max-conns-per-actor":
+		dst.MaxConnsPerActor = src.MaxConnsPerActor
 	}
 }
