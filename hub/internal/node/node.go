@@ -31,6 +31,8 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/fds"
+	"github.com/jobtech-dev/datahub/internal/httpserve"
 )
 
 // Node is a running hub.
@@ -50,9 +52,12 @@ type Node struct {
 	actors  *actors.Store
 	access  *access.Service
 	pub     *publish.Publisher
-	http    *http.Server
+	http    *httpserve.Server
 	ln      net.Listener
 	token   string
+	storage *storageWatch
+	stop    context.CancelFunc // ends the background work
+	bg      sync.WaitGroup
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -80,12 +85,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
 		return nil, err
 	}
+	limits := limitsFor(cfg, fds.Limit())
 	n.nats, err = natsd.Start(ctx, natsd.Config{
-		Name:       cfg.Name,
-		Listen:     cfg.NATSListen,
-		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
-		MaxPayload: int32(cfg.MaxRecordBytes + 64<<10),
-		Logger:     log,
+		MaxConns:         limits.natsMax,
+		MaxConnsPerActor: limits.natsPerActor,
+		SyncInterval:     cfg.JetStreamSyncInterval,
+		Name:             cfg.Name,
+		Listen:           cfg.NATSListen,
+		StoreDir:         filepath.Join(cfg.Data, "jetstream"),
+		MaxPayload:       int32(cfg.MaxRecordBytes + 64<<10),
+		Logger:           log,
 		OnViolation: func(actor string, cid uint64, msg string) {
 			if a := n.accessSvc(); a != nil {
 				a.Violation(actor, cid, msg)
@@ -146,29 +155,34 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
-	n.http = &http.Server{
-		Handler: api.New(api.Deps{
-			Registry:       n.reg,
-			JetStream:      n.js,
-			Publisher:      n.pub,
-			Token:          n.token,
-			Ready:          n.Ready,
-			MaxRecordBytes: cfg.MaxRecordBytes,
-			MaxBatch:       cfg.MaxBatch,
-			Access:         acc,
-			Audit:          n.audit,
-			NATSConnected:  n.nats.Connected,
-			Logger:         log,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	limits.http.Refuse = api.WriteProblem
+	n.http = httpserve.New(api.New(api.Deps{
+		Registry:           n.reg,
+		JetStream:          n.js,
+		Publisher:          n.pub,
+		Token:              n.token,
+		Ready:              n.Ready,
+		MaxRecordBytes:     cfg.MaxRecordBytes,
+		MaxBatch:           cfg.MaxBatch,
+		MaxBatchBytes:      cfg.MaxBatchBytes,
+		BatchConcurrency:   cfg.BatchConcurrency,
+		BatchInflightBytes: cfg.BatchInflightBytes,
+		Access:             acc,
+		Audit:              n.audit,
+		NATSConnected:      n.nats.Connected,
+		Logger:             log,
+	}), limits.http, log.With("component", "http"))
+	bg, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	n.storage = &storageWatch{n: n, every: time.Second}
+	n.bg.Go(func() { n.storage.run(bg) })
 	go func() {
 		if err := n.http.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
+	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data,
+		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
 	return n, nil
 }
 
@@ -188,6 +202,20 @@ func (n *Node) Audit() *audit.Log { return n.audit }
 func (n *Node) Ready(ctx context.Context) error {
 	if n.ncIn == nil || !n.ncIn.IsConnected() || n.ncJS == nil || !n.ncJS.IsConnected() {
 		return errors.New("not connected to the embedded NATS server")
+	}
+	if n.storage != nil {
+		if err := n.storage.err(); err != nil {
+			return err
+		}
+	}
+	if err := n.nats.StorageHealth(); err != nil {
+		return err
+	}
+	// A full descriptor table fails every file JetStream opens next.
+	if u, err := fds.Now(); err != nil && !errors.Is(err, fds.ErrUnknown) {
+		return fmt.Errorf("file descriptors: %w", err)
+	} else if err == nil && u.Limit > 0 && u.Free() < 16 {
+		return fmt.Errorf("file descriptors nearly exhausted: %s", u)
 	}
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -220,6 +248,10 @@ func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 // the server so JetStream's files are complete.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	if n.stop != nil {
+		n.stop()
+		n.bg.Wait()
+	}
 	if n.http != nil {
 		if err := n.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
