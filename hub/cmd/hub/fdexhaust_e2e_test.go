@@ -194,6 +194,19 @@ func TestHubRecoversFromDescriptorExhaustion(t *testing.T) {
 	if err := json.NewDecoder(strings.NewReader(body)).Decode(&rec); err != nil || !strings.HasPrefix(rec.Key, "after-") {
 		t.Fatalf("records after the recovery: %q %v", body, err)
 	}
+	// The audit log, whose stream failed too, takes entries again and its
+	// chain is intact.
+	actor := hubtest.NewActor(t, "after-flood")
+	if code, body := k.do("POST", "/api/v1/actors", fmt.Appendf(nil, `{"name":%q,"public_key":%q}`, actor.Name, actor.PublicKey())); code != 201 {
+		t.Fatalf("create an actor after the recovery: %d %s", code, body)
+	}
+	var rep struct {
+		OK      bool
+		Entries int
+	}
+	if code, body := k.get("/api/v1/audit/verify"); code != 200 || json.Unmarshal([]byte(body), &rep) != nil || !rep.OK || rep.Entries == 0 {
+		t.Fatalf("audit verify after the recovery: %d %s", code, body)
+	}
 	p.stop(t)
 }
 

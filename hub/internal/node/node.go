@@ -1,7 +1,9 @@
 // Package node assembles one running hub: the embedded NATS server, the
 // registry loaded from the schemas folder, the dataset streams, the ingest
 // validators and the HTTP API. It owns their start order and their shutdown
-// order, so the pieces themselves stay independent of each other.
+// order, so the pieces themselves stay independent of each other. It also
+// sets the connection caps (from the file descriptor limit unless told) and
+// watches JetStream's storage, reloading the streams when one has failed.
 package node
 
 import (
