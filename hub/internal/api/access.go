@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
@@ -71,6 +75,17 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
+// checkQueryNames refuses query parameters (name → value) that are not
+// actor or dataset names, before they reach a lookup.
+func checkQueryNames(params map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if v := params[k]; !wire.ValidName(v) {
+			return newProblem(http.StatusBadRequest, fmt.Sprintf("query %s=%s: not a name ([a-z][a-z0-9-]{0,62})", k, quoteShort(v)))
+		}
+	}
+	return nil
+}
+
 func (a *api) listActors(w http.ResponseWriter, r *http.Request) error {
 	conns := a.NATSConnected()
 	out := []ActorInfo{}
@@ -98,7 +113,11 @@ func (a *api) createActor(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) revokeActor(w http.ResponseWriter, r *http.Request) error {
-	act, err := a.Access.RevokeActor(r.Context(), r.PathValue("actor"), "admin")
+	name := r.PathValue("actor")
+	if !wire.ValidName(name) {
+		return newProblem(http.StatusNotFound, fmt.Sprintf("%s is not an actor name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
+	}
+	act, err := a.Access.RevokeActor(r.Context(), name, "admin")
 	if errors.Is(err, actors.ErrNotFound) {
 		return newProblem(http.StatusNotFound, err.Error())
 	}
@@ -159,6 +178,17 @@ func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
 	if req.Actor == "" || req.Action == "" || req.Dataset == "" {
 		return newProblem(http.StatusBadRequest, "give actor, action and dataset")
 	}
+	if err := checkQueryNames(map[string]string{"actor": req.Actor, "dataset": req.Dataset}); err != nil {
+		return err
+	}
+	if !slices.Contains(policy.Actions(), req.Action) {
+		return newProblem(http.StatusBadRequest, fmt.Sprintf("query action=%s: want one of %s", quoteShort(req.Action), strings.Join(policy.Actions(), ", ")))
+	}
+	if req.RemoteIP != "" {
+		if _, err := netip.ParseAddr(req.RemoteIP); err != nil {
+			return newProblem(http.StatusBadRequest, fmt.Sprintf("query ip=%s: want an IP address", quoteShort(req.RemoteIP)))
+		}
+	}
 	d := a.Access.Policies().Decide(req)
 	return writeJSON(w, http.StatusOK, CheckResult{Actor: req.Actor, Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason})
 }
@@ -167,6 +197,9 @@ func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
 	actor := r.URL.Query().Get("actor")
 	if actor == "" {
 		return newProblem(http.StatusBadRequest, "give actor")
+	}
+	if err := checkQueryNames(map[string]string{"actor": actor}); err != nil {
+		return err
 	}
 	var datasets []string
 	for _, d := range a.Registry.List() {

@@ -2,9 +2,13 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -31,6 +35,13 @@ type Deps struct {
 	MaxRecordBytes int
 	MaxBatch       int
 	MaxBatchBytes  int64
+	// BatchConcurrency bounds the batches worked on at once (default 8);
+	// one more waits up to BatchWait (default 10s) for a turn, then is
+	// answered 503. BatchInflightBytes bounds the bytes of their records
+	// read but not yet answered (default 32 MiB).
+	BatchConcurrency   int
+	BatchWait          time.Duration
+	BatchInflightBytes int64
 	// Access manages actors and policies; Audit is the audit log.
 	Access *access.Service
 	Audit  *audit.Log
@@ -44,18 +55,52 @@ type Deps struct {
 
 type api struct {
 	Deps
-	log *slog.Logger
+	log     *slog.Logger
+	batches *batchLimiter
+}
+
+// Handler is the hub's HTTP API.
+type Handler struct {
+	a *api
+	h http.Handler
 }
 
 // New returns the hub's HTTP handler.
-func New(d Deps) http.Handler {
+func New(d Deps) *Handler {
+	a := newAPI(d)
+	return &Handler{a: a, h: a.routes()}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeHTTP(w, r) }
+
+// BatchBytes reports the bytes of batch records read but not yet answered:
+// now, and the most at any moment so far. It never exceeds
+// Deps.BatchInflightBytes.
+func (h *Handler) BatchBytes() (now, peak int64) { return h.a.batches.inflight() }
+
+func newAPI(d Deps) *api {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
 	if d.MaxBatchBytes == 0 {
 		d.MaxBatchBytes = 64 << 20
 	}
+	if d.BatchConcurrency <= 0 {
+		d.BatchConcurrency = 8
+	}
+	if d.BatchInflightBytes <= 0 {
+		d.BatchInflightBytes = 32 << 20
+	}
+	if d.BatchWait <= 0 {
+		d.BatchWait = 10 * time.Second
+	}
 	a := &api{Deps: d, log: d.Logger.With("component", "api")}
+	a.batches = newBatchLimiter(d.BatchConcurrency, max(d.BatchInflightBytes, int64(d.MaxRecordBytes)+recordSlack))
+	return a
+}
+
+func (a *api) routes() http.Handler {
 	mux := http.NewServeMux()
 	h := func(fn handlerFunc) http.HandlerFunc { return handle(a.log, fn) }
 	mux.HandleFunc("GET /healthz", h(a.healthz))
@@ -87,13 +132,46 @@ func New(d Deps) http.Handler {
 			_, err := w.Write([]byte("JobTech Data Hub\n\nGET /healthz, /readyz; admin API under /api/v1 (Authorization: Bearer <token from the data dir>)\n"))
 			return err
 		}
-		return newProblem(http.StatusNotFound, "nothing at "+r.URL.Path)
+		return newProblem(http.StatusNotFound, "nothing at "+quoteShort(r.URL.Path))
 	}))
-	return mux
+	return a.canonicalPaths(mux)
+}
+
+// WriteProblem answers status with detail as a problem document, the shape
+// of every error of the API. The HTTP server refuses connections over its
+// caps with it.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeError(slog.New(slog.DiscardHandler), w, r, newProblem(status, detail))
+}
+
+// canonicalPaths refuses a path with dot segments, empty segments or a
+// trailing slash cleaning would change ("/api/v1/datasets/../x"), which the
+// mux would answer with an HTML redirect: no name is ever taken from a path
+// that is not the one the client will see served.
+func (a *api) canonicalPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "" || p[0] != '/' || path.Clean(p) != p {
+			writeError(a.log, w, r, newProblem(http.StatusBadRequest,
+				fmt.Sprintf("path %s is not canonical: no '.', '..' or empty segments and no trailing slash (did you mean %s?)", quoteShort(p), path.Clean("/"+p))))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// quoteShort quotes s for an error message, cut to 64 bytes: a name that a
+// stranger sent can be anything, and is echoed back only as far as needed.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 // requireToken refuses /api/v1 calls without the admin token; nothing behind
-// it runs for them.
+// it runs for them, and their body is never read: the connection closes
+// after the answer, so a stranger cannot keep it busy sending one.
 func (a *api) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -102,7 +180,13 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 			if ok {
 				detail = "the admin token is wrong"
 			}
-			a.log.Warn("admin API refused", "path", r.URL.Path, "remote", r.RemoteAddr)
+			a.log.Warn("admin API refused", "path", quoteShort(r.URL.Path), "remote", r.RemoteAddr)
+			if r.ContentLength != 0 {
+				// net/http drains up to 256 KiB of an unread body after
+				// the answer; a second is all a stranger gets for it.
+				w.Header().Set("Connection", "close")
+				_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Second))
+			}
 			writeError(a.log, w, r, newProblem(http.StatusUnauthorized, detail))
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 )
@@ -39,8 +40,13 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 	return i
 }
 
+// dataset is the declared dataset the path names. The name is checked
+// before it is looked up or reaches a subject: anything else is a 404.
 func (a *api) dataset(r *http.Request) (*registry.Dataset, error) {
 	name := r.PathValue("dataset")
+	if !wire.ValidName(name) {
+		return nil, newProblem(http.StatusNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
+	}
 	d, ok := a.Registry.Get(name)
 	if !ok {
 		return nil, newProblem(http.StatusNotFound, fmt.Sprintf("dataset %q is not declared on this hub", name))

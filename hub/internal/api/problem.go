@@ -41,6 +41,7 @@ var problemTypes = map[int][2]string{
 	http.StatusRequestEntityTooLarge: {"too-large", "Request too large"},
 	http.StatusUnsupportedMediaType:  {"unsupported-media-type", "Unsupported media type"},
 	http.StatusUnprocessableEntity:   {"invalid-record", "Record rejected"},
+	http.StatusTooManyRequests:       {"too-many-requests", "Too many requests, retry later"},
 	http.StatusServiceUnavailable:    {"unavailable", "Hub unavailable, retry"},
 	http.StatusInternalServerError:   {"internal", "Internal error"},
 }

@@ -2,12 +2,12 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -15,23 +15,8 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
-	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/httpserve"
 )
-
-// BatchResult answers a batch publish: one result per input line.
-type BatchResult struct {
-	Stored      int           `json:"stored"`
-	Duplicates  int           `json:"duplicates"`
-	Rejected    int           `json:"rejected"`
-	Unavailable int           `json:"unavailable"`
-	Results     []LineOutcome `json:"results"`
-}
-
-// LineOutcome is the outcome of one line of a batch.
-type LineOutcome struct {
-	Line int `json:"line"`
-	wire.Reply
-}
 
 // publishTimeout bounds how long a publish request waits for the hub's answer.
 const publishTimeout = 30 * time.Second
@@ -86,75 +71,6 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset string) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.MaxBatchBytes))
-	if err != nil {
-		return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("batch larger than %d bytes: split it", a.MaxBatchBytes))
-	}
-	type line struct {
-		n    int
-		data []byte
-	}
-	var lines []line
-	for n, raw := range bytes.Split(body, []byte("\n")) {
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 {
-			continue
-		}
-		lines = append(lines, line{n + 1, raw})
-		if len(lines) > a.MaxBatch {
-			return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("batch has more than %d records: split it", a.MaxBatch))
-		}
-	}
-	if len(lines) == 0 {
-		return newProblem(http.StatusBadRequest, "empty batch: send one JSON record per line")
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
-	defer cancel()
-	futures := make([]*publish.Future, len(lines))
-	res := BatchResult{Results: make([]LineOutcome, len(lines))}
-	for i, l := range lines {
-		res.Results[i].Line = l.n
-		f, err := a.Publisher.Send(ctx, dataset, l.data, "")
-		if err != nil {
-			res.Results[i].Reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: dataset, Error: err.Error()}
-			continue
-		}
-		futures[i] = f
-	}
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		reply, err := f.Result(ctx)
-		if err != nil {
-			a.Publisher.Abandon(f)
-			reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: dataset, Error: "outcome unknown, retry: " + err.Error()}
-		}
-		res.Results[i].Reply = reply
-	}
-	for _, o := range res.Results {
-		switch o.Status {
-		case wire.StatusStored:
-			res.Stored++
-		case wire.StatusDuplicate:
-			res.Duplicates++
-		case wire.StatusRejected, wire.StatusTooLarge, wire.StatusUnknownDataset:
-			res.Rejected++
-		default:
-			res.Unavailable++
-		}
-	}
-	status := http.StatusOK
-	switch {
-	case res.Unavailable > 0:
-		status = http.StatusServiceUnavailable
-	case res.Rejected > 0:
-		status = http.StatusUnprocessableEntity
-	}
-	return writeJSON(w, status, res)
-}
-
 func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 	d, err := a.dataset(r)
 	if err != nil {
@@ -163,9 +79,9 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var pos store.Position
 	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
+		n, err := parseAfter(v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query after=%q: want a sequence number", v))
+			return err
 		}
 		pos.AfterSeq = n
 	}
@@ -196,6 +112,16 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 	return a.streamRecords(w, r, d.Name, pos, follow)
 }
 
+// parseAfter reads an after= sequence. Stream sequences are uint64 and the
+// read starts at the next one, so the largest uint64 has no next.
+func parseAfter(v string) (uint64, error) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == math.MaxUint64 {
+		return 0, newProblem(http.StatusBadRequest, fmt.Sprintf("query after=%s: want a sequence number from 0 to %d", quoteShort(v), uint64(math.MaxUint64-1)))
+	}
+	return n, nil
+}
+
 func (a *api) readSnapshot(w http.ResponseWriter, r *http.Request) error {
 	d, err := a.dataset(r)
 	if err != nil {
@@ -213,7 +139,11 @@ type ndjsonWriter struct {
 	started bool
 }
 
+// newNDJSON starts a stream: every write has the server's write timeout to
+// complete, not the whole response (a follow can last hours, a full read of
+// a large dataset minutes).
 func newNDJSON(w http.ResponseWriter) *ndjsonWriter {
+	httpserve.Streaming(w)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	return &ndjsonWriter{w: w, bw: bw, enc: json.NewEncoder(bw)}
 }
@@ -259,13 +189,13 @@ func (a *api) streamRecords(w http.ResponseWriter, r *http.Request, dataset stri
 func (a *api) readDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("dataset")
 	if !wire.ValidName(name) && name != "_invalid" {
-		return newProblem(http.StatusNotFound, fmt.Sprintf("%q is not a dataset name", name))
+		return newProblem(http.StatusNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
 	}
 	var after uint64
 	if v := r.URL.Query().Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
+		n, err := parseAfter(v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query after=%q: want a sequence number", v))
+			return err
 		}
 		after = n
 	}

@@ -114,6 +114,10 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.StringVar(&cfg.AuditAnchorFile, "audit-anchor-file", cfg.AuditAnchorFile, "file the audit anchors are appended to, outside the data dir (default <data>-audit/anchors.ndjson)")
 	f.DurationVar(&cfg.AuditAnchorInterval, "audit-anchor-interval", cfg.AuditAnchorInterval, "how often the audit chain's head is anchored while it moves")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "audit retention: older entries removed under a signed checkpoint (0 = keep all)")
+	f.IntVar(&cfg.HTTPMaxConnsPerIP, "http-max-conns-per-ip", cfg.HTTPMaxConnsPerIP, "open HTTP connections per client address (-1 = no cap)")
+	f.IntVar(&cfg.HTTPMaxConns, "http-max-conns", cfg.HTTPMaxConns, "open HTTP connections in all (0 = from the file descriptor limit, -1 = no cap)")
+	f.IntVar(&cfg.NATSMaxConns, "nats-max-conns", cfg.NATSMaxConns, "NATS connections in all (0 = from the file descriptor limit, -1 = no cap)")
+	f.IntVar(&cfg.MaxConnsPerActor, "max-conns-per-actor", cfg.MaxConnsPerActor, "NATS connections per actor (-1 = no cap)")
 	return cmd
 }
 
@@ -175,5 +179,13 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.AuditAnchorInterval = src.AuditAnchorInterval
 	case "audit-max-age":
 		dst.AuditMaxAge = src.AuditMaxAge
+	case "http-max-conns-per-ip":
+		dst.HTTPMaxConnsPerIP = src.HTTPMaxConnsPerIP
+	case "http-max-conns":
+		dst.HTTPMaxConns = src.HTTPMaxConns
+	case "nats-max-conns":
+		dst.NATSMaxConns = src.NATSMaxConns
+	case "max-conns-per-actor":
+		dst.MaxConnsPerActor = src.MaxConnsPerActor
 	}
 }

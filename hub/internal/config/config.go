@@ -72,25 +72,59 @@ type Config struct {
 	// AuditMaxAge is the audit log's retention: entries older than it are
 	// removed under a signed checkpoint. 0 keeps every entry.
 	AuditMaxAge time.Duration `yaml:"audit_max_age"`
+
+	// What one client may hold of the hub (see internal/httpserve): the
+	// HTTP server's timeouts and header limit, connections per client
+	// address and in total (0 = derived from the file descriptor limit;
+	// -1 = no cap), and NATS connections per actor and in total.
+	HTTPReadHeaderTimeout time.Duration `yaml:"http_read_header_timeout"`
+	HTTPReadTimeout       time.Duration `yaml:"http_read_timeout"`
+	HTTPWriteTimeout      time.Duration `yaml:"http_write_timeout"`
+	HTTPIdleTimeout       time.Duration `yaml:"http_idle_timeout"`
+	HTTPMaxHeaderBytes    int           `yaml:"http_max_header_bytes"`
+	HTTPMaxConnsPerIP     int           `yaml:"http_max_conns_per_ip"`
+	HTTPMaxConns          int           `yaml:"http_max_conns"`
+	NATSMaxConns          int           `yaml:"nats_max_conns"`
+	MaxConnsPerActor      int           `yaml:"max_conns_per_actor"`
+	// MaxBatchBytes bounds one API batch body; BatchConcurrency is how many
+	// batches are worked on at once (more wait, then get 503); and
+	// BatchInflightBytes bounds the records of all batches read but not yet
+	// answered, so batch memory stays bounded whatever clients send.
+	MaxBatchBytes      int64 `yaml:"max_batch_bytes"`
+	BatchConcurrency   int   `yaml:"batch_concurrency"`
+	BatchInflightBytes int64 `yaml:"batch_inflight_bytes"`
+	// JetStreamSyncInterval is how often JetStream syncs its files to disk.
+	JetStreamSyncInterval time.Duration `yaml:"jetstream_sync_interval"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
 func Default() Config {
 	return Config{
-		Name:                "hub",
-		Data:                "data",
-		NATSListen:          "127.0.0.1:4222",
-		HTTPListen:          "127.0.0.1:8080",
-		Schemas:             "schemas",
-		Policies:            "policies",
-		MaxRecordBytes:      schema.DefaultMaxBytes,
-		MaxDepth:            schema.DefaultMaxDepth,
-		MaxBatch:            10000,
-		DeadLetterMaxAge:    30 * 24 * time.Hour,
-		DeadLetterMaxBytes:  1 << 30,
-		LogLevel:            "info",
-		SubscriptionGrace:   7 * 24 * time.Hour,
-		AuditAnchorInterval: time.Minute,
+		Name:                  "hub",
+		Data:                  "data",
+		NATSListen:            "127.0.0.1:4222",
+		HTTPListen:            "127.0.0.1:8080",
+		Schemas:               "schemas",
+		Policies:              "policies",
+		MaxRecordBytes:        schema.DefaultMaxBytes,
+		MaxDepth:              schema.DefaultMaxDepth,
+		MaxBatch:              10000,
+		DeadLetterMaxAge:      30 * 24 * time.Hour,
+		DeadLetterMaxBytes:    1 << 30,
+		LogLevel:              "info",
+		SubscriptionGrace:     7 * 24 * time.Hour,
+		AuditAnchorInterval:   time.Minute,
+		HTTPReadHeaderTimeout: 10 * time.Second,
+		HTTPReadTimeout:       60 * time.Second,
+		HTTPWriteTimeout:      30 * time.Second,
+		HTTPIdleTimeout:       60 * time.Second,
+		HTTPMaxHeaderBytes:    64 << 10,
+		HTTPMaxConnsPerIP:     64,
+		MaxConnsPerActor:      100,
+		MaxBatchBytes:         64 << 20,
+		BatchConcurrency:      8,
+		BatchInflightBytes:    32 << 20,
+		JetStreamSyncInterval: 2 * time.Minute,
 	}
 }
 

@@ -16,6 +16,9 @@ type slogAdapter struct {
 	// violation, if set, is told about every permission violation the server
 	// logs, with the client id parsed from the line.
 	violation func(cid uint64, msg string)
+	// storageFault, if set, is told about every storage write error the
+	// server logs.
+	storageFault func(msg string)
 }
 
 func (a slogAdapter) log(level slog.Level, format string, v ...any) {
@@ -31,6 +34,9 @@ func (a slogAdapter) Noticef(format string, v ...any) { a.log(slog.LevelDebug, f
 func (a slogAdapter) Warnf(format string, v ...any)   { a.log(slog.LevelWarn, format, v...) }
 func (a slogAdapter) Fatalf(format string, v ...any)  { a.log(slog.LevelError, format, v...) }
 func (a slogAdapter) Errorf(format string, v ...any) {
+	if a.storageFault != nil && strings.Contains(strings.ToLower(format), "critical write error") {
+		a.storageFault(fmt.Sprintf(format, v...))
+	}
 	if a.violation != nil && strings.Contains(format, "Violation") {
 		msg := fmt.Sprintf(format, v...)
 		if m := cidRE.FindStringSubmatch(msg); m != nil {

@@ -42,6 +42,14 @@ type Config struct {
 	// OnViolation, if set, is told about every permission violation of an
 	// actor connection (a publish or subscribe its rights do not allow).
 	OnViolation func(actor string, cid uint64, msg string)
+	// MaxConns caps all client connections, authenticated or not (0 = the
+	// NATS default, 64K). MaxConnsPerActor caps one actor's connections: the
+	// next is refused by the auth callout, with the reason (0 = no cap).
+	MaxConns         int
+	MaxConnsPerActor int
+	// SyncInterval is how often JetStream syncs its files (0 = the NATS
+	// default, 2 minutes).
+	SyncInterval time.Duration
 }
 
 // Server is a running embedded NATS server and the hub's identity on it.
@@ -51,6 +59,7 @@ type Server struct {
 	log     *slog.Logger
 	callout *callout
 	authNC  *nats.Conn // answers authorization requests
+	faults  *storageFaults
 }
 
 // ErrNotReady is returned when the server did not become ready in time.
@@ -120,12 +129,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		opts.TLSVerify = cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
 		opts.TLSTimeout = 5 // seconds, for a handshake over a slow link
 	}
+	opts.MaxConn, opts.SyncInterval = cfg.MaxConns, cfg.SyncInterval
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
-	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}}
-	adapter := slogAdapter{l: log.With("component", "nats")}
+	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor}
+	faults := &storageFaults{}
+	adapter := slogAdapter{l: log.With("component", "nats"), storageFault: faults.note}
 	if cfg.OnViolation != nil {
 		adapter.violation = func(cid uint64, msg string) { cfg.OnViolation(co.actorOf(cid), cid, msg) }
 	}
@@ -139,7 +150,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("start nats on %s: %w", cfg.Listen, ErrNotReady)
 	}
-	s := &Server{ns: ns, hub: hubKey, log: log, callout: co}
+	s := &Server{ns: ns, hub: hubKey, log: log, callout: co, faults: faults}
 	if s.authNC, err = s.Connect("hub-auth"); err != nil {
 		ns.Shutdown()
 		return nil, err

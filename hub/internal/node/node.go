@@ -1,7 +1,9 @@
 // Package node assembles one running hub: the embedded NATS server, the
 // registry loaded from the schemas folder, the dataset streams, the ingest
 // validators and the HTTP API. It owns their start order and their shutdown
-// order, so the pieces themselves stay independent of each other.
+// order, so the pieces themselves stay independent of each other. It also
+// sets the connection caps (from the file descriptor limit unless told) and
+// watches JetStream's storage, reloading the streams when one has failed.
 package node
 
 import (
@@ -33,6 +35,8 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/dirlock"
+	"github.com/jobtech-dev/datahub/internal/fds"
+	"github.com/jobtech-dev/datahub/internal/httpserve"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -55,11 +59,14 @@ type Node struct {
 	actors  *actors.Store
 	access  *access.Service
 	pub     *publish.Publisher
-	http    *http.Server
+	http    *httpserve.Server
 	ln      net.Listener
 	token   string
 	tls     *servertls.Certs // nil: both listeners are plain
 	lock    *dirlock.Lock    // the data dir's, held from the start to the end of Shutdown
+	storage *storageWatch
+	stop    context.CancelFunc // ends the background work
+	bg      sync.WaitGroup
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -103,13 +110,17 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 		natsTLS = n.tls.Config()
 	}
+	limits := limitsFor(cfg, fds.Limit())
 	n.nats, err = natsd.Start(ctx, natsd.Config{
-		TLS:        natsTLS,
-		Name:       cfg.Name,
-		Listen:     cfg.NATSListen,
-		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
-		MaxPayload: int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
-		Logger:     log,
+		TLS:              natsTLS,
+		MaxConns:         limits.natsMax,
+		MaxConnsPerActor: limits.natsPerActor,
+		SyncInterval:     cfg.JetStreamSyncInterval,
+		Name:             cfg.Name,
+		Listen:           cfg.NATSListen,
+		StoreDir:         filepath.Join(cfg.Data, "jetstream"),
+		MaxPayload:       int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
+		Logger:           log,
 		OnViolation: func(actor string, cid uint64, msg string) {
 			if a := n.accessSvc(); a != nil {
 				a.Violation(actor, cid, msg)
@@ -184,29 +195,32 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
-	n.http = &http.Server{
-		Handler: api.New(api.Deps{
-			Registry:       n.reg,
-			JetStream:      n.js,
-			Publisher:      n.pub,
-			Token:          n.token,
-			Ready:          n.Ready,
-			MaxRecordBytes: cfg.MaxRecordBytes,
-			MaxBatch:       cfg.MaxBatch,
-			Access:         acc,
-			Audit:          n.audit,
-			Anchors:        n.anchors,
-			NATSConnected:  n.nats.Connected,
-			Logger:         log,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	limits.http.Refuse = api.WriteProblem
+	n.http = httpserve.New(api.New(api.Deps{
+		Registry:           n.reg,
+		JetStream:          n.js,
+		Publisher:          n.pub,
+		Token:              n.token,
+		Ready:              n.Ready,
+		MaxRecordBytes:     cfg.MaxRecordBytes,
+		MaxBatch:           cfg.MaxBatch,
+		MaxBatchBytes:      cfg.MaxBatchBytes,
+		BatchConcurrency:   cfg.BatchConcurrency,
+		BatchInflightBytes: cfg.BatchInflightBytes,
+		Access:             acc,
+		Audit:              n.audit,
+		Anchors:            n.anchors,
+		NATSConnected:      n.nats.Connected,
+		Logger:             log,
+	}), limits.http, log.With("component", "http"))
 	serve := n.http.Serve
 	if n.tls != nil {
-		n.http.TLSConfig = n.tls.Config("h2", "http/1.1")
-		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, "", "") }
+		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
 	}
+	bg, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	n.storage = &storageWatch{n: n, every: time.Second}
+	n.bg.Go(func() { n.storage.run(bg) })
 	go func() {
 		if err := serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
@@ -220,7 +234,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		log.Warn("audit anchor at start", "err", err)
 	}
 	n.anchors.Start()
-	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
+	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data,
+		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
 	return n, nil
 }
 
@@ -243,6 +258,20 @@ func (n *Node) Anchors() *audit.Anchorer { return n.anchors }
 func (n *Node) Ready(ctx context.Context) error {
 	if n.ncIn == nil || !n.ncIn.IsConnected() || n.ncJS == nil || !n.ncJS.IsConnected() {
 		return errors.New("not connected to the embedded NATS server")
+	}
+	if n.storage != nil {
+		if err := n.storage.err(); err != nil {
+			return err
+		}
+	}
+	if err := n.nats.StorageHealth(); err != nil {
+		return err
+	}
+	// A full descriptor table fails every file JetStream opens next.
+	if u, err := fds.Now(); err != nil && !errors.Is(err, fds.ErrUnknown) {
+		return fmt.Errorf("file descriptors: %w", err)
+	} else if err == nil && u.Limit > 0 && u.Free() < 16 {
+		return fmt.Errorf("file descriptors nearly exhausted: %s", u)
 	}
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -295,6 +324,10 @@ func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 // the server so JetStream's files are complete.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	if n.stop != nil {
+		n.stop()
+		n.bg.Wait()
+	}
 	if n.http != nil {
 		if err := n.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
