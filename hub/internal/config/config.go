@@ -219,6 +219,30 @@ func (c Config) Validate() error {
 	if c.Workers < 0 {
 		bad("workers", "%d must not be negative", c.Workers)
 	}
+	for key, d := range map[string]time.Duration{"http_read_header_timeout": c.HTTPReadHeaderTimeout, "http_read_timeout": c.HTTPReadTimeout,
+		"http_write_timeout": c.HTTPWriteTimeout, "http_idle_timeout": c.HTTPIdleTimeout, "jetstream_sync_interval": c.JetStreamSyncInterval} {
+		if d <= 0 {
+			bad(key, "%s must be more than 0", d)
+		}
+	}
+	if c.HTTPMaxHeaderBytes < 1<<10 || c.HTTPMaxHeaderBytes > 1<<20 {
+		bad("http_max_header_bytes", "%d must be between 1024 and %d", c.HTTPMaxHeaderBytes, 1<<20)
+	}
+	for key, n := range map[string]int{"http_max_conns_per_ip": c.HTTPMaxConnsPerIP, "http_max_conns": c.HTTPMaxConns,
+		"nats_max_conns": c.NATSMaxConns, "max_conns_per_actor": c.MaxConnsPerActor} {
+		if n < -1 {
+			bad(key, "%d must be a number of connections, 0 for the default or -1 for no cap", n)
+		}
+	}
+	if c.MaxBatchBytes < 1 {
+		bad("max_batch_bytes", "%d must be at least 1", c.MaxBatchBytes)
+	}
+	if c.BatchConcurrency < 1 {
+		bad("batch_concurrency", "%d must be at least 1", c.BatchConcurrency)
+	}
+	if c.BatchInflightBytes < int64(c.MaxRecordBytes)+64<<10 {
+		bad("batch_inflight_bytes", "%d must hold at least one record (max_record_bytes + 64 KiB)", c.BatchInflightBytes)
+	}
 	if c.SubscriptionGrace < 0 {
 		bad("subscription_grace", "%s must not be negative", c.SubscriptionGrace)
 	}
