@@ -64,6 +64,29 @@ func Status(code wire.Code) int {
 	return http.StatusInternalServerError
 }
 
+// ForStatus is the code an HTTP status stands for in the table (the first
+// listed for it), for callers that only know a status, such as an HTTP
+// server refusing a connection over its caps; CodeInternal when none.
+func ForStatus(status int) wire.Code {
+	for _, c := range order {
+		if kinds[c].status == status {
+			return c
+		}
+	}
+	return wire.CodeInternal
+}
+
+// order fixes which code ForStatus picks for a status several share.
+var order = []wire.Code{wire.CodeBadRequest, CodeUnauthorized, wire.CodeForbidden, wire.CodeNotFound, wire.CodeUnknownDataset,
+	CodeMethodNotAllowed, wire.CodeConflict, wire.CodeTooLarge, CodeUnsupportedMediaType, wire.CodeInvalid,
+	wire.CodeRateLimited, wire.CodeInternal, CodeHubUnreachable, wire.CodeUnavailable}
+
+// WriteStatus answers status with detail as a problem document (the code
+// ForStatus gives).
+func WriteStatus(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	Write(w, r, New(ForStatus(status), detail))
+}
+
 // OutcomeStatus is the HTTP status of a record outcome: the same on the
 // hub's API and on the sidecar.
 func OutcomeStatus(s wire.Status) int {

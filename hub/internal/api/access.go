@@ -20,6 +20,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 // ActorInfo is how the API describes an actor.
@@ -59,18 +60,18 @@ type CheckResult struct {
 func decodeBody(r *http.Request, v any) error {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 16<<20+1))
 	if err != nil {
-		return newProblem(http.StatusBadRequest, "read request body: "+err.Error())
+		return problem.New(wire.CodeBadRequest, "read request body: "+err.Error())
 	}
 	if len(b) > 16<<20 {
-		return newProblem(http.StatusRequestEntityTooLarge, "request body larger than 16 MiB")
+		return problem.New(wire.CodeTooLarge, "request body larger than 16 MiB")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return newProblem(http.StatusBadRequest, "request body: "+err.Error())
+		return problem.New(wire.CodeBadRequest, "request body: "+err.Error())
 	}
 	if dec.More() {
-		return newProblem(http.StatusBadRequest, fmt.Sprintf("request body: unexpected data after the JSON value at byte %d", dec.InputOffset()))
+		return problem.New(wire.CodeBadRequest, fmt.Sprintf("request body: unexpected data after the JSON value at byte %d", dec.InputOffset()))
 	}
 	return nil
 }
@@ -80,7 +81,7 @@ func decodeBody(r *http.Request, v any) error {
 func checkQueryNames(params map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		if v := params[k]; !wire.ValidName(v) {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query %s=%s: not a name ([a-z][a-z0-9-]{0,62})", k, quoteShort(v)))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query %s=%s: not a name ([a-z][a-z0-9-]{0,62})", k, quoteShort(v)))
 		}
 	}
 	return nil
@@ -92,7 +93,7 @@ func (a *api) listActors(w http.ResponseWriter, r *http.Request) error {
 	for _, act := range a.Access.Actors.List() {
 		out = append(out, ActorInfo{Actor: act, Connections: conns[act.Name]})
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *api) createActor(w http.ResponseWriter, r *http.Request) error {
@@ -103,28 +104,28 @@ func (a *api) createActor(w http.ResponseWriter, r *http.Request) error {
 	act, err := a.Access.CreateActor(r.Context(), req.Name, req.PublicKey, "admin")
 	switch {
 	case errors.Is(err, actors.ErrExists):
-		return newProblem(http.StatusConflict, err.Error())
+		return problem.New(wire.CodeConflict, err.Error())
 	case errors.Is(err, actors.ErrInvalidName), errors.Is(err, actors.ErrInvalidKey):
-		return newProblem(http.StatusBadRequest, err.Error())
+		return problem.New(wire.CodeBadRequest, err.Error())
 	case err != nil:
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, act)
+	return problem.WriteJSON(w, http.StatusCreated, act)
 }
 
 func (a *api) revokeActor(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("actor")
 	if !wire.ValidName(name) {
-		return newProblem(http.StatusNotFound, fmt.Sprintf("%s is not an actor name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
+		return problem.New(wire.CodeNotFound, fmt.Sprintf("%s is not an actor name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
 	}
 	act, err := a.Access.RevokeActor(r.Context(), name, "admin")
 	if errors.Is(err, actors.ErrNotFound) {
-		return newProblem(http.StatusNotFound, err.Error())
+		return problem.New(wire.CodeNotFound, err.Error())
 	}
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, act)
+	return problem.WriteJSON(w, http.StatusOK, act)
 }
 
 func (a *api) getPolicies(w http.ResponseWriter, r *http.Request) error {
@@ -133,7 +134,7 @@ func (a *api) getPolicies(w http.ResponseWriter, r *http.Request) error {
 	for k, v := range set.Files() {
 		files[k] = string(v)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"digest": set.Digest(), "policies": set.PolicyIDs(), "files": files, "origin": a.Access.PolicyOrigin()})
+	return problem.WriteJSON(w, http.StatusOK, map[string]any{"digest": set.Digest(), "policies": set.PolicyIDs(), "files": files, "origin": a.Access.PolicyOrigin()})
 }
 
 func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
@@ -142,10 +143,10 @@ func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.Files == nil {
-		return newProblem(http.StatusBadRequest, `request body needs "files": {name: content}; {"files": {}} applies an empty policy set (everything denied)`)
+		return problem.New(wire.CodeBadRequest, `request body needs "files": {name: content}; {"files": {}} applies an empty policy set (everything denied)`)
 	}
 	if len(req.Source) > maxSourceLen || strings.ContainsFunc(req.Source, unicode.IsControl) {
-		return newProblem(http.StatusBadRequest, fmt.Sprintf(`request body: "source" must be at most %d characters without control characters`, maxSourceLen))
+		return problem.New(wire.CodeBadRequest, fmt.Sprintf(`request body: "source" must be at most %d characters without control characters`, maxSourceLen))
 	}
 	files := make(map[string][]byte, len(req.Files))
 	for k, v := range req.Files {
@@ -154,15 +155,15 @@ func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
 	set, err := policy.LoadFiles(files)
 	if err != nil {
 		// Nothing changed: the set in force stays.
-		p := newProblem(http.StatusUnprocessableEntity, err.Error())
-		p.Type, p.Title = problemBase+"invalid-policy", "Policy files rejected; nothing changed"
+		p := problem.New(wire.CodeInvalid, err.Error())
+		p.Title = "Policy files rejected; nothing changed"
 		return p
 	}
 	res, err := a.Access.ApplyFrom(r.Context(), set, access.Origin{Route: access.RouteAPI, By: audit.ActorAdmin, Source: req.Source})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, res)
+	return problem.WriteJSON(w, http.StatusOK, res)
 }
 
 func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
@@ -171,32 +172,32 @@ func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("at"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query at=%q: want an RFC 3339 time", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query at=%q: want an RFC 3339 time", v))
 		}
 		req.Time = t
 	}
 	if req.Actor == "" || req.Action == "" || req.Dataset == "" {
-		return newProblem(http.StatusBadRequest, "give actor, action and dataset")
+		return problem.New(wire.CodeBadRequest, "give actor, action and dataset")
 	}
 	if err := checkQueryNames(map[string]string{"actor": req.Actor, "dataset": req.Dataset}); err != nil {
 		return err
 	}
 	if !slices.Contains(policy.Actions(), req.Action) {
-		return newProblem(http.StatusBadRequest, fmt.Sprintf("query action=%s: want one of %s", quoteShort(req.Action), strings.Join(policy.Actions(), ", ")))
+		return problem.New(wire.CodeBadRequest, fmt.Sprintf("query action=%s: want one of %s", quoteShort(req.Action), strings.Join(policy.Actions(), ", ")))
 	}
 	if req.RemoteIP != "" {
 		if _, err := netip.ParseAddr(req.RemoteIP); err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query ip=%s: want an IP address", quoteShort(req.RemoteIP)))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query ip=%s: want an IP address", quoteShort(req.RemoteIP)))
 		}
 	}
 	d := a.Access.Policies().Decide(req)
-	return writeJSON(w, http.StatusOK, CheckResult{Actor: req.Actor, Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason})
+	return problem.WriteJSON(w, http.StatusOK, CheckResult{Actor: req.Actor, Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason})
 }
 
 func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
 	actor := r.URL.Query().Get("actor")
 	if actor == "" {
-		return newProblem(http.StatusBadRequest, "give actor")
+		return problem.New(wire.CodeBadRequest, "give actor")
 	}
 	if err := checkQueryNames(map[string]string{"actor": actor}); err != nil {
 		return err
@@ -211,7 +212,7 @@ func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, map[string]any{"dataset": l.Dataset, "action": l.Action, "allowed": l.Allowed, "policy_id": l.PolicyID,
 			"reason": l.Reason, "conditions": l.Conditions, "pending": l.Pending, "text": l.String()})
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *api) tailAudit(w http.ResponseWriter, r *http.Request) error {
@@ -219,18 +220,18 @@ func (a *api) tailAudit(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("n"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query n=%q: want a number", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query n=%q: want a number", v))
 		}
 	}
 	follow := false
 	if v := r.URL.Query().Get("follow"); v != "" {
 		var err error
 		if follow, err = strconv.ParseBool(v); err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
 		}
 	}
 	if n < 0 {
-		return newProblem(http.StatusBadRequest, fmt.Sprintf("query n=%d: want 0 (all) or more", n))
+		return problem.New(wire.CodeBadRequest, fmt.Sprintf("query n=%d: want 0 (all) or more", n))
 	}
 	out := newNDJSON(w)
 	err := a.Audit.Tail(r.Context(), n, follow, func(e audit.Entry) error { return out.write(e, follow) })

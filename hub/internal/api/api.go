@@ -5,17 +5,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -102,7 +103,7 @@ func newAPI(d Deps) *api {
 
 func (a *api) routes() http.Handler {
 	mux := http.NewServeMux()
-	h := func(fn handlerFunc) http.HandlerFunc { return handle(a.log, fn) }
+	h := func(fn problem.HandlerFunc) http.HandlerFunc { return problem.Handle(a.log, fn) }
 	mux.HandleFunc("GET /healthz", h(a.healthz))
 	mux.HandleFunc("GET /readyz", h(a.readyz))
 	v1 := http.NewServeMux()
@@ -125,39 +126,16 @@ func (a *api) routes() http.Handler {
 	v1.HandleFunc("POST /api/v1/audit/verify", h(a.verifyAudit))
 	v1.HandleFunc("POST /api/v1/audit/seal", h(a.sealAudit))
 	v1.HandleFunc("GET /api/v1/audit/anchor", h(a.lastAnchor))
-	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
+	mux.Handle("/api/", a.requireToken(problem.Mux(v1)))
 	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, err := w.Write([]byte("JobTech Data Hub\n\nGET /healthz, /readyz; admin API under /api/v1 (Authorization: Bearer <token from the data dir>)\n"))
 			return err
 		}
-		return newProblem(http.StatusNotFound, "nothing at "+quoteShort(r.URL.Path))
+		return problem.New(wire.CodeNotFound, "nothing at "+quoteShort(r.URL.Path))
 	}))
-	return a.canonicalPaths(mux)
-}
-
-// WriteProblem answers status with detail as a problem document, the shape
-// of every error of the API. The HTTP server refuses connections over its
-// caps with it.
-func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	writeError(slog.New(slog.DiscardHandler), w, r, newProblem(status, detail))
-}
-
-// canonicalPaths refuses a path with dot segments, empty segments or a
-// trailing slash cleaning would change ("/api/v1/datasets/../x"), which the
-// mux would answer with an HTML redirect: no name is ever taken from a path
-// that is not the one the client will see served.
-func (a *api) canonicalPaths(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if p == "" || p[0] != '/' || path.Clean(p) != p {
-			writeError(a.log, w, r, newProblem(http.StatusBadRequest,
-				fmt.Sprintf("path %s is not canonical: no '.', '..' or empty segments and no trailing slash (did you mean %s?)", quoteShort(p), path.Clean("/"+p))))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return problem.Mux(mux)
 }
 
 // quoteShort quotes s for an error message, cut to 64 bytes: a name that a
@@ -187,7 +165,7 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 				w.Header().Set("Connection", "close")
 				_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Second))
 			}
-			writeError(a.log, w, r, newProblem(http.StatusUnauthorized, detail))
+			problem.Write(w, r, problem.New(problem.CodeUnauthorized, detail))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -195,14 +173,14 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return problem.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 	if a.Ready != nil {
 		if err := a.Ready(r.Context()); err != nil {
-			return newProblem(http.StatusServiceUnavailable, err.Error())
+			return problem.New(wire.CodeUnavailable, err.Error())
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return problem.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -170,11 +171,11 @@ func (lr *lineReader) next() (batchLine, error) {
 // it is sent, and no more bytes are in flight than the limiter allows.
 func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset string) error {
 	if r.ContentLength > a.MaxBatchBytes {
-		return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("batch of %d bytes is larger than %d bytes: split it", r.ContentLength, a.MaxBatchBytes))
+		return problem.New(wire.CodeTooLarge, fmt.Sprintf("batch of %d bytes is larger than %d bytes: split it", r.ContentLength, a.MaxBatchBytes))
 	}
 	if !a.batches.admit(r.Context(), a.BatchWait) {
 		w.Header().Set("Retry-After", "1")
-		return newProblem(http.StatusServiceUnavailable, fmt.Sprintf("the hub is working on %d batches already: retry", cap(a.batches.slots)))
+		return problem.New(wire.CodeUnavailable, fmt.Sprintf("the hub is working on %d batches already: retry", cap(a.batches.slots)))
 	}
 	defer a.batches.done()
 	ctx := r.Context()
@@ -192,15 +193,15 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 			}
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("batch larger than %d bytes: %s; send the rest in another batch", a.MaxBatchBytes, b.progress()))
+				return problem.New(wire.CodeTooLarge, fmt.Sprintf("batch larger than %d bytes: %s; send the rest in another batch", a.MaxBatchBytes, b.progress()))
 			}
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("read batch: %v: %s", err, b.progress()))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("read batch: %v: %s", err, b.progress()))
 		}
 		if len(b.res.Results) == a.MaxBatch {
 			if err := b.finish(ctx); err != nil {
 				return err
 			}
-			return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("batch has more than %d records: %s; send the rest in another batch", a.MaxBatch, b.progress()))
+			return problem.New(wire.CodeTooLarge, fmt.Sprintf("batch has more than %d records: %s; send the rest in another batch", a.MaxBatch, b.progress()))
 		}
 		if err := b.send(ctx, l); err != nil {
 			return err
@@ -208,7 +209,7 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 		httpserve.ExtendRead(w)
 	}
 	if len(b.res.Results) == 0 {
-		return newProblem(http.StatusBadRequest, "empty batch: send one JSON record per line")
+		return problem.New(wire.CodeBadRequest, "empty batch: send one JSON record per line")
 	}
 	if err := b.finish(ctx); err != nil {
 		return err
@@ -220,7 +221,7 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 	case b.res.Rejected > 0:
 		status = http.StatusUnprocessableEntity
 	}
-	return writeJSON(w, status, b.res)
+	return problem.WriteJSON(w, status, b.res)
 }
 
 // batch is one batch's records in flight, in line order.

@@ -7,6 +7,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 // DatasetInfo is how the API describes a dataset.
@@ -45,11 +46,11 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 func (a *api) dataset(r *http.Request) (*registry.Dataset, error) {
 	name := r.PathValue("dataset")
 	if !wire.ValidName(name) {
-		return nil, newProblem(http.StatusNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
+		return nil, problem.New(wire.CodeNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
 	}
 	d, ok := a.Registry.Get(name)
 	if !ok {
-		return nil, newProblem(http.StatusNotFound, fmt.Sprintf("dataset %q is not declared on this hub", name))
+		return nil, problem.New(wire.CodeNotFound, fmt.Sprintf("dataset %q is not declared on this hub", name))
 	}
 	return d, nil
 }
@@ -59,7 +60,7 @@ func (a *api) listDatasets(w http.ResponseWriter, r *http.Request) error {
 	for _, d := range a.Registry.List() {
 		out = append(out, a.info(r, d))
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *api) getDataset(w http.ResponseWriter, r *http.Request) error {
@@ -67,7 +68,7 @@ func (a *api) getDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.info(r, d))
+	return problem.WriteJSON(w, http.StatusOK, a.info(r, d))
 }
 
 func (a *api) getSchema(w http.ResponseWriter, r *http.Request) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 // publishTimeout bounds how long a publish request waits for the hub's answer.
@@ -32,7 +33,7 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 		return a.publishBatch(w, r, d.Name)
 	case "", "application/json":
 	default:
-		return newProblem(http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: send application/json (one record) or application/x-ndjson (a batch)", ct))
+		return problem.New(problem.CodeUnsupportedMediaType, fmt.Sprintf("content type %q: send application/json (one record) or application/x-ndjson (a batch)", ct))
 	}
 	// Read a little past the record limit so an oversized record still reaches
 	// the validator (and the dead letters) with a precise answer.
@@ -41,34 +42,28 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("record larger than %d bytes", a.MaxRecordBytes))
+			return problem.New(wire.CodeTooLarge, fmt.Sprintf("record larger than %d bytes", a.MaxRecordBytes))
 		}
-		return newProblem(http.StatusBadRequest, "read body: "+err.Error())
+		return problem.New(wire.CodeBadRequest, "read body: "+err.Error())
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
 	defer cancel()
 	reply, err := a.Publisher.Publish(ctx, d.Name, body, r.Header.Get(wire.RequestRecordID))
 	if err != nil {
-		return newProblem(http.StatusServiceUnavailable, "record not stored, retry: "+err.Error())
+		return problem.New(wire.CodeUnavailable, "record not stored, retry: "+err.Error())
 	}
-	switch reply.Status {
-	case wire.StatusStored:
-		return writeJSON(w, http.StatusCreated, reply)
-	case wire.StatusDuplicate:
-		return writeJSON(w, http.StatusOK, reply)
-	case wire.StatusRejected, wire.StatusTooLarge, wire.StatusUnknownDataset:
-		status := http.StatusUnprocessableEntity
-		if reply.Status == wire.StatusTooLarge {
-			status = http.StatusRequestEntityTooLarge
-		} else if reply.Status == wire.StatusUnknownDataset {
-			status = http.StatusNotFound
+	// One answer for one record, the same as the sidecar's: the line result
+	// with the outcome's status, or a problem naming the code and every
+	// violation.
+	if !reply.OK() {
+		p := problem.New(reply.Code, reply.Error)
+		if reply.Code == "" {
+			p = problem.New(wire.CodeUnavailable, reply.Error)
 		}
-		p := newProblem(status, reply.Error)
 		p.Violations = reply.Violations
 		return p
-	default:
-		return newProblem(http.StatusServiceUnavailable, reply.Error)
 	}
+	return problem.WriteJSON(w, problem.OutcomeStatus(reply.Status), problem.ResultOf(0, reply))
 }
 
 func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
@@ -88,14 +83,14 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query since=%q: want an RFC 3339 time like 2026-01-02T15:04:05Z", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query since=%q: want an RFC 3339 time like 2026-01-02T15:04:05Z", v))
 		}
 		pos.Since = t
 	}
 	if v := q.Get("snapshot"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query snapshot=%q: want true or false", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query snapshot=%q: want true or false", v))
 		}
 		pos.Snapshot = b
 	}
@@ -103,11 +98,11 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("follow"); v != "" {
 		var err error
 		if follow, err = strconv.ParseBool(v); err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
 		}
 	}
 	if err := pos.Validate(); err != nil {
-		return newProblem(http.StatusBadRequest, err.Error())
+		return problem.New(wire.CodeBadRequest, err.Error())
 	}
 	return a.streamRecords(w, r, d.Name, pos, follow)
 }
@@ -117,7 +112,7 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 func parseAfter(v string) (uint64, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || n == math.MaxUint64 {
-		return 0, newProblem(http.StatusBadRequest, fmt.Sprintf("query after=%s: want a sequence number from 0 to %d", quoteShort(v), uint64(math.MaxUint64-1)))
+		return 0, problem.New(wire.CodeBadRequest, fmt.Sprintf("query after=%s: want a sequence number from 0 to %d", quoteShort(v), uint64(math.MaxUint64-1)))
 	}
 	return n, nil
 }
@@ -189,7 +184,7 @@ func (a *api) streamRecords(w http.ResponseWriter, r *http.Request, dataset stri
 func (a *api) readDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("dataset")
 	if !wire.ValidName(name) && name != "_invalid" {
-		return newProblem(http.StatusNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
+		return problem.New(wire.CodeNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
 	}
 	var after uint64
 	if v := r.URL.Query().Get("after"); v != "" {
@@ -211,7 +206,7 @@ func (a *api) readDeadLetters(w http.ResponseWriter, r *http.Request) error {
 func (a *api) finishStream(out *ndjsonWriter, err error) error {
 	if err != nil && !out.started {
 		if errors.Is(err, store.ErrNoStream) {
-			return newProblem(http.StatusNotFound, err.Error())
+			return problem.New(wire.CodeNotFound, err.Error())
 		}
 		return err
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/jobtech-dev/datahub/internal/dirlock"
 	"github.com/jobtech-dev/datahub/internal/fds"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -195,7 +196,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
-	limits.http.Refuse = api.WriteProblem
+	limits.http.Refuse = problem.WriteStatus
 	n.http = httpserve.New(api.New(api.Deps{
 		Registry:           n.reg,
 		JetStream:          n.js,
