@@ -57,7 +57,7 @@ func New(d Deps) http.Handler {
 	}
 	a := &api{Deps: d, log: d.Logger.With("component", "api")}
 	mux := http.NewServeMux()
-	h := func(fn handlerFunc) http.HandlerFunc { return handle(a.log, fn) }
+	h := func(fn handlerFunc) http.HandlerFunc { return handle(a.log, checkQuery(fn)) }
 	mux.HandleFunc("GET /healthz", h(a.healthz))
 	mux.HandleFunc("GET /readyz", h(a.readyz))
 	v1 := http.NewServeMux()
@@ -81,7 +81,7 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("POST /api/v1/audit/seal", h(a.sealAudit))
 	v1.HandleFunc("GET /api/v1/audit/anchor", h(a.lastAnchor))
 	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
-	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
+	mux.HandleFunc("/", handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, err := w.Write([]byte("JobTech Data Hub\n\nGET /healthz, /readyz; admin API under /api/v1 (Authorization: Bearer <token from the data dir>)\n"))

@@ -16,6 +16,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/recordid"
 )
 
 // BatchResult answers a batch publish: one result per input line.
@@ -60,9 +61,17 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 		}
 		return newProblem(http.StatusBadRequest, "read body: "+err.Error())
 	}
+	id := r.Header.Get(wire.RequestRecordID)
+	if idFrom := r.URL.Query().Get("id_from"); idFrom != "" {
+		if id, err = recordid.FromField(d.Name, idFrom, body); err != nil {
+			p := newProblem(http.StatusUnprocessableEntity, err.Error())
+			p.Violations = []wire.Violation{{Keyword: "id_from", Message: err.Error()}}
+			return p
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
 	defer cancel()
-	reply, err := a.Publisher.Publish(ctx, d.Name, body, r.Header.Get(wire.RequestRecordID))
+	reply, err := a.Publisher.Publish(ctx, d.Name, body, id)
 	if err != nil {
 		return newProblem(http.StatusServiceUnavailable, "record not stored, retry: "+err.Error())
 	}
@@ -113,9 +122,19 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 	defer cancel()
 	futures := make([]*publish.Future, len(lines))
 	res := BatchResult{Results: make([]LineOutcome, len(lines))}
+	idFrom := r.URL.Query().Get("id_from")
 	for i, l := range lines {
 		res.Results[i].Line = l.n
-		f, err := a.Publisher.Send(ctx, dataset, l.data, "")
+		id := ""
+		if idFrom != "" {
+			var err error
+			if id, err = recordid.FromField(dataset, idFrom, l.data); err != nil {
+				res.Results[i].Reply = wire.Reply{Status: wire.StatusRejected, Code: wire.CodeInvalid, Dataset: dataset, Error: err.Error(),
+					Violations: []wire.Violation{{Keyword: "id_from", Message: err.Error()}}}
+				continue
+			}
+		}
+		f, err := a.Publisher.Send(ctx, dataset, l.data, id)
 		if err != nil {
 			res.Results[i].Reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: dataset, Error: err.Error()}
 			continue
