@@ -173,7 +173,7 @@ func (c *Client) onAsyncError(_ *nats.Conn, _ *nats.Subscription, err error) {
 		return
 	}
 	subj := m[1]
-	c.pub.FailSubject(subj, fmt.Errorf("%s: %w", subj, ErrForbidden))
+	c.pub.FailSubject(subj, forbiddenOn(subj))
 	c.vmu.Lock()
 	ws := c.waiters[subj]
 	delete(c.waiters, subj)
@@ -231,14 +231,14 @@ func (c *Client) request(ctx context.Context, subject string, data []byte) (*nat
 	}()
 	select {
 	case <-refused:
-		return nil, fmt.Errorf("%s: %w", subject, ErrForbidden)
+		return nil, forbiddenOn(subject)
 	case r := <-done:
 		if r.err != nil {
 			if errors.Is(r.err, nats.ErrNoResponders) || errors.Is(r.err, context.DeadlineExceeded) || errors.Is(r.err, nats.ErrTimeout) {
 				return nil, fmt.Errorf("%s: %w: %v", subject, ErrHubUnreachable, r.err)
 			}
 			if errors.Is(r.err, nats.ErrPermissionViolation) {
-				return nil, fmt.Errorf("%s: %w", subject, ErrForbidden)
+				return nil, forbiddenOn(subject)
 			}
 			return nil, fmt.Errorf("%s: %w", subject, r.err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
 )
 
@@ -20,20 +21,26 @@ import (
 const importChunk = 500
 
 func importCmd() *cobra.Command {
-	var hub, credsFile, dataset string
+	var hf hubFlags
+	var dataset string
 	var quiet bool
-	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "import --dataset D FILE...",
 		Short: "Bulk-publish JSON or NDJSON files, with a progress bar and a summary",
 		Long: `import publishes every record of the files to dataset D straight to the hub, pipelined,
 showing records/s and the rejected count as it goes, then a summary; each rejected record
-is printed with its file:line and violations. Exit status 1 if any record was rejected.`,
+is printed with its file:line and violations. Exit status 1 if any record was rejected or
+the sharing policies do not let the actor publish to D; 2 for an unknown dataset or a hub
+that cannot be reached.`,
+		Example: `  connector import --dataset jobads --credentials jobbland.nk testdata/jobtech/job-ads.ndjson
+  connector import -d taxonomy-concepts --credentials arbetsformedlingen.nk -q testdata/jobtech/taxonomy-concepts.json
+  connector import --dataset jobads --credentials jobbland.nk --hub tls://hub.example.org:4222 --ca ca.pem testdata/jobtech/job-ads.ndjson`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, files []string) error {
+		RunE: func(cmd *cobra.Command, files []string) (err error) {
+			defer func() { err = refusal(err) }()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			c, err := kit.Dial(ctx, hub, credsFile, append(tf.options(), kit.WithName("connector-import"))...)
+			c, err := hf.dial(ctx, "connector-import")
 			if err != nil {
 				return err
 			}
@@ -106,34 +113,44 @@ is printed with its file:line and violations. Exit status 1 if any record was re
 			fmt.Fprintf(out, "\n%d records in %s (%.0f records/s): %d stored, %d duplicates, %d rejected\n",
 				total, el.Round(time.Millisecond), float64(total)/el.Seconds(), stored, dups, rejected)
 			if rejected > 0 {
-				return exitCode(1)
+				return exitCode(clirun.Refused)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hub, "hub", "", hubFlagHelp)
-	f.StringVar(&credsFile, "credentials", "", "the actor's credentials file")
-	tf.register(cmd)
+	hf.register(cmd)
 	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	_ = cmd.MarkFlagRequired("dataset")
-	_ = cmd.MarkFlagRequired("credentials")
+	_ = cmd.RegisterFlagCompletionFunc("dataset", hf.datasetNames)
 	return cmd
 }
 
 func tailCmd() *cobra.Command {
-	var hub, credsFile string
+	var hf hubFlags
 	var all bool
-	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "tail DATASET",
 		Short: "Print a dataset's records as NDJSON envelopes as they arrive",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Long: `tail subscribes to DATASET as the actor of --credentials and prints each record as it
+arrives, one envelope per line (records are data: there is no table), until interrupted;
+--all prints the stored records first. Exit status 1 if the sharing policies do not let the
+actor subscribe, 2 for an unknown dataset.`,
+		Example: `  connector tail jobads --credentials matchwise.nk
+  connector tail jobads --credentials matchwise.nk --all | jq -r .key`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return hf.datasetNames(cmd, args, prefix)
+		},
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			defer func() { err = refusal(err) }()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			c, err := kit.Dial(ctx, hub, credsFile, append(tf.options(), kit.WithName("connector-tail"))...)
+			c, err := hf.dial(ctx, "connector-tail")
 			if err != nil {
 				return err
 			}
@@ -153,11 +170,7 @@ func tailCmd() *cobra.Command {
 			return sub.Stop()
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&hub, "hub", "", hubFlagHelp)
-	f.StringVar(&credsFile, "credentials", "", "the actor's credentials file")
-	tf.register(cmd)
-	f.BoolVar(&all, "all", false, "print the stored records first")
-	_ = cmd.MarkFlagRequired("credentials")
+	hf.register(cmd)
+	cmd.Flags().BoolVar(&all, "all", false, "print the stored records first")
 	return cmd
 }

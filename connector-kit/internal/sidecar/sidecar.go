@@ -54,6 +54,7 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	if cfg.Hub.URL, err = kit.ResolveURL(cfg.Hub.URL, cfg.Hub.Credentials); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withPluginPaths(env)
 	s := &Sidecar{cfg: cfg, log: log, env: env, limits: schema.Limits{MaxBytes: cfg.MaxRecordBytes}, runErr: make(chan error, 16)}
 	if s.ob, err = outbox.Open(cfg.Outbox, outbox.WithLogger(log), outbox.WithMaxRecordBytes(cfg.MaxRecordBytes+1024)); err != nil {
 		return nil, fmt.Errorf("open outbox %s: %w", cfg.Outbox, err)

@@ -40,6 +40,9 @@ With --tls-cert and --tls-key both listeners serve TLS only (tls:// and https://
 --tls-client-ca also requires every client to present a certificate from that CA
 (mutual TLS: in addition to the actor's nkey, not instead of it). SIGHUP reloads the
 certificate files: new connections get the new certificate, open ones stay.`,
+		Example: `  hub serve --data data --schemas schemas --policies policies
+  hub serve --config /etc/jobtech-hub/hub.yaml
+  hub serve --data data --policies '' --nats-listen 0.0.0.0:4222 --tls-cert tls/hub.pem --tls-key tls/hub.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -114,6 +117,9 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.StringVar(&cfg.AuditAnchorFile, "audit-anchor-file", cfg.AuditAnchorFile, "file the audit anchors are appended to, outside the data dir (default <data>-audit/anchors.ndjson)")
 	f.DurationVar(&cfg.AuditAnchorInterval, "audit-anchor-interval", cfg.AuditAnchorInterval, "how often the audit chain's head is anchored while it moves")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "audit retention: older entries removed under a signed checkpoint (0 = keep all)")
+	for _, dir := range []string{"data", "schemas", "policies"} {
+		_ = cmd.MarkFlagDirname(dir)
+	}
 	return cmd
 }
 

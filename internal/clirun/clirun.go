@@ -1,7 +1,9 @@
-// Package exitcode is the exit-status table the hub and connector commands
-// share, and the one place that runs a command tree under it, so a script
-// can tell "the answer is no" from "the command could not run" the same way
-// for both binaries:
+// Package clirun runs the hub's and the connector's command trees one way,
+// so the two binaries behave as one: the same exit statuses, usage errors
+// that point to the command's help, command groups that refuse an unknown
+// subcommand, and help and completion commands with examples. The exit
+// statuses let a script tell "the answer is no" from "the command could
+// not run":
 //
 //	0  done: every record stored, the policy allows, the log verifies
 //	1  refused: a record rejected or not stored, a policy denies, a file
@@ -10,7 +12,7 @@
 //	2  not done: a usage error (unknown command or flag, a missing or bad
 //	   argument, an unknown dataset, actor or action), a file that cannot
 //	   be read, a bad config, the hub unreachable or unavailable, TLS
-package exitcode
+package clirun
 
 import (
 	"errors"
@@ -33,9 +35,9 @@ const (
 	Failed = 2
 )
 
-// Help is the exit-status table as the roots' long help and the README
+// ExitHelp is the exit-status table as the roots' long help and the README
 // show it.
-const Help = `Exit status:
+const ExitHelp = `Exit status:
   0  done: every record stored, the policy allows, the log verifies
   1  refused: a record rejected, a policy denies, a file that does not validate,
      the hub or the sharing policies refused the request (forbidden, wrong token,
@@ -156,10 +158,32 @@ func Group(cmd *cobra.Command) *cobra.Command {
 			return c.Help()
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2
+		}
 		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 		}
 		return Usage(errors.New(msg))
 	}
 	return cmd
+}
+
+// InitHelpAndCompletion adds cobra's help and completion commands to root
+// now rather than at Execute, so that they carry examples like every other
+// command. name is the binary's name.
+func InitHelpAndCompletion(root *cobra.Command, name string) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = fmt.Sprintf("  %s help\n  %s help completion", name, name)
+		case "completion":
+			c.Example = fmt.Sprintf("  source <(%s completion bash)\n  %s completion zsh > \"${fpath[1]}/_%s\"", name, name, name)
+			for _, sh := range c.Commands() {
+				sh.Example = fmt.Sprintf("  %s completion %s", name, sh.Name())
+			}
+		}
+	}
 }
