@@ -139,7 +139,7 @@ arrives, one envelope per line (records are data: there is no table), until inte
 actor subscribe, 2 for an unknown dataset.`,
 		Example: `  connector tail jobads --credentials matchwise.nk
   connector tail jobads --credentials matchwise.nk --all | jq -r .key`,
-		Args:              cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			if len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp
