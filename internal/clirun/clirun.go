@@ -187,3 +187,20 @@ func InitHelpAndCompletion(root *cobra.Command, name string) {
 		}
 	}
 }
+
+// Version gives root (the binary name) --version and a version command,
+// both printing "<name> (JobTech Data Hub) <version>".
+func Version(root *cobra.Command, name, version string) {
+	root.Version = version
+	root.SetVersionTemplate(name + " (JobTech Data Hub) {{.Version}}\n")
+	root.AddCommand(&cobra.Command{
+		Use:     "version",
+		Short:   "Print the version: module version, VCS commit and Go toolchain (as --version)",
+		Example: "  " + name + " version",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s (JobTech Data Hub) %s\n", name, version)
+			return err
+		},
+	})
+}

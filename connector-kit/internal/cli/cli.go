@@ -48,12 +48,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	version := buildinfo.Read().String()
 	root := &cobra.Command{
-		Use:     "connector",
-		Short:   "JobTech Data Hub connector: share datasets through a hub from any system",
-		Long:    rootLong,
-		Version: version,
+		Use:   "connector",
+		Short: "JobTech Data Hub connector: share datasets through a hub from any system",
+		Long:  rootLong,
 		Example: `  connector run -c connector.yaml
   connector import --dataset jobads --credentials jobbland.nk testdata/jobtech/job-ads.ndjson
   connector tail jobads --credentials matchwise.nk
@@ -61,19 +59,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetVersionTemplate("connector (JobTech Data Hub) {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version: module version, VCS commit and Go toolchain (as --version)",
-		Example: "  connector version",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "connector (JobTech Data Hub) %s\n", version)
-			return nil
-		},
-	})
+	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd())
+	clirun.Version(root, "connector", buildinfo.Read().String())
 	clirun.InitHelpAndCompletion(root, "connector")
 	return root
 }

@@ -2,16 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -212,18 +209,12 @@ prints the API's NDJSON: every entry whole, with its hash and the previous entry
 		if err != nil {
 			return err
 		}
-		ctx := cmd.Context()
 		q := url.Values{"n": {strconv.Itoa(n)}}
 		if follow {
 			q.Set("follow", "true")
-			var stop context.CancelFunc
-			ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-		} else {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, cmdTimeout)
-			defer cancel()
 		}
+		ctx, cancel := streamContext(cmd, follow)
+		defer cancel()
 		out := cmd.OutOrStdout()
 		w := out
 		var pw *io.PipeWriter

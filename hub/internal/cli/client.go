@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -145,6 +147,16 @@ func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error 
 
 // cmdTimeout bounds admin calls that do not follow a stream.
 const cmdTimeout = 2 * time.Minute
+
+// streamContext is the context of a read that may follow a stream: one
+// that follows ends on SIGINT or SIGTERM (and the command then succeeds),
+// one that does not is bounded by cmdTimeout.
+func streamContext(cmd *cobra.Command, follow bool) (context.Context, context.CancelFunc) {
+	if follow {
+		return signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	}
+	return context.WithTimeout(cmd.Context(), cmdTimeout)
+}
 
 // sendJSON sends v as JSON and decodes a 2xx answer into out.
 func (c *apiClient) sendJSON(ctx context.Context, method, path string, v, out any) error {

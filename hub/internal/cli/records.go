@@ -3,15 +3,12 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -174,17 +171,11 @@ printing new records until interrupted.`,
 			if snapshot {
 				q.Set("snapshot", "true")
 			}
-			ctx := cmd.Context()
 			if follow {
 				q.Set("follow", "true")
-				var stop context.CancelFunc
-				ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-				defer stop()
-			} else {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, cmdTimeout)
-				defer cancel()
 			}
+			ctx, cancel := streamContext(cmd, follow)
+			defer cancel()
 			err = c.stream(ctx, "/api/v1/datasets/"+url.PathEscape(dataset)+"/records?"+q.Encode(), cmd.OutOrStdout())
 			if follow && ctx.Err() != nil {
 				return nil

@@ -10,7 +10,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -43,12 +42,10 @@ Shell completion (commands, flags, and the hub's dataset and actor names):
   hub completion zsh > "${fpath[1]}/_hub"`
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	version := buildinfo.Read().String()
 	root := &cobra.Command{
-		Use:     "hub",
-		Short:   "JobTech Data Hub: share labour-market datasets between actors",
-		Long:    rootLong,
-		Version: version,
+		Use:   "hub",
+		Short: "JobTech Data Hub: share labour-market datasets between actors",
+		Long:  rootLong,
 		Example: `  hub serve --data data --schemas schemas --policies policies
   hub datasets
   hub publish --dataset jobads testdata/jobtech/job-ads.ndjson
@@ -57,7 +54,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetVersionTemplate("hub (JobTech Data Hub) {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	for _, c := range []*cobra.Command{
@@ -70,25 +66,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		actorCmd(),
 		policyCmd(),
 		auditCmd(),
-		versionCmd(version),
 	} {
 		root.AddCommand(c)
 	}
+	clirun.Version(root, "hub", buildinfo.Read().String())
 	clirun.InitHelpAndCompletion(root, "hub")
 	return root
-}
-
-func versionCmd(version string) *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version: module version, VCS commit and Go toolchain (as --version)",
-		Example: "  hub version",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "hub (JobTech Data Hub) %s\n", version)
-			return nil
-		},
-	}
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
