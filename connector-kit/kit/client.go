@@ -230,7 +230,7 @@ func (c *Client) onAsyncError(_ *nats.Conn, _ *nats.Subscription, err error) {
 		return
 	}
 	subj := m[1]
-	c.publisher().FailSubject(subj, fmt.Errorf("%s: %w", subj, ErrForbidden))
+	c.publisher().FailSubject(subj, forbiddenOn(subj))
 	c.vmu.Lock()
 	ws := c.waiters[subj]
 	delete(c.waiters, subj)
@@ -288,7 +288,7 @@ func (c *Client) request(ctx context.Context, subject string, data []byte) (*nat
 	}()
 	select {
 	case <-refused:
-		return nil, fmt.Errorf("%s: %w", subject, ErrForbidden)
+		return nil, forbiddenOn(subject)
 	case r := <-done:
 		if r.err != nil {
 			if errors.Is(r.err, nats.ErrNoResponders) || errors.Is(r.err, context.DeadlineExceeded) || errors.Is(r.err, nats.ErrTimeout) ||
@@ -296,7 +296,7 @@ func (c *Client) request(ctx context.Context, subject string, data []byte) (*nat
 				return nil, fmt.Errorf("%s: %w: %v", subject, ErrHubUnreachable, r.err)
 			}
 			if errors.Is(r.err, nats.ErrPermissionViolation) {
-				return nil, fmt.Errorf("%s: %w", subject, ErrForbidden)
+				return nil, forbiddenOn(subject)
 			}
 			return nil, fmt.Errorf("%s: %w", subject, r.err)
 		}

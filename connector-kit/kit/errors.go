@@ -111,3 +111,46 @@ func (e *ValidationError) Is(target error) bool {
 func IsRetryable(err error) bool {
 	return errors.Is(err, ErrHubUnreachable) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited)
 }
+
+// forbiddenError is a refusal by the sharing policies in their own terms:
+// which actor may not do what to which dataset. The NATS subject the
+// server refused is the hub's business, not the actor's.
+type forbiddenError struct {
+	actor, action, dataset string
+}
+
+// Error says, for example, "jobbland may not publish to dataset
+// taxonomy-concepts (no publish right in the sharing policies)".
+func (e *forbiddenError) Error() string {
+	what := e.action + " to dataset " + e.dataset
+	if e.action == "read-schema" {
+		what = "read the schema of dataset " + e.dataset
+	}
+	return fmt.Sprintf("%s may not %s (no %s right in the sharing policies)", e.actor, what, e.action)
+}
+
+// Unwrap makes errors.Is(err, ErrForbidden) hold.
+func (e *forbiddenError) Unwrap() error { return ErrForbidden }
+
+// forbiddenOn is the error for subject, which the server refused this
+// client: in the policies' terms when the subject is one an actor's right
+// opens (ingest, subscribe, schema, delivery), else naming the subject.
+func forbiddenOn(subject string) error {
+	if dataset, actor, err := wire.ParseIngestSubject(subject); err == nil {
+		return &forbiddenError{actor: actor, action: "publish", dataset: dataset}
+	}
+	for _, s := range []struct{ prefix, action string }{
+		{wire.SubscribePrefix, "subscribe"}, {wire.UnsubscribePrefix, "subscribe"}, {wire.SchemaPrefix, "read-schema"},
+	} {
+		if dataset, actor, err := wire.ParseServiceSubject(s.prefix, subject); err == nil {
+			return &forbiddenError{actor: actor, action: s.action, dataset: dataset}
+		}
+	}
+	// deliver.<actor>.<dataset>.<consumer>
+	if rest, ok := strings.CutPrefix(subject, wire.DeliverPrefix+"."); ok {
+		if parts := strings.Split(rest, "."); len(parts) == 3 {
+			return &forbiddenError{actor: parts[0], action: "subscribe", dataset: parts[1]}
+		}
+	}
+	return fmt.Errorf("%s: %w", subject, ErrForbidden)
+}

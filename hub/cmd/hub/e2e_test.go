@@ -269,7 +269,7 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Join(keys, ",") != "23174210,23187561" {
 		t.Fatalf("snapshot keys %v: ad 22884504 was removed by its tombstone", keys)
 	}
-	out, _, code = run(t, nil, append([]string{"deadletters", "--dataset", "jobads"}, common...)...)
+	out, _, code = run(t, nil, append([]string{"deadletters", "--dataset", "jobads", "-o", "json"}, common...)...)
 	var dls []wire.DeadLetter
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		var d wire.DeadLetter

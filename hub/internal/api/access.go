@@ -47,6 +47,24 @@ type ApplyPoliciesRequest struct {
 // maxSourceLen bounds ApplyPoliciesRequest.Source.
 const maxSourceLen = 1024
 
+// ApplyPoliciesResult answers a policy apply: what it changed, and a
+// warning for each actor or dataset a policy names that the hub does not
+// know. Such a set still applies (an actor may be created later), but a
+// misspelt name grants or denies nothing, so the admin is told.
+type ApplyPoliciesResult struct {
+	access.ApplyResult
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// PolicyState answers GET /api/v1/policies: the set in force and how it
+// was applied.
+type PolicyState struct {
+	Digest   string            `json:"digest"`
+	Policies []string          `json:"policies"`
+	Files    map[string]string `json:"files"`
+	Origin   access.Origin     `json:"origin"`
+}
+
 // CheckResult answers a policy check.
 type CheckResult struct {
 	Actor    string `json:"actor"`
@@ -55,6 +73,24 @@ type CheckResult struct {
 	Allowed  bool   `json:"allowed"`
 	PolicyID string `json:"policy_id,omitempty"`
 	Reason   string `json:"reason"`
+	// Warnings says when the actor is not registered: the answer is then
+	// what the policies would decide once it is.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ExplainLine is one line of a policy explain: the decision for one
+// dataset and action, the deciding policy's conditions, the conditional
+// policies that would decide otherwise, and Text, the line as the CLI
+// prints it.
+type ExplainLine struct {
+	Dataset    string   `json:"dataset"`
+	Action     string   `json:"action"`
+	Allowed    bool     `json:"allowed"`
+	PolicyID   string   `json:"policy_id"`
+	Reason     string   `json:"reason"`
+	Conditions []string `json:"conditions"`
+	Pending    []string `json:"pending"`
+	Text       string   `json:"text"`
 }
 
 func decodeBody(r *http.Request, v any) error {
@@ -134,7 +170,7 @@ func (a *api) getPolicies(w http.ResponseWriter, r *http.Request) error {
 	for k, v := range set.Files() {
 		files[k] = string(v)
 	}
-	return problem.WriteJSON(w, http.StatusOK, map[string]any{"digest": set.Digest(), "policies": set.PolicyIDs(), "files": files, "origin": a.Access.PolicyOrigin()})
+	return problem.WriteJSON(w, http.StatusOK, PolicyState{Digest: set.Digest(), Policies: set.PolicyIDs(), Files: files, Origin: a.Access.PolicyOrigin()})
 }
 
 func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
@@ -163,7 +199,52 @@ func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return problem.WriteJSON(w, http.StatusOK, res)
+	warnings := a.unknownNames(set)
+	for _, w := range warnings {
+		a.log.Warn("applied policies name something this hub does not know", "warning", w)
+	}
+	return problem.WriteJSON(w, http.StatusOK, ApplyPoliciesResult{ApplyResult: res, Warnings: warnings})
+}
+
+// unknownNames lists, one warning each, the actors and datasets the set
+// names literally (patterns are left alone) that the hub does not know.
+func (a *api) unknownNames(set *policy.Set) []string {
+	actorsKnown := map[string]bool{}
+	for _, act := range a.Access.Actors.List() {
+		actorsKnown[act.Name] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	warn := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, id := range set.PolicyIDs() {
+		p, _ := set.Policy(id)
+		for _, sub := range p.GetSubjects() {
+			if name, ok := strings.CutPrefix(sub, "actor:"); ok && !strings.Contains(name, "<") && !actorsKnown[name] {
+				warn(fmt.Sprintf("policy %q (%s) names actor %q, which is not registered on this hub", id, set.File(id), name))
+			}
+		}
+		for _, res := range p.GetResources() {
+			if name, ok := strings.CutPrefix(res, "dataset:"); ok && !strings.Contains(name, "<") {
+				if _, known := a.Registry.Get(name); !known {
+					warn(fmt.Sprintf("policy %q (%s) names dataset %q, which is not declared on this hub", id, set.File(id), name))
+				}
+			}
+		}
+	}
+	groups := set.Groups()
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
+		for _, m := range groups[g] {
+			if !actorsKnown[m] {
+				warn(fmt.Sprintf("%s: group %q names actor %q, which is not registered on this hub", policy.GroupsFile, g, m))
+			}
+		}
+	}
+	return out
 }
 
 func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
@@ -190,27 +271,65 @@ func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
 			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query ip=%s: want an IP address", quoteShort(req.RemoteIP)))
 		}
 	}
+	if err := a.checkQuestion(req.Actor, req.Action, req.Dataset); err != nil {
+		return err
+	}
 	d := a.Access.Policies().Decide(req)
-	return problem.WriteJSON(w, http.StatusOK, CheckResult{Actor: req.Actor, Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason})
+	res := CheckResult{Actor: req.Actor, Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason}
+	if _, ok := a.Access.Actors.Get(req.Actor); !ok {
+		res.Warnings = []string{fmt.Sprintf("actor %q is not registered on this hub: this is what the policies would decide once it is", req.Actor)}
+	}
+	return problem.WriteJSON(w, http.StatusOK, res)
+}
+
+// checkQuestion refuses a check or explain that names an action, actor or
+// dataset that cannot be: a misspelt name must not read as a deny. Empty
+// action and dataset are left alone (explain takes them as filters).
+func (a *api) checkQuestion(actor, action, dataset string) error {
+	if !wire.ValidName(actor) {
+		return problem.New(wire.CodeBadRequest, fmt.Sprintf("actor %q is not an actor name ([a-z][a-z0-9-]{0,62})", actor))
+	}
+	if action != "" && !slices.Contains(policy.Actions(), action) {
+		return problem.New(wire.CodeBadRequest, fmt.Sprintf("unknown action %q: the actions are %s", action, strings.Join(policy.Actions(), ", ")))
+	}
+	if dataset != "" {
+		if _, ok := a.Registry.Get(dataset); !ok {
+			var names []string
+			for _, d := range a.Registry.List() {
+				names = append(names, d.Name)
+			}
+			return problem.New(wire.CodeNotFound, fmt.Sprintf("dataset %q is not declared on this hub (its datasets: %s)", dataset, strings.Join(names, ", ")))
+		}
+	}
+	return nil
 }
 
 func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
-	actor := r.URL.Query().Get("actor")
+	q := r.URL.Query()
+	actor, action, dataset := q.Get("actor"), q.Get("action"), q.Get("dataset")
 	if actor == "" {
 		return problem.New(wire.CodeBadRequest, "give actor")
 	}
 	if err := checkQueryNames(map[string]string{"actor": actor}); err != nil {
 		return err
 	}
+	if err := a.checkQuestion(actor, action, dataset); err != nil {
+		return err
+	}
 	var datasets []string
 	for _, d := range a.Registry.List() {
-		datasets = append(datasets, d.Name)
+		if dataset == "" || d.Name == dataset {
+			datasets = append(datasets, d.Name)
+		}
 	}
 	lines := a.Access.Policies().Explain(actor, datasets, time.Now())
-	out := make([]map[string]any, 0, len(lines))
+	out := make([]ExplainLine, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, map[string]any{"dataset": l.Dataset, "action": l.Action, "allowed": l.Allowed, "policy_id": l.PolicyID,
-			"reason": l.Reason, "conditions": l.Conditions, "pending": l.Pending, "text": l.String()})
+		if action != "" && l.Action != action {
+			continue
+		}
+		out = append(out, ExplainLine{Dataset: l.Dataset, Action: l.Action, Allowed: l.Allowed, PolicyID: l.PolicyID,
+			Reason: l.Reason, Conditions: l.Conditions, Pending: l.Pending, Text: l.String()})
 	}
 	return problem.WriteJSON(w, http.StatusOK, out)
 }

@@ -103,7 +103,7 @@ func newAPI(d Deps) *api {
 
 func (a *api) routes() http.Handler {
 	mux := http.NewServeMux()
-	h := func(fn problem.HandlerFunc) http.HandlerFunc { return problem.Handle(a.log, fn) }
+	h := func(fn problem.HandlerFunc) http.HandlerFunc { return problem.Handle(a.log, checkQuery(fn)) }
 	mux.HandleFunc("GET /healthz", h(a.healthz))
 	mux.HandleFunc("GET /readyz", h(a.readyz))
 	v1 := http.NewServeMux()
@@ -127,7 +127,7 @@ func (a *api) routes() http.Handler {
 	v1.HandleFunc("POST /api/v1/audit/seal", h(a.sealAudit))
 	v1.HandleFunc("GET /api/v1/audit/anchor", h(a.lastAnchor))
 	mux.Handle("/api/", a.requireToken(problem.Mux(v1)))
-	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
+	mux.HandleFunc("/", problem.Handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, err := w.Write([]byte("JobTech Data Hub\n\nGET /healthz, /readyz; admin API under /api/v1 (Authorization: Bearer <token from the data dir>)\n"))

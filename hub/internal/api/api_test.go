@@ -190,11 +190,11 @@ func TestPublishAndRead(t *testing.T) {
 	if resp.StatusCode != 422 {
 		t.Fatalf("batch with a bad line: %d %s", resp.StatusCode, body)
 	}
-	var res api.BatchResult
+	var res problem.Batch
 	if err := json.Unmarshal(body, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Stored != 3 || res.Rejected != 1 || res.Results[3].Line != 4 || res.Results[3].Violations[0].Keyword != "json" {
+	if res.Counts[wire.StatusStored] != 3 || res.Refused() != 1 || res.Results[3].Line != 4 || res.Results[3].Violations[0].Keyword != "json" {
 		t.Fatalf("batch result %+v", res)
 	}
 	mid := time.Now()

@@ -15,22 +15,8 @@ import (
 	"github.com/jobtech-dev/datahub/internal/httpserve"
 	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/recordid"
 )
-
-// BatchResult answers a batch publish: one result per input line.
-type BatchResult struct {
-	Stored      int           `json:"stored"`
-	Duplicates  int           `json:"duplicates"`
-	Rejected    int           `json:"rejected"`
-	Unavailable int           `json:"unavailable"`
-	Results     []LineOutcome `json:"results"`
-}
-
-// LineOutcome is the outcome of one line of a batch.
-type LineOutcome struct {
-	Line int `json:"line"`
-	wire.Reply
-}
 
 // recordSlack is how far past MaxRecordBytes a record is still read whole
 // and handed to the validator, which refuses it with its size and keeps its
@@ -179,7 +165,7 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 	}
 	defer a.batches.done()
 	ctx := r.Context()
-	b := &batch{a: a, dataset: dataset}
+	b := &batch{a: a, dataset: dataset, idFrom: r.URL.Query().Get("id_from"), res: problem.Batch{Dataset: dataset, Counts: map[wire.Status]int{}}}
 	defer b.abandon()
 	lines := newLineReader(http.MaxBytesReader(w, r.Body, a.MaxBatchBytes), a.MaxRecordBytes+recordSlack)
 	for {
@@ -193,15 +179,15 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 			}
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return problem.New(wire.CodeTooLarge, fmt.Sprintf("batch larger than %d bytes: %s; send the rest in another batch", a.MaxBatchBytes, b.progress()))
+				return b.cut(problem.New(wire.CodeTooLarge, fmt.Sprintf("batch larger than %d bytes: %s; send the rest in another batch", a.MaxBatchBytes, b.progress())))
 			}
-			return problem.New(wire.CodeBadRequest, fmt.Sprintf("read batch: %v: %s", err, b.progress()))
+			return b.cut(problem.New(wire.CodeBadRequest, fmt.Sprintf("read batch: %v: %s", err, b.progress())))
 		}
 		if len(b.res.Results) == a.MaxBatch {
 			if err := b.finish(ctx); err != nil {
 				return err
 			}
-			return problem.New(wire.CodeTooLarge, fmt.Sprintf("batch has more than %d records: %s; send the rest in another batch", a.MaxBatch, b.progress()))
+			return b.cut(problem.New(wire.CodeTooLarge, fmt.Sprintf("batch has more than %d records: %s; send the rest in another batch", a.MaxBatch, b.progress())))
 		}
 		if err := b.send(ctx, l); err != nil {
 			return err
@@ -214,21 +200,24 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 	if err := b.finish(ctx); err != nil {
 		return err
 	}
-	status := http.StatusOK
-	switch {
-	case b.res.Unavailable > 0:
-		status = http.StatusServiceUnavailable
-	case b.res.Rejected > 0:
-		status = http.StatusUnprocessableEntity
+	return b.res.Write(w, r)
+}
+
+// cut answers a batch stopped halfway with p, carrying the results of the
+// lines before the stop so the client resends only the rest.
+func (b *batch) cut(p *problem.Problem) *problem.Problem {
+	if len(b.res.Results) > 0 {
+		p.Batch = &b.res
 	}
-	return problem.WriteJSON(w, status, b.res)
+	return p
 }
 
 // batch is one batch's records in flight, in line order.
 type batch struct {
 	a       *api
 	dataset string
-	res     BatchResult
+	idFrom  string // ?id_from=: record ids from this field and the content
+	res     problem.Batch
 	queue   []inflight // sent, not yet answered, oldest first
 }
 
@@ -242,7 +231,7 @@ type inflight struct {
 // send starts publishing line l, first waiting for room in the bytes in
 // flight (collecting this batch's own answers meanwhile).
 func (b *batch) send(ctx context.Context, l batchLine) error {
-	b.res.Results = append(b.res.Results, LineOutcome{Line: l.n})
+	b.res.Results = append(b.res.Results, problem.LineResult{Line: l.n})
 	i := len(b.res.Results) - 1
 	if l.data == nil {
 		b.outcome(i, wire.Reply{Status: wire.StatusTooLarge, Code: wire.CodeTooLarge, Dataset: b.dataset,
@@ -250,6 +239,15 @@ func (b *batch) send(ctx context.Context, l batchLine) error {
 			Violations: []wire.Violation{{Keyword: "maxBytes",
 				Message: fmt.Sprintf("record is %d bytes, more than the limit of %d bytes", l.long, b.a.MaxRecordBytes)}}})
 		return nil
+	}
+	id := ""
+	if b.idFrom != "" {
+		var err error
+		if id, err = recordid.FromField(b.dataset, b.idFrom, l.data); err != nil {
+			b.outcome(i, wire.Reply{Status: wire.StatusRejected, Code: wire.CodeInvalid, Dataset: b.dataset, Error: err.Error(),
+				Violations: []wire.Violation{{Keyword: "id_from", Message: err.Error()}}})
+			return nil
+		}
 	}
 	size := int64(len(l.data))
 	for {
@@ -261,13 +259,13 @@ func (b *batch) send(ctx context.Context, l batchLine) error {
 			return err
 		}
 	}
-	f, err := b.a.Publisher.Send(ctx, b.dataset, l.data, "")
+	f, err := b.a.Publisher.Send(ctx, b.dataset, l.data, id)
 	if err != nil {
 		b.a.batches.give(size)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b.outcome(i, wire.Reply{Status: wire.StatusUnavailable, Dataset: b.dataset, Error: err.Error()})
+		b.outcome(i, wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: b.dataset, Error: err.Error()})
 		return nil
 	}
 	b.queue = append(b.queue, inflight{i: i, f: f, size: size, sent: time.Now()})
@@ -312,7 +310,7 @@ func (b *batch) collect(ctx context.Context) {
 	cancel()
 	if err != nil {
 		b.a.Publisher.Abandon(p.f)
-		reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: b.dataset, Error: "outcome unknown, retry: " + err.Error()}
+		reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: b.dataset, Error: "outcome unknown, retry: " + err.Error()}
 	}
 	b.a.batches.give(p.size)
 	b.outcome(p.i, reply)
@@ -336,17 +334,8 @@ func (b *batch) abandon() {
 }
 
 func (b *batch) outcome(i int, r wire.Reply) {
-	b.res.Results[i].Reply = r
-	switch r.Status {
-	case wire.StatusStored:
-		b.res.Stored++
-	case wire.StatusDuplicate:
-		b.res.Duplicates++
-	case wire.StatusRejected, wire.StatusTooLarge, wire.StatusUnknownDataset:
-		b.res.Rejected++
-	default:
-		b.res.Unavailable++
-	}
+	b.res.Results[i] = problem.ResultOf(b.res.Results[i].Line, r)
+	b.res.Counts[r.Status]++
 }
 
 // progress says what became of the lines read so far.
@@ -355,8 +344,8 @@ func (b *batch) progress() string {
 	if n == 0 {
 		return "no line was read"
 	}
-	return fmt.Sprintf("the first %d records (to line %d) were processed (%d stored, %d duplicates, %d rejected, %d not stored) and the rest not read",
-		n, b.res.Results[n-1].Line, b.res.Stored, b.res.Duplicates, b.res.Rejected, b.res.Unavailable)
+	return fmt.Sprintf("the first %d records (to line %d) were processed (%d stored, %d duplicates, %d refused) and the rest not read",
+		n, b.res.Results[n-1].Line, b.res.Counts[wire.StatusStored], b.res.Counts[wire.StatusDuplicate], b.res.Refused())
 }
 
 func isDone(f *publish.Future) bool {

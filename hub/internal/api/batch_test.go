@@ -19,6 +19,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -68,8 +69,8 @@ func TestBatchBytesInFlightAreBounded(t *testing.T) {
 	for b := range batches {
 		wg.Go(func() {
 			resp, body := postBatch(t, url, bytes.NewReader(hubtest.RealAds(t, fmt.Sprintf("b%d-", b), lines)))
-			var res api.BatchResult
-			if err := json.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 || res.Stored != lines || len(res.Results) != lines {
+			var res problem.Batch
+			if err := json.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 || res.Counts[wire.StatusStored] != lines || len(res.Results) != lines {
 				t.Errorf("batch %d: %d %+v %v", b, resp.StatusCode, res, err)
 			}
 		})
@@ -129,11 +130,11 @@ func TestBatchLinesAreBoundedAsTheyAreRead(t *testing.T) {
 	near := `{"id":"near","x":"` + strings.Repeat("a", 20<<10) + `"}`
 	body := strings.Join([]string{string(ads[0]), huge, "", near, string(ads[1])}, "\n")
 	resp, b := postBatch(t, url, strings.NewReader(body))
-	var res api.BatchResult
+	var res problem.Batch
 	if err := json.Unmarshal(b, &res); err != nil || resp.StatusCode != 422 {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
-	if res.Stored != 2 || res.Rejected != 2 || len(res.Results) != 4 {
+	if res.Counts[wire.StatusStored] != 2 || res.Refused() != 2 || len(res.Results) != 4 {
 		t.Fatalf("result %+v", res)
 	}
 	for i, want := range []int{1, 2, 4, 5} {

@@ -17,6 +17,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
 	"github.com/jobtech-dev/datahub/internal/problem"
+	"github.com/jobtech-dev/datahub/internal/recordid"
 )
 
 // publishTimeout bounds how long a publish request waits for the hub's answer.
@@ -46,9 +47,17 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 		}
 		return problem.New(wire.CodeBadRequest, "read body: "+err.Error())
 	}
+	id := r.Header.Get(wire.RequestRecordID)
+	if idFrom := r.URL.Query().Get("id_from"); idFrom != "" {
+		if id, err = recordid.FromField(d.Name, idFrom, body); err != nil {
+			p := problem.New(wire.CodeInvalid, err.Error())
+			p.Violations = []wire.Violation{{Keyword: "id_from", Message: err.Error()}}
+			return p
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
 	defer cancel()
-	reply, err := a.Publisher.Publish(ctx, d.Name, body, r.Header.Get(wire.RequestRecordID))
+	reply, err := a.Publisher.Publish(ctx, d.Name, body, id)
 	if err != nil {
 		return problem.New(wire.CodeUnavailable, "record not stored, retry: "+err.Error())
 	}

@@ -40,6 +40,9 @@ With --tls-cert and --tls-key both listeners serve TLS only (tls:// and https://
 --tls-client-ca also requires every client to present a certificate from that CA
 (mutual TLS: in addition to the actor's nkey, not instead of it). SIGHUP reloads the
 certificate files: new connections get the new certificate, open ones stay.`,
+		Example: `  hub serve --data data --schemas schemas --policies policies
+  hub serve --config /etc/jobtech-hub/hub.yaml
+  hub serve --data data --policies '' --nats-listen 0.0.0.0:4222 --tls-cert tls/hub.pem --tls-key tls/hub.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -118,6 +121,9 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.IntVar(&cfg.HTTPMaxConns, "http-max-conns", cfg.HTTPMaxConns, "open HTTP connections in all (0 = from the file descriptor limit, -1 = no cap)")
 	f.IntVar(&cfg.NATSMaxConns, "nats-max-conns", cfg.NATSMaxConns, "NATS connections in all (0 = from the file descriptor limit, -1 = no cap)")
 	f.IntVar(&cfg.MaxConnsPerActor, "max-conns-per-actor", cfg.MaxConnsPerActor, "NATS connections per actor (-1 = no cap)")
+	for _, dir := range []string{"data", "schemas", "policies"} {
+		_ = cmd.MarkFlagDirname(dir)
+	}
 	return cmd
 }
 
