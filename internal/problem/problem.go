@@ -149,12 +149,16 @@ func Newf(code wire.Code, format string, a ...any) *Problem {
 	return New(code, fmt.Sprintf(format, a...))
 }
 
-// Error returns the title and the detail.
+// Error returns the title, the HTTP status and the detail.
 func (p *Problem) Error() string {
-	if p.Detail == "" {
-		return p.Title
+	s := p.Title
+	if p.Status != 0 {
+		s += " (" + strconv.Itoa(p.Status) + ")"
 	}
-	return p.Title + ": " + p.Detail
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	return s
 }
 
 // Unwrap exposes the problem as a *wire.Error, so errors.Is(err,

@@ -131,7 +131,7 @@ func TestBatchLinesAreBoundedAsTheyAreRead(t *testing.T) {
 	body := strings.Join([]string{string(ads[0]), huge, "", near, string(ads[1])}, "\n")
 	resp, b := postBatch(t, url, strings.NewReader(body))
 	var res problem.Batch
-	if err := json.Unmarshal(b, &res); err != nil || resp.StatusCode != 422 {
+	if err := json.Unmarshal(b, &res); err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 	if res.Counts[wire.StatusStored] != 2 || res.Refused() != 2 || len(res.Results) != 4 {
