@@ -20,6 +20,19 @@ var (
 	// ErrUnavailable: the hub answered that it could not store the record
 	// now; retry.
 	ErrUnavailable = errors.New("hub could not store the record now")
+	// ErrConflict: the record id was already used by this actor, within the
+	// dataset's dedupe window, for a record with different content; this
+	// one was not stored (the hub keeps it as a dead letter). A changed
+	// record needs a new record id; retrying cannot succeed.
+	ErrConflict = errors.New("record id already stored with different content")
+	// ErrKeyOwned: the record's key belongs to another actor in a dataset
+	// whose keys are owned (key_scope: dataset); the record was refused. It
+	// comes as a *ValidationError whose violation (keyword "owner") names
+	// the owner; errors.Is(err, ErrKeyOwned) finds it.
+	ErrKeyOwned = errors.New("record key owned by another actor")
+	// ErrInvalidRequest: the hub refused a request as malformed (a key
+	// request naming no actor, say).
+	ErrInvalidRequest = errors.New("invalid request")
 	// ErrInvalidOption wraps every invalid option.
 	ErrInvalidOption = errors.New("invalid option")
 	// ErrClosed: the client is closed.
@@ -45,6 +58,20 @@ func (e *ValidationError) Error() string {
 		where = "schema check"
 	}
 	return fmt.Sprintf("record for %s rejected by %s: %s", e.Dataset, where, strings.Join(parts, "; "))
+}
+
+// Is makes errors.Is(err, ErrKeyOwned) true for a record refused because
+// another actor owns its key.
+func (e *ValidationError) Is(target error) bool {
+	if target != ErrKeyOwned {
+		return false
+	}
+	for _, v := range e.Violations {
+		if v.Keyword == "owner" {
+			return true
+		}
+	}
+	return false
 }
 
 // IsRetryable reports whether retrying err (with the same record id) may

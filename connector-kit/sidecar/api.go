@@ -100,7 +100,7 @@ func (s *Sidecar) quick(ctx context.Context) context.Context {
 type PostResult struct {
 	Line       int              `json:"line,omitempty"`
 	ID         string           `json:"id"`
-	Status     string           `json:"status"` // stored, duplicate, queued, rejected, forbidden
+	Status     string           `json:"status"` // stored, duplicate, queued, conflict, rejected, forbidden
 	Seq        uint64           `json:"seq,omitempty"`
 	Error      string           `json:"error,omitempty"`
 	Violations []wire.Violation `json:"violations,omitempty"`
@@ -261,6 +261,10 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 			if status != http.StatusUnprocessableEntity {
 				status = http.StatusForbidden
 			}
+		case "conflict":
+			if status != http.StatusUnprocessableEntity && status != http.StatusForbidden {
+				status = http.StatusConflict
+			}
 		}
 		s.m.posted.WithLabelValues(results[i].Status).Inc()
 	}
@@ -273,14 +277,16 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 			return p
 		case "forbidden":
 			return problem(http.StatusForbidden, res.Error)
+		case "conflict":
+			return problem(http.StatusConflict, res.Error)
 		}
 		res.Line = 0
 		return writeJSON(w, status, res)
 	}
-	if status == http.StatusUnprocessableEntity || status == http.StatusForbidden {
+	if status == http.StatusUnprocessableEntity || status == http.StatusForbidden || status == http.StatusConflict {
 		p := problem(status, "the hub refused some records; the others are stored or queued")
 		for _, res := range results {
-			if res.Status == "rejected" || res.Status == "forbidden" || res.Status == "unknown-dataset" {
+			if res.Status == "rejected" || res.Status == "forbidden" || res.Status == "unknown-dataset" || res.Status == "conflict" {
 				p.Lines = append(p.Lines, LineError{Line: res.Line, Error: res.Error, Violations: res.Violations})
 			}
 		}
@@ -516,7 +522,7 @@ func (s *Sidecar) jobStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer stop()
 	w.Header().Set("Content-Type", "application/json")
-	if _, err := jobstream.WriteStream(r.Context(), w, q, envs); err != nil {
+	if _, err := jobstream.WriteStream(r.Context(), w, q, envs, jobstream.WithAdIDs(s.adIDs(r.Context()))); err != nil {
 		s.log.Warn("jobstream answer cut short", "err", err)
 	}
 	return nil
@@ -530,10 +536,23 @@ func (s *Sidecar) jobSnapshot(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer stop()
 	w.Header().Set("Content-Type", "application/json")
-	if _, err := jobstream.WriteSnapshot(r.Context(), w, envs); err != nil {
+	if _, err := jobstream.WriteSnapshot(r.Context(), w, envs, jobstream.WithAdIDs(s.adIDs(r.Context()))); err != nil {
 		s.log.Warn("jobstream snapshot cut short", "err", err)
 	}
 	return nil
+}
+
+// adIDs says which id each JobStream ad carries: its own, unless the
+// dataset's keys are scoped by publisher and the ad is not the dataset
+// owner's (see jobstream.AdIDs). Not knowing the dataset, every publisher's
+// ids get their prefix: unique, if not as JobStream has them.
+func (s *Sidecar) adIDs(ctx context.Context) jobstream.AdIDs {
+	info, err := s.c.Dataset(s.quick(ctx), s.cfg.JobStreamDataset)
+	if err != nil {
+		s.log.Warn("jobstream: dataset unknown, every ad id gets its publisher as prefix", "dataset", s.cfg.JobStreamDataset, "err", err)
+		return jobstream.AdIDs{PerPublisher: true}
+	}
+	return jobstream.For(info.KeyScope, info.Owner)
 }
 
 // envelopes reads the records stored at the start position as an iterator

@@ -17,7 +17,7 @@ import (
 
 // outcome is what became of a record from the outbox.
 type outcome struct {
-	Status     string           `json:"status"` // stored, duplicate, rejected, forbidden, unknown-dataset
+	Status     string           `json:"status"` // stored, duplicate, conflict, rejected, forbidden, unknown-dataset
 	Seq        uint64           `json:"seq,omitempty"`
 	Error      string           `json:"error,omitempty"`
 	Violations []wire.Violation `json:"violations,omitempty"`
@@ -182,6 +182,8 @@ func classify(r kit.Result) (outcome, bool) {
 		return outcome{Status: "duplicate", Seq: r.Seq}, false
 	case r.Err == nil:
 		return outcome{Status: "stored", Seq: r.Seq}, false
+	case errors.Is(r.Err, kit.ErrConflict):
+		return outcome{Status: "conflict", Seq: r.Seq, Error: r.Err.Error()}, false
 	case errors.As(r.Err, &ve):
 		return outcome{Status: "rejected", Error: r.Err.Error(), Violations: ve.Violations}, false
 	case errors.Is(r.Err, kit.ErrForbidden):

@@ -36,6 +36,7 @@ var problemTitles = map[int][2]string{
 	http.StatusBadRequest:            {"bad-request", "Bad request"},
 	http.StatusForbidden:             {"forbidden", "Forbidden by the hub's sharing policies"},
 	http.StatusNotFound:              {"not-found", "Not found"},
+	http.StatusConflict:              {"conflict", "Record id already stored with different content"},
 	http.StatusRequestEntityTooLarge: {"too-large", "Request too large"},
 	http.StatusUnsupportedMediaType:  {"unsupported-media-type", "Unsupported media type"},
 	http.StatusUnprocessableEntity:   {"invalid-record", "Record rejected"},

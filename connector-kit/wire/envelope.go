@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -13,13 +14,19 @@ import (
 // hub builds a stored record's headers from scratch, so a forged Hub-Publisher
 // on an ingest request never reaches the stream.
 const (
-	HeaderRecordID      = "Nats-Msg-Id" // JetStream dedupes on it
-	HeaderDataset       = "Hub-Dataset"
-	HeaderKey           = "Hub-Key"
-	HeaderSchemaVersion = "Hub-Schema-Version"
-	HeaderPublisher     = "Hub-Publisher"
-	HeaderOrigin        = "Hub-Origin"
-	HeaderTombstone     = "Hub-Tombstone"
+	// HeaderRecordID holds the record's envelope id, unique across
+	// publishers and hubs: see [EnvelopeID]. JetStream dedupes on it, so one
+	// publisher's record ids never collide with another's.
+	HeaderRecordID = "Nats-Msg-Id"
+	// HeaderPublisherRecordID holds the record id as its publisher gave it
+	// (or as the hub made it): unique only per origin and publisher.
+	HeaderPublisherRecordID = "Hub-Record-Id"
+	HeaderDataset           = "Hub-Dataset"
+	HeaderKey               = "Hub-Key"
+	HeaderSchemaVersion     = "Hub-Schema-Version"
+	HeaderPublisher         = "Hub-Publisher"
+	HeaderOrigin            = "Hub-Origin"
+	HeaderTombstone         = "Hub-Tombstone"
 )
 
 // Headers a publisher may set on an ingest request.
@@ -54,10 +61,31 @@ func ValidRecordID(id string) bool {
 	return true
 }
 
+// EnvelopeID is a stored record's id as every API returns it:
+// "<origin>:<publisher>:<record id>". Origin and publisher are names
+// ([ValidName]: no colon), so the parts are read back from the left.
+// JetStream dedupes on it, which makes deduplication per publisher: another
+// actor using the same record id stores a different record.
+func EnvelopeID(origin, publisher, recordID string) string {
+	return origin + ":" + publisher + ":" + recordID
+}
+
+// SplitEnvelopeID returns the parts of an [EnvelopeID].
+func SplitEnvelopeID(id string) (origin, publisher, recordID string, ok bool) {
+	origin, rest, ok1 := strings.Cut(id, ":")
+	publisher, recordID, ok2 := strings.Cut(rest, ":")
+	return origin, publisher, recordID, ok1 && ok2 && origin != "" && publisher != "" && recordID != ""
+}
+
 // Envelope is how every API returns a stored record: the payload as published
 // plus the metadata the hub stamped on it.
+//
+// ID is unique across publishers and hubs ([EnvelopeID]: origin, publisher
+// and the publisher's record id), so a consumer can de-duplicate on it alone;
+// RecordID is the id the publisher gave the record.
 type Envelope struct {
 	ID            string          `json:"id"`
+	RecordID      string          `json:"record_id,omitempty"`
 	Dataset       string          `json:"dataset"`
 	Key           string          `json:"key"`
 	Seq           uint64          `json:"seq"`
@@ -77,6 +105,7 @@ func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64, stored time.Time) (
 	e := Envelope{
 		PublishedAt: stored.UTC(),
 		ID:          h.Get(HeaderRecordID),
+		RecordID:    h.Get(HeaderPublisherRecordID),
 		Dataset:     h.Get(HeaderDataset),
 		Key:         h.Get(HeaderKey),
 		Seq:         seq,
@@ -84,6 +113,9 @@ func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64, stored time.Time) (
 		Origin:      h.Get(HeaderOrigin),
 		Tombstone:   h.Get(HeaderTombstone) == "true",
 		Data:        json.RawMessage(data),
+	}
+	if e.RecordID == "" {
+		e.RecordID = e.ID // stored before envelope ids were qualified
 	}
 	if v := h.Get(HeaderSchemaVersion); v != "" {
 		n, err := strconv.Atoi(v)

@@ -15,6 +15,11 @@ const (
 	// StatusDuplicate means a record with the same id was stored within the
 	// dataset's dedupe window; nothing new was stored.
 	StatusDuplicate Status = "duplicate"
+	// StatusConflict means a record with the same id from the same
+	// publisher was stored within the dataset's dedupe window with different
+	// content: this record was not stored (it is kept in the dead-letter
+	// stream). A changed record needs a new id. Do not retry it.
+	StatusConflict Status = "conflict"
 	// StatusRejected means the record failed validation; it was kept in the
 	// dead-letter stream and will never be stored. Do not retry it.
 	StatusRejected Status = "rejected"
@@ -25,9 +30,13 @@ const (
 
 // Reply is the hub's answer to one ingest request, sent only after the
 // outcome is durable.
+//
+// ID is the record id the publisher gave (or the hub made); EnvelopeID is the
+// id readers see in the record's envelope ([EnvelopeID]).
 type Reply struct {
 	Status     Status      `json:"status"`
 	ID         string      `json:"id,omitempty"`
+	EnvelopeID string      `json:"envelope_id,omitempty"`
 	Dataset    string      `json:"dataset"`
 	Key        string      `json:"key,omitempty"`
 	Seq        uint64      `json:"seq,omitempty"`

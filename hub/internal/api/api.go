@@ -12,6 +12,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 )
 
@@ -34,6 +35,10 @@ type Deps struct {
 	// Access manages actors and policies; Audit is the audit log.
 	Access *access.Service
 	Audit  *audit.Log
+	// Owners keeps who owns the keys of datasets with key_scope: dataset;
+	// Origin is this hub's name (the origin of keys an admin assigns).
+	Owners *owners.Store
+	Origin string
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	Logger        *slog.Logger
@@ -65,6 +70,8 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/records", h(a.readRecords))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/snapshot", h(a.readSnapshot))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/deadletters", h(a.readDeadLetters))
+	v1.HandleFunc("GET /api/v1/datasets/{dataset}/owners/{key...}", h(a.getKeyOwner))
+	v1.HandleFunc("PUT /api/v1/datasets/{dataset}/owners/{key...}", h(a.transferKey))
 	v1.HandleFunc("GET /api/v1/actors", h(a.listActors))
 	v1.HandleFunc("POST /api/v1/actors", h(a.createActor))
 	v1.HandleFunc("DELETE /api/v1/actors/{actor}", h(a.revokeActor))

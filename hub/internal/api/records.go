@@ -22,6 +22,7 @@ import (
 type BatchResult struct {
 	Stored      int           `json:"stored"`
 	Duplicates  int           `json:"duplicates"`
+	Conflicts   int           `json:"conflicts"`
 	Rejected    int           `json:"rejected"`
 	Unavailable int           `json:"unavailable"`
 	Results     []LineOutcome `json:"results"`
@@ -71,6 +72,8 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusCreated, reply)
 	case wire.StatusDuplicate:
 		return writeJSON(w, http.StatusOK, reply)
+	case wire.StatusConflict:
+		return newProblem(http.StatusConflict, reply.Error)
 	case wire.StatusRejected:
 		status := http.StatusUnprocessableEntity
 		if len(reply.Violations) > 0 && reply.Violations[0].Keyword == "maxBytes" {
@@ -137,6 +140,8 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 			res.Stored++
 		case wire.StatusDuplicate:
 			res.Duplicates++
+		case wire.StatusConflict:
+			res.Conflicts++
 		case wire.StatusRejected:
 			res.Rejected++
 		default:
@@ -149,6 +154,8 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 		status = http.StatusServiceUnavailable
 	case res.Rejected > 0:
 		status = http.StatusUnprocessableEntity
+	case res.Conflicts > 0:
+		status = http.StatusConflict
 	}
 	return writeJSON(w, status, res)
 }

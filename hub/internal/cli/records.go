@@ -61,7 +61,9 @@ if any record was rejected or not stored.`,
 						wire.Reply
 					} `json:"results"`
 				}
-				if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusServiceUnavailable {
+				switch resp.StatusCode {
+				case http.StatusOK, http.StatusUnprocessableEntity, http.StatusConflict, http.StatusServiceUnavailable:
+				default:
 					return errorFrom(resp)
 				}
 				if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
