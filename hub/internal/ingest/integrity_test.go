@@ -84,7 +84,7 @@ func restartEcosystem(t *testing.T, dir, schemasDir string, prev *ecosystem) *ec
 
 // ownedJobAds is a copy of the repository's schemas in which job ads have
 // owned keys (key_scope: dataset).
-func ownedJobAds(t *testing.T) string {
+func ownedJobAds(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(hubtest.SchemasDir())); err != nil {
