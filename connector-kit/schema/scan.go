@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -64,6 +65,7 @@ type scanner struct {
 	frames []frame
 	keys   []keySpan // member names of the open objects, innermost last
 	issue  *Violation
+	nextBS int // offset of the next backslash at or after the last search; len(data) if none
 }
 
 // frame is one open object or array.
@@ -75,15 +77,18 @@ type frame struct {
 	seen      map[string]struct{}
 }
 
-// keySpan is a member name's raw bytes between the quotes.
+// keySpan is a member name's raw bytes between the quotes, with a hash of
+// the name it denotes.
 type keySpan struct {
 	start, end int
+	hash       uint64
 	escaped    bool // contains a backslash: compare unescaped
 }
 
 // linearKeys is how many names an object may have before duplicate checks
-// switch from comparing each pair to a set, so a huge object stays linear.
-const linearKeys = 16
+// switch from comparing hashes pairwise to a set of the names, so a huge
+// object (even one whose names all share a hash) stays linear.
+const linearKeys = 128
 
 var scanners = sync.Pool{New: func() any { return new(scanner) }}
 
@@ -93,7 +98,7 @@ var scanners = sync.Pool{New: func() any { return new(scanner) }}
 // syntax error from the decoder before it.
 func scanRecord(data []byte, maxDepth int) (scanOutcome, int, *Violation) {
 	s := scanners.Get().(*scanner)
-	s.data = data
+	s.data, s.nextBS = data, -1
 	out, off := s.run(maxDepth)
 	issue := s.issue
 	s.data, s.issue = nil, nil
@@ -151,7 +156,7 @@ value:
 		}
 		goto key
 	case c == '"':
-		end, ok := s.str(i, false)
+		end, _, ok := s.str(i, false)
 		if !ok {
 			return scanSyntax, i
 		}
@@ -222,11 +227,11 @@ key:
 		return scanSyntax, i
 	}
 	{
-		end, ok := s.str(i, true)
+		end, escaped, ok := s.str(i, true)
 		if !ok {
 			return scanSyntax, i
 		}
-		s.member(keySpan{start: i + 1, end: end - 1, escaped: bytes.IndexByte(data[i+1:end-1], '\\') >= 0})
+		s.member(s.span(i+1, end-1, escaped))
 		i = s.skipSpace(end)
 		if i >= len(data) || data[i] != ':' {
 			return scanSyntax, i
@@ -243,8 +248,40 @@ func (s *scanner) pop() {
 	s.frames = s.frames[:len(s.frames)-1]
 }
 
+// span describes the member name data[start:end] (between its quotes),
+// with a hash of the name it denotes.
+func (s *scanner) span(start, end int, escaped bool) keySpan {
+	k := keySpan{start: start, end: end, escaped: escaped}
+	if escaped {
+		k.hash = nameHash([]byte(s.keyString(k)))
+	} else {
+		k.hash = nameHash(s.data[start:end])
+	}
+	return k
+}
+
+// nameHash is a cheap filter for duplicate names, from a name's length and
+// its first and last eight bytes: names that differ in it differ; names that
+// share it are compared in full.
+func nameHash(b []byte) uint64 {
+	n := len(b)
+	h := uint64(n) * 0x9E3779B97F4A7C15
+	if n >= 8 {
+		h ^= binary.LittleEndian.Uint64(b)
+		h *= 0xff51afd7ed558ccd
+		h ^= binary.LittleEndian.Uint64(b[n-8:])
+	} else {
+		var x uint64
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+		h ^= x
+	}
+	return h * 0xc4ceb9fe1a85ec53
+}
+
 // member records a new member name of the innermost object and checks it
-// against the names before it.
+// against the names before it: by hash, then, on a match, by name.
 func (s *scanner) member(k keySpan) {
 	top := &s.frames[len(s.frames)-1]
 	top.key = k
@@ -252,25 +289,24 @@ func (s *scanner) member(k keySpan) {
 		return
 	}
 	prev := s.keys[top.keysStart:]
-	switch {
-	case top.seen != nil:
+	if len(prev) >= linearKeys {
+		if top.seen == nil {
+			top.seen = make(map[string]struct{}, 2*len(prev))
+			for _, p := range prev {
+				top.seen[s.keyString(p)] = struct{}{}
+			}
+		}
 		name := s.keyString(k)
 		if _, dup := top.seen[name]; dup {
 			s.duplicate(k)
 			return
 		}
 		top.seen[name] = struct{}{}
-		return
-	case len(prev) >= linearKeys:
-		top.seen = make(map[string]struct{}, 2*len(prev))
-		for _, p := range prev {
-			top.seen[s.keyString(p)] = struct{}{}
-		}
-		s.member(k)
+		s.keys = append(s.keys, k)
 		return
 	}
 	for _, p := range prev {
-		if s.sameKey(p, k) {
+		if p.hash == k.hash && s.sameKey(p, k) {
 			s.duplicate(k)
 			return
 		}
@@ -329,31 +365,42 @@ func (s *scanner) containerPointer() string {
 }
 
 // str skips the string starting at data[i] == '"' and returns the offset
-// after its closing quote. Escapes are looked at only to find lone
-// surrogates; the decoder judges the rest.
-func (s *scanner) str(i int, isKey bool) (int, bool) {
+// after its closing quote, and whether it holds an escape. Escapes are looked
+// at only to find lone surrogates; the decoder judges the rest. Each byte is
+// searched for a quote and for a backslash at most once per record (see
+// nextBS), however many escapes a long text holds.
+func (s *scanner) str(i int, isKey bool) (end int, escaped, ok bool) {
 	data := s.data
-	j := i + 1
+	j, quote := i+1, -1
 	for {
-		q := bytes.IndexByte(data[j:], '"')
-		if q < 0 {
-			return 0, false
+		if quote < j {
+			q := bytes.IndexByte(data[j:], '"')
+			if q < 0 {
+				return 0, escaped, false
+			}
+			quote = j + q
 		}
-		b := bytes.IndexByte(data[j:j+q], '\\')
-		if b < 0 {
-			return j + q + 1, true
+		if s.nextBS < j {
+			s.nextBS = len(data)
+			if b := bytes.IndexByte(data[j:], '\\'); b >= 0 {
+				s.nextBS = j + b
+			}
 		}
-		p := j + b
+		p := s.nextBS
+		if p > quote {
+			return quote + 1, escaped, true
+		}
+		escaped = true
 		if p+1 >= len(data) {
-			return 0, false
+			return 0, escaped, false
 		}
+		j = p + 2 // an escaped quote moves j past quote: it is searched again
 		if data[p+1] != 'u' {
-			j = p + 2
 			continue
 		}
 		r, ok := hex4(data, p+2)
 		if !ok {
-			return 0, false
+			return 0, escaped, false
 		}
 		j = p + 6
 		switch {
