@@ -129,8 +129,14 @@ func EnvelopeFromMsg(h nats.Header, data []byte, seq uint64, stored time.Time) (
 
 // DeadLetter is how APIs return a rejected record: the bytes as received and
 // why they were refused.
+//
+// ID and RecordID are set when the publisher gave the record an id: ID is the
+// envelope id the record would have been stored under ([EnvelopeID]), unique
+// across publishers, so a re-drive de-duplicates on it as on a stored record.
 type DeadLetter struct {
 	Seq        uint64      `json:"seq"`
+	ID         string      `json:"id,omitempty"`
+	RecordID   string      `json:"record_id,omitempty"`
 	Dataset    string      `json:"dataset"`
 	Subject    string      `json:"subject"`
 	Publisher  string      `json:"publisher"`

@@ -497,8 +497,9 @@ func TestSameIDOtherContentIsConflict(t *testing.T) {
 		dls = append(dls, d)
 		return nil
 	})
-	if len(dls) != 1 || !strings.Contains(string(dls[0].Data), "ändrad") || dls[0].Violations[0].Keyword != "conflict" {
-		t.Fatalf("dead letters %+v, want the conflicting record", dls)
+	if len(dls) != 1 || !strings.Contains(string(dls[0].Data), "ändrad") || dls[0].Violations[0].Keyword != "conflict" ||
+		dls[0].RecordID != "af-1" || dls[0].ID != "hub:arbetsformedlingen:af-1" {
+		t.Fatalf("dead letters %+v, want the conflicting record with its ids", dls)
 	}
 	if c := e.n.IngestCounts(); c.Conflicts != 1 || c.Duplicates != 1 {
 		t.Fatalf("counts %+v", c)

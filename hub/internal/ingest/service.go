@@ -340,6 +340,10 @@ func (s *Service) reject(m *nats.Msg, dataset, actor, reason string, viol []wire
 		wire.HeaderReason:     {headerSafe(reason)},
 		wire.HeaderViolations: {string(vj)},
 		wire.HeaderSubject:    {headerSafe(m.Subject)},
+		wire.HeaderOrigin:     {s.opts.Origin},
+	}
+	if id := m.Header.Get(wire.RequestRecordID); wire.ValidRecordID(id) {
+		h[wire.HeaderPublisherRecordID] = []string{id}
 	}
 	data := m.Data
 	if len(data) > maxDeadLetterBytes {

@@ -115,6 +115,12 @@ func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq u
 		Publisher: get(wire.HeaderPublisher),
 		Reason:    get(wire.HeaderReason),
 	}
+	if id := get(wire.HeaderPublisherRecordID); id != "" {
+		dl.RecordID = id
+		if origin := get(wire.HeaderOrigin); origin != "" && dl.Publisher != "" {
+			dl.ID = wire.EnvelopeID(origin, dl.Publisher, id)
+		}
+	}
 	if dl.Dataset == "" {
 		dl.Dataset = strings.TrimPrefix(subject, wire.DeadLetterPrefix+".")
 	}
