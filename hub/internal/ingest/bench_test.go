@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,8 +151,17 @@ func benchIngestIn(b *testing.B, recs [][]byte, policies int, schemasDir string)
 				for i := 0; i < count; i++ {
 					seq++
 					m := &nats.Msg{Subject: keys[seq%len(recs)], Data: recs[seq%len(recs)], Header: nats.Header{wire.HeaderRecordID: {"raw-" + strconv.Itoa(seq)}}}
-					if _, err := js.PublishMsgAsync(m); err != nil {
-						b.Fatal(err)
+					// A full window stalls past the client's wait on a busy
+					// machine: wait it out, as the hub's own publisher does.
+					for {
+						_, err := js.PublishMsgAsync(m)
+						if err == nil {
+							break
+						}
+						if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+							b.Fatal(err)
+						}
+						<-js.PublishAsyncComplete()
 					}
 				}
 				select {
