@@ -16,7 +16,6 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-
 // TestClaimIsAtomic: many claims of one new key at once, from two
 // publishers and two views of the bucket (two nodes), have exactly one
 // winner, and every view agrees on it.
