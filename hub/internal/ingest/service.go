@@ -270,11 +270,15 @@ func (s *Service) claim(m *nats.Msg, d *registry.Dataset, key, origin, actor str
 	if s.opts.Owners == nil {
 		return s.unavailableNow(m, d.Name, errors.New("key ownership is not available on this hub"))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
-	defer cancel()
-	owner, mine, err := s.opts.Owners.Claim(ctx, d.Name, key, origin, actor)
-	if err != nil {
-		return s.unavailableNow(m, d.Name, err)
+	owner, known := s.opts.Owners.Lookup(d.Name, key) // a known key: no round trip
+	mine := known && owner == owners.Owner{Origin: origin, Publisher: actor}
+	if !known {
+		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+		defer cancel()
+		var err error
+		if owner, mine, err = s.opts.Owners.Claim(ctx, d.Name, key, origin, actor); err != nil {
+			return s.unavailableNow(m, d.Name, err)
+		}
 	}
 	if mine {
 		return nil

@@ -46,7 +46,7 @@ type Store struct {
 	log *slog.Logger
 
 	mu       sync.RWMutex
-	byKey    map[string]*Owner // bucket key → interned owner
+	byKey    map[string]map[string]*Owner // dataset → key token → interned owner
 	interned map[Owner]*Owner
 
 	watcher jetstream.KeyWatcher
@@ -73,7 +73,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("open key owners bucket %s: %w", Bucket, err)
 	}
-	s := &Store{kv: kv, log: log.With("component", "owners"), byKey: map[string]*Owner{}, interned: map[Owner]*Owner{}, done: make(chan struct{})}
+	s := &Store{kv: kv, log: log.With("component", "owners"), byKey: map[string]map[string]*Owner{}, interned: map[Owner]*Owner{}, done: make(chan struct{})}
 	w, err := kv.WatchAll(context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("watch key owners bucket %s: %w", Bucket, err)
@@ -120,12 +120,13 @@ func (s *Store) Close() {
 }
 
 func (s *Store) apply(e jetstream.KeyValueEntry) {
-	if strings.HasPrefix(e.Key(), markerPrefix) {
+	dataset, tok, ok := strings.Cut(e.Key(), ".")
+	if strings.HasPrefix(e.Key(), markerPrefix) || !ok {
 		return
 	}
 	if e.Operation() != jetstream.KeyValuePut {
 		s.mu.Lock()
-		delete(s.byKey, e.Key())
+		delete(s.byKey[dataset], tok)
 		s.mu.Unlock()
 		return
 	}
@@ -134,12 +135,12 @@ func (s *Store) apply(e jetstream.KeyValueEntry) {
 		s.log.Error("unreadable key owner entry: the key stays refused to everyone until transferred", "key", e.Key(), "err", err)
 		ko = wire.KeyOwner{Origin: "?", Publisher: "?"}
 	}
-	s.set(e.Key(), Owner{Origin: ko.Origin, Publisher: ko.Publisher})
+	s.set(dataset, tok, Owner{Origin: ko.Origin, Publisher: ko.Publisher})
 }
 
 // set records an owner in memory; owners are interned, so a million keys of
 // one publisher cost a million map entries and one Owner.
-func (s *Store) set(k string, o Owner) *Owner {
+func (s *Store) set(dataset, tok string, o Owner) *Owner {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.interned[o]
@@ -147,15 +148,36 @@ func (s *Store) set(k string, o Owner) *Owner {
 		p = &Owner{Origin: o.Origin, Publisher: o.Publisher}
 		s.interned[o] = p
 	}
-	s.byKey[k] = p
+	m := s.byKey[dataset]
+	if m == nil {
+		m = map[string]*Owner{}
+		s.byKey[dataset] = m
+	}
+	m[tok] = p
 	return p
 }
 
-// bucketKey is the bucket key of a dataset's record key: the dataset name and
-// the key's subject token, with '~' (not allowed in bucket keys) as '='
-// (which the token never holds).
-func bucketKey(dataset, key string) string {
-	return dataset + "." + strings.ReplaceAll(wire.EncodeKey(key), "~", "=")
+// keyToken is a record key as it appears in its bucket key: its subject
+// token, with '~' (not allowed in bucket keys) as '=' (which the token never
+// holds). A plain key is its own token, without a copy.
+func keyToken(key string) string {
+	return strings.ReplaceAll(wire.EncodeKey(key), "~", "=")
+}
+
+// bucketKey is the bucket key of a dataset's record key.
+func bucketKey(dataset, key string) string { return dataset + "." + keyToken(key) }
+
+// Lookup returns the owner of key of dataset as this node knows it, without
+// a round trip; false when it knows none (Claim decides then).
+func (s *Store) Lookup(dataset, key string) (Owner, bool) {
+	tok := keyToken(key)
+	s.mu.RLock()
+	o, ok := s.byKey[dataset][tok]
+	s.mu.RUnlock()
+	if !ok {
+		return Owner{}, false
+	}
+	return *o, true
 }
 
 // markerPrefix starts the bucket's own bookkeeping keys; dataset names
@@ -168,18 +190,16 @@ const markerPrefix = "_"
 // false. A known key costs a map lookup. An error means the outcome is
 // unknown (the bucket could not be reached): retry.
 func (s *Store) Claim(ctx context.Context, dataset, key, origin, publisher string) (Owner, bool, error) {
-	k := bucketKey(dataset, key)
 	me := Owner{Origin: origin, Publisher: publisher}
-	s.mu.RLock()
-	o, known := s.byKey[k]
-	s.mu.RUnlock()
-	if known {
-		return *o, *o == me, nil
+	if o, known := s.Lookup(dataset, key); known {
+		return o, o == me, nil
 	}
+	tok := keyToken(key)
+	k := dataset + "." + tok
 	val, _ := json.Marshal(wire.KeyOwner{Dataset: dataset, Key: key, Origin: origin, Publisher: publisher, Since: time.Now().UTC(), By: "record"})
 	_, err := s.kv.Create(ctx, k, val)
 	if err == nil {
-		s.set(k, me)
+		s.set(dataset, tok, me)
 		return me, true, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
@@ -190,7 +210,7 @@ func (s *Store) Claim(ctx context.Context, dataset, key, origin, publisher strin
 	if err != nil {
 		return Owner{}, false, fmt.Errorf("claim key %q of %s: %w", key, dataset, err)
 	}
-	got := *s.set(k, Owner{Origin: ko.Origin, Publisher: ko.Publisher})
+	got := *s.set(dataset, tok, Owner{Origin: ko.Origin, Publisher: ko.Publisher})
 	return got, got == me, nil
 }
 
@@ -254,7 +274,7 @@ func (s *Store) Transfer(ctx context.Context, dataset, key, origin, publisher, b
 			_, err = s.kv.Update(ctx, k, val, e.Revision())
 		}
 		if err == nil {
-			s.set(k, Owner{Origin: origin, Publisher: publisher})
+			s.set(dataset, keyToken(key), Owner{Origin: origin, Publisher: publisher})
 			return next, prev, nil
 		}
 		if attempt >= 5 || !(errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err)) {
@@ -297,15 +317,15 @@ func (s *Store) Seed(ctx context.Context, dataset string, latest func(ctx contex
 		if origin == "" {
 			origin = "?"
 		}
-		k := bucketKey(dataset, key)
+		tok := keyToken(key)
 		val, _ := json.Marshal(wire.KeyOwner{Dataset: dataset, Key: key, Origin: origin, Publisher: publisher, Since: time.Now().UTC(), By: "record"})
-		switch _, err := s.kv.Create(ctx, k, val); {
+		switch _, err := s.kv.Create(ctx, dataset+"."+tok, val); {
 		case errors.Is(err, jetstream.ErrKeyExists):
 			return nil // owned already: the watch has it
 		case err != nil:
 			return fmt.Errorf("seed owner of key %q of %s: %w", key, dataset, err)
 		}
-		s.set(k, Owner{Origin: origin, Publisher: publisher})
+		s.set(dataset, tok, Owner{Origin: origin, Publisher: publisher})
 		n++
 		return nil
 	})
