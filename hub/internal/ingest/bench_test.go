@@ -208,15 +208,27 @@ func benchIngestIn(b *testing.B, recs [][]byte, policies int, schemasDir string)
 			}
 			b.ResetTimer()
 			b.StopTimer()
+			cpu0 := processCPU()
 			rawTime := raw(b.N)
+			cpu1 := processCPU()
 			b.StartTimer()
 			hubTime := hub(b.N)
 			b.StopTimer()
+			cpu2 := processCPU()
 			rawRate := float64(b.N) / rawTime.Seconds()
 			hubRate := float64(b.N) / hubTime.Seconds()
 			b.ReportMetric(hubRate, "hub-rec/s")
 			b.ReportMetric(rawRate, "raw-rec/s")
 			b.ReportMetric(hubRate/rawRate, "ratio")
+			// CPU per record of each path (client, server and JetStream all
+			// run in this process), and their ratio: steadier than the
+			// rates when other processes share the machine.
+			rawCPU, hubCPU := float64((cpu1-cpu0).Microseconds())/float64(b.N), float64((cpu2-cpu1).Microseconds())/float64(b.N)
+			b.ReportMetric(hubCPU, "hub-cpu-µs/rec")
+			b.ReportMetric(rawCPU, "raw-cpu-µs/rec")
+			if hubCPU > 0 {
+				b.ReportMetric(rawCPU/hubCPU, "cpu-ratio")
+			}
 			b.ReportMetric(float64(set.Len()), "policies")
 			b.SetBytes(int64(len(recs[0])))
 		}
