@@ -56,6 +56,7 @@ type Client struct {
 
 type cachedSchema struct {
 	s       *schema.Schema
+	info    DatasetInfo
 	version int
 	at      time.Time
 	err     error
@@ -364,8 +365,12 @@ func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, in
 	if err != nil {
 		return nil, 0, fmt.Errorf("schema of %s: %w", dataset, err)
 	}
+	info := DatasetInfo{Name: dataset, Owner: m.Header.Get(wire.HeaderDatasetOwner), KeyScope: m.Header.Get(wire.HeaderKeyScope), SchemaVersion: version}
+	if info.KeyScope == "" {
+		info.KeyScope = wire.KeyScopeDataset // a hub from before key scopes: one key space
+	}
 	c.smu.Lock()
-	c.schemas[dataset] = cachedSchema{s: s, version: version, at: time.Now()}
+	c.schemas[dataset] = cachedSchema{s: s, info: info, version: version, at: time.Now()}
 	c.smu.Unlock()
 	return s, version, nil
 }

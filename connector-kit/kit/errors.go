@@ -26,10 +26,16 @@ var (
 	ErrHubUnreachable = errors.New("hub unreachable")
 	// ErrUnavailable: the hub answered that it could not do it now; retry.
 	ErrUnavailable = errors.New("hub could not do it now")
-	// ErrConflict: the record id was already used by this actor for a
-	// record with other content, or the key belongs to another publisher.
-	// Resending the same record cannot succeed.
-	ErrConflict = errors.New("conflict with a stored record")
+	// ErrConflict: the record id was already used by this actor, within the
+	// dataset's dedupe window, for a record with different content; this
+	// one was not stored (the hub keeps it as a dead letter). A changed
+	// record needs a new record id; retrying cannot succeed.
+	ErrConflict = errors.New("record id already stored with different content")
+	// ErrKeyOwned: the record's key belongs to another actor in a dataset
+	// whose keys are owned (key_scope: dataset); the record was refused. It
+	// comes as a *ValidationError whose violation (keyword "owner") names
+	// the owner; errors.Is(err, ErrKeyOwned) finds it.
+	ErrKeyOwned = errors.New("record key owned by another actor")
 	// ErrTooLarge: the record is over the hub's size limit. A
 	// *ValidationError for such a record matches it with errors.Is.
 	ErrTooLarge = errors.New("record too large")
@@ -101,9 +107,21 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("record for %s rejected by %s: %s", e.Dataset, where, strings.Join(parts, "; "))
 }
 
-// Is lets errors.Is(err, ErrTooLarge) match an oversized record.
+// Is lets errors.Is(err, ErrTooLarge) match an oversized record, and
+// errors.Is(err, ErrKeyOwned) a record refused because another actor owns
+// its key.
 func (e *ValidationError) Is(target error) bool {
-	return target == ErrTooLarge && e.Code == wire.CodeTooLarge
+	switch target {
+	case ErrTooLarge:
+		return e.Code == wire.CodeTooLarge
+	case ErrKeyOwned:
+		for _, v := range e.Violations {
+			if v.Keyword == "owner" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // IsRetryable reports whether retrying err (with the same record id) may

@@ -44,6 +44,7 @@ var kinds = map[wire.Code]kind{
 	CodeUnauthorized:         {http.StatusUnauthorized, "Missing or wrong credentials"},
 	wire.CodeForbidden:       {http.StatusForbidden, "Forbidden by the hub's sharing policies"},
 	wire.CodeNotFound:        {http.StatusNotFound, "Not found"},
+	wire.CodeKeysNotShared:   {http.StatusBadRequest, "Keys not shared: each publisher's keys are its own"},
 	wire.CodeUnknownDataset:  {http.StatusNotFound, "Unknown dataset"},
 	CodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
 	wire.CodeConflict:        {http.StatusConflict, "Conflict"},
@@ -77,7 +78,7 @@ func ForStatus(status int) wire.Code {
 }
 
 // order fixes which code ForStatus picks for a status several share.
-var order = []wire.Code{wire.CodeBadRequest, CodeUnauthorized, wire.CodeForbidden, wire.CodeNotFound, wire.CodeUnknownDataset,
+var order = []wire.Code{wire.CodeBadRequest, wire.CodeKeysNotShared, CodeUnauthorized, wire.CodeForbidden, wire.CodeNotFound, wire.CodeUnknownDataset,
 	CodeMethodNotAllowed, wire.CodeConflict, wire.CodeTooLarge, CodeUnsupportedMediaType, wire.CodeInvalid,
 	wire.CodeRateLimited, wire.CodeInternal, CodeHubUnreachable, wire.CodeUnavailable}
 

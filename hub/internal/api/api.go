@@ -15,6 +15,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
@@ -49,6 +50,10 @@ type Deps struct {
 	// Anchors publishes the audit chain's head; verify compares with its
 	// last anchor, and a seal is anchored at once.
 	Anchors *audit.Anchorer
+	// Owners keeps who owns the keys of datasets with key_scope: dataset;
+	// Origin is this hub's name (the origin of keys an admin assigns).
+	Owners *owners.Store
+	Origin string
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	Logger        *slog.Logger
@@ -114,6 +119,8 @@ func (a *api) routes() http.Handler {
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/records", h(a.readRecords))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/snapshot", h(a.readSnapshot))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/deadletters", h(a.readDeadLetters))
+	v1.HandleFunc("GET /api/v1/datasets/{dataset}/owners/{key...}", h(a.getKeyOwner))
+	v1.HandleFunc("PUT /api/v1/datasets/{dataset}/owners/{key...}", h(a.transferKey))
 	v1.HandleFunc("GET /api/v1/actors", h(a.listActors))
 	v1.HandleFunc("POST /api/v1/actors", h(a.createActor))
 	v1.HandleFunc("DELETE /api/v1/actors/{actor}", h(a.revokeActor))

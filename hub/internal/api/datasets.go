@@ -18,6 +18,7 @@ type DatasetInfo struct {
 	Owner         string       `json:"owner"`
 	Key           string       `json:"key"`
 	Tombstone     string       `json:"tombstone,omitempty"`
+	KeyScope      string       `json:"key_scope"`
 	Retention     string       `json:"retention"`
 	DedupeWindow  string       `json:"dedupe_window"`
 	MaxPerKey     int64        `json:"max_per_key,omitempty"`
@@ -31,7 +32,7 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 		ret = d.Retention.String()
 	}
 	i := DatasetInfo{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
-		Tombstone: d.Tombstone, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
+		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
 		SchemaVersion: d.SchemaVersion}
 	if st, err := store.DatasetStats(r.Context(), a.JetStream, d.Name); err == nil {
 		i.Stats = &st

@@ -63,6 +63,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		readCmd(),
 		deadLettersCmd(),
 		datasetsCmd(),
+		keyCmd(),
 		actorCmd(),
 		policyCmd(),
 		auditCmd(),

@@ -31,6 +31,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
+	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
@@ -53,6 +54,8 @@ type Node struct {
 	js      jetstream.JetStream
 	reg     *registry.Registry
 	ingest  *ingest.Service
+	owners  *owners.Store
+	keys    *owners.Service
 	deliv   *delivery.Service
 	audit   *audit.Log
 	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
@@ -183,7 +186,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
 	}
-	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Logger: log})
+	if n.owners, err = openOwners(ctx, n.js, datasets, log); err != nil {
+		return nil, err
+	}
+	n.keys = owners.NewService(n.ncIn, n.reg, n.owners, n.audit, cfg.Name, log)
+	if err := n.keys.Start(); err != nil {
+		return nil, err
+	}
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -211,6 +221,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Access:             acc,
 		Audit:              n.audit,
 		Anchors:            n.anchors,
+		Owners:             n.owners,
+		Origin:             cfg.Name,
 		NATSConnected:      n.nats.Connected,
 		Logger:             log,
 	}), limits.http, log.With("component", "http"))
@@ -238,6 +250,33 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data,
 		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
 	return n, nil
+}
+
+// openOwners opens the key owners and, for each dataset whose keys are
+// owned, records the publishers of records stored before it had owners (once).
+func openOwners(ctx context.Context, js jetstream.JetStream, datasets []*registry.Dataset, log *slog.Logger) (*owners.Store, error) {
+	st, err := owners.Open(ctx, js, 1, log)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range datasets {
+		if d.ScopedByPublisher() {
+			continue
+		}
+		n, err := st.Seed(ctx, d.Name, func(ctx context.Context, fn func(key, origin, publisher string) error) error {
+			return store.Read(ctx, js, d.Name, store.Position{Snapshot: true}, store.ReadOptions{Tombstones: true}, func(e wire.Envelope) error {
+				return fn(e.Key, e.Origin, e.Publisher)
+			})
+		})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+		if n > 0 {
+			log.Info("key owners recorded for records stored before keys had owners", "dataset", d.Name, "keys", n)
+		}
+	}
+	return st, nil
 }
 
 func (n *Node) accessSvc() *access.Service {
@@ -318,6 +357,9 @@ func (n *Node) Registry() *registry.Registry { return n.reg }
 // JetStream is the hub's own JetStream handle.
 func (n *Node) JetStream() jetstream.JetStream { return n.js }
 
+// Owners is who owns the keys of datasets with key_scope: dataset.
+func (n *Node) Owners() *owners.Store { return n.owners }
+
 // IngestCounts reports the validator's running totals.
 func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 
@@ -343,10 +385,16 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.deliv != nil {
 		n.deliv.Stop()
 	}
+	if n.keys != nil {
+		n.keys.Stop()
+	}
 	if n.ingest != nil {
 		if err := n.ingest.Stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if n.owners != nil {
+		n.owners.Close()
 	}
 	if a := n.accessSvc(); a != nil {
 		a.Close()

@@ -49,6 +49,9 @@ func (p Position) Validate() error {
 type ReadOptions struct {
 	// Follow keeps reading live records after the stored ones until ctx ends.
 	Follow bool
+	// Tombstones keeps, in a snapshot, the keys whose latest record is a
+	// tombstone (a snapshot leaves them out by default).
+	Tombstones bool
 }
 
 // Read calls fn with every record of dataset from pos, in stream order. Without
@@ -77,7 +80,7 @@ func Read(ctx context.Context, js jetstream.JetStream, dataset string, pos Posit
 		if err != nil {
 			return fmt.Errorf("dataset %s: %w", dataset, err)
 		}
-		if pos.Snapshot && env.Tombstone {
+		if pos.Snapshot && env.Tombstone && !o.Tombstones {
 			return nil
 		}
 		return fn(env)
@@ -111,6 +114,12 @@ func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq u
 		Subject:   get(wire.HeaderSubject),
 		Publisher: get(wire.HeaderPublisher),
 		Reason:    get(wire.HeaderReason),
+	}
+	if id := get(wire.HeaderPublisherRecordID); id != "" {
+		dl.RecordID = id
+		if origin := get(wire.HeaderOrigin); origin != "" && dl.Publisher != "" {
+			dl.ID = wire.EnvelopeID(origin, dl.Publisher, id)
+		}
 	}
 	if dl.Dataset == "" {
 		dl.Dataset = strings.TrimPrefix(subject, wire.DeadLetterPrefix+".")
