@@ -51,7 +51,7 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	var err error
 	if cfg.Hub.URL, err = kit.ResolveURL(cfg.Hub.URL, cfg.Hub.Credentials); err != nil {

@@ -87,7 +87,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		d.Now = time.Now
 	}
 	if d.Logger == nil {
-		d.Logger = slog.Default()
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	kv, err := d.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: PolicyBucket, Description: "the sharing policy files last applied", History: 10, Storage: jetstream.FileStorage})
 	if err != nil {

@@ -87,7 +87,7 @@ func (h *Handler) BatchBytes() (now, peak int64) { return h.a.batches.inflight()
 
 func newAPI(d Deps) *api {
 	if d.Logger == nil {
-		d.Logger = slog.Default()
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.MaxBatchBytes == 0 {
 		d.MaxBatchBytes = 64 << 20

@@ -9,18 +9,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 )
 
 // keyCmd shows and transfers the owners of record keys in datasets whose
 // keys are owned (key_scope: dataset).
 func keyCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "key", Short: "Show or transfer who owns a record key (datasets with key_scope: dataset)"}
+	cmd := clirun.Group(&cobra.Command{Use: "key", Short: "Show or transfer who owns a record key (datasets with key_scope: dataset)",
+		Example: "  hub key owner vrDq_rUY_7PX --dataset taxonomy-concepts\n  hub key transfer vrDq_rUY_7PX --dataset taxonomy-concepts --to arbetsformedlingen"})
 	var of clientFlags
 	var dataset string
 	owner := &cobra.Command{
-		Use:   "owner KEY --dataset D",
-		Short: "Show who owns a record key",
-		Args:  cobra.ExactArgs(1),
+		Use:     "owner KEY --dataset D",
+		Short:   "Show who owns a record key",
+		Example: "  hub key owner vrDq_rUY_7PX --dataset taxonomy-concepts",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, ctx, cancel, err := of.session(cmd)
 			if err != nil {
@@ -48,7 +51,8 @@ func keyCmd() *cobra.Command {
 from now on: the previous owner's records and tombstones for it are refused. A key nobody
 owns yet can be assigned too, before its first record. The dataset's owner can do the same
 with the Go kit (Client.TransferKey).`,
-		Args: cobra.ExactArgs(1),
+		Example: "  hub key transfer vrDq_rUY_7PX --dataset taxonomy-concepts --to arbetsformedlingen",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, ctx, cancel, err := tf.session(cmd)
 			if err != nil {

@@ -80,7 +80,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	}
 	log := o.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"), verifying: make(chan struct{}, maxVerifying)}
 }

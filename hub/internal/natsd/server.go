@@ -69,7 +69,7 @@ var ErrNotReady = errors.New("nats server not ready")
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	host, port, err := splitListen(cfg.Listen)
 	if err != nil {

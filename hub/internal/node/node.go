@@ -80,7 +80,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{cfg: cfg, log: log}
 	defer func() {
