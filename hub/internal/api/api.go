@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
@@ -37,6 +39,8 @@ type Deps struct {
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	Logger        *slog.Logger
+	// Damage is the record of data loss found (nil: none kept).
+	Damage *integrity.Tracker
 }
 
 type api struct {
@@ -74,6 +78,8 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/policies/explain", h(a.explainPolicy))
 	v1.HandleFunc("GET /api/v1/audit", h(a.tailAudit))
 	v1.HandleFunc("GET /api/v1/audit/verify", h(a.verifyAudit))
+	v1.HandleFunc("GET /api/v1/damage", h(a.listDamage))
+	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
 	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
 	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
@@ -111,6 +117,9 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 	if a.Ready != nil {
 		if err := a.Ready(r.Context()); err != nil {
+			if d, ok := errors.AsType[*integrity.DegradedError](err); ok {
+				return a.writeDegraded(w, r, d)
+			}
 			return newProblem(http.StatusServiceUnavailable, err.Error())
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/hub/internal/api"
 )
 
 // apiClient calls a running hub's admin API.
@@ -120,7 +121,8 @@ func (c *apiClient) getJSON(ctx context.Context, path string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// stream copies an NDJSON response to w.
+// stream copies an NDJSON response to w. A read that passed over records
+// the hub could not load ends with an *unreadableError naming them.
 func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error {
 	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
 	if err != nil {
@@ -130,8 +132,21 @@ func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error 
 	if resp.StatusCode != http.StatusOK {
 		return errorFrom(resp)
 	}
-	_, err = io.Copy(w, resp.Body)
-	return err
+	if _, err = io.Copy(w, resp.Body); err != nil {
+		return err
+	}
+	if seqs := resp.Trailer.Get(api.UnreadableTrailer); seqs != "" {
+		return &unreadableError{seqs: seqs}
+	}
+	return nil
+}
+
+// unreadableError is a read that passed over records the hub could not load.
+type unreadableError struct{ seqs string }
+
+func (e *unreadableError) Error() string {
+	return "records at sequence " + e.seqs + " are unreadable (damaged on disk) and were passed over; every other record was printed. " +
+		"The hub reports the loss: see 'hub damage list'"
 }
 
 // cmdTimeout bounds admin calls that do not follow a stream.

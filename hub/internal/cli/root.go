@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err := root.Execute(); err != nil {
 		if code, ok := err.(exitCode); ok {
 			return int(code)
+		}
+		if ue, ok := errors.AsType[*unreadableError](err); ok {
+			root.PrintErrln("error:", ue)
+			return 1 // a partial answer, not an operational failure
 		}
 		root.PrintErrln("error:", err)
 		return 2
@@ -51,6 +56,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		actorCmd(),
 		policyCmd(),
 		auditCmd(),
+		damageCmd(),
 	} {
 		root.AddCommand(c)
 	}

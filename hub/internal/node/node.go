@@ -27,6 +27,8 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
+	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
@@ -53,6 +55,8 @@ type Node struct {
 	http    *http.Server
 	ln      net.Listener
 	token   string
+	// integrity compares the streams with what the hub last recorded of them.
+	integrity *integrity.Tracker
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -104,6 +108,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.js, err = jetstream.New(n.ncJS, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	// Compare the streams with the record before anything creates or
+	// changes them: loss behind the hub's back is reported, not hidden.
+	if n.integrity, err = integrity.Open(ctx, cfg.Data, n.js, integrity.Options{Logger: log}); err != nil {
+		return nil, err
+	}
+	if _, err := n.integrity.Check(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes}); err != nil {
 		return nil, err
 	}
@@ -116,8 +128,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
+		// Actors whose entries are damaged are refused; the others work,
+		// and the damage is reported (the start check found it too).
+		var ue *jsread.UnreadableError
+		if !errors.As(err, &ue) || n.actors == nil {
+			return nil, err
+		}
+		n.integrity.Report(ctx, ue.Stream, ue.Seqs)
+	}
+	if err := n.integrity.Attach(ctx, n.audit); err != nil {
 		return nil, err
 	}
+	n.integrity.Start()
 	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.audit, NATS: n.nats, JS: n.js, Logger: log,
 		SubscriptionGrace: cfg.SubscriptionGrace})
 	if err != nil {
@@ -160,6 +182,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			Audit:          n.audit,
 			NATSConnected:  n.nats.Connected,
 			Logger:         log,
+			Damage:         n.integrity,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -193,8 +216,14 @@ func (n *Node) Ready(ctx context.Context) error {
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
+	if n.integrity != nil {
+		return n.integrity.Ready() // degraded while data loss is not acknowledged
+	}
 	return nil
 }
+
+// Integrity is the record of the streams and the data loss found.
+func (n *Node) Integrity() *integrity.Tracker { return n.integrity }
 
 // NATSURL is where actors connect.
 func (n *Node) NATSURL() string { return n.nats.ClientURL() }
@@ -242,6 +271,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if a := n.accessSvc(); a != nil {
 		a.Close()
+	}
+	if n.integrity != nil {
+		if err := n.integrity.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if n.ncJS != nil {
 		if n.js != nil {
