@@ -43,7 +43,7 @@ subscribe right is paused and keeps its position for --subscription-grace.`,
 				cfg = fromFile
 				cmd.Flags().Visit(func(f *pflag.Flag) { applyFlag(&cfg, flags, f.Name) })
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel)
+			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel, cfg.LogFormat)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -83,6 +83,7 @@ subscribe right is paused and keeps its position for --subscription-grace.`,
 	f.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most records in one API batch")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (one JSON object per line, for journald and log shippers)")
 	f.DurationVar(&cfg.SubscriptionGrace, "subscription-grace", cfg.SubscriptionGrace, "how long a subscription whose actor lost the right keeps its position (0 = removed at once)")
 	return cmd
 }
@@ -112,6 +113,8 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.Workers = src.Workers
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "log-format":
+		dst.LogFormat = src.LogFormat
 	case "subscription-grace":
 		dst.SubscriptionGrace = src.SubscriptionGrace
 	}
