@@ -41,6 +41,9 @@ type Deps struct {
 	Logger        *slog.Logger
 	// Damage is the record of data loss found (nil: none kept).
 	Damage *integrity.Tracker
+	// Tokens, when set, holds the admin token in force instead of Token,
+	// and lets an admin rotate it.
+	Tokens *admintoken.Keeper
 }
 
 type api struct {
@@ -80,6 +83,7 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/audit/verify", h(a.verifyAudit))
 	v1.HandleFunc("GET /api/v1/damage", h(a.listDamage))
 	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
+	v1.HandleFunc("POST /api/v1/token/rotate", h(a.rotateToken))
 	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
 	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
@@ -97,7 +101,7 @@ func New(d Deps) http.Handler {
 func (a *api) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !admintoken.Equal(strings.TrimSpace(tok), a.Token) {
+		if !ok || !a.validToken(strings.TrimSpace(tok)) {
 			detail := "send Authorization: Bearer <token>; the token is in the hub's data dir (admin.token)"
 			if ok {
 				detail = "the admin token is wrong"
@@ -108,6 +112,14 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// validToken reports whether tok is the admin token in force.
+func (a *api) validToken(tok string) bool {
+	if a.Tokens != nil {
+		return a.Tokens.Valid(tok)
+	}
+	return admintoken.Equal(tok, a.Token)
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {

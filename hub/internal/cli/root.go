@@ -57,6 +57,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		policyCmd(),
 		auditCmd(),
 		damageCmd(),
+		tokenCmd(),
 	} {
 		root.AddCommand(c)
 	}

@@ -54,7 +54,7 @@ type Node struct {
 	pub     *publish.Publisher
 	http    *http.Server
 	ln      net.Listener
-	token   string
+	token   *admintoken.Keeper
 	// integrity compares the streams with what the hub last recorded of them.
 	integrity *integrity.Tracker
 }
@@ -81,9 +81,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, fmt.Errorf("load datasets from %s: %w", cfg.Schemas, err)
 	}
 	n.reg = registry.New(datasets...)
-	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
+	tok, err := admintoken.LoadOrCreate(cfg.Data)
+	if err != nil {
 		return nil, err
 	}
+	n.token = admintoken.NewKeeper(cfg.Data, tok)
 	n.nats, err = natsd.Start(ctx, natsd.Config{
 		Name:       cfg.Name,
 		Listen:     cfg.NATSListen,
@@ -174,7 +176,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			Registry:       n.reg,
 			JetStream:      n.js,
 			Publisher:      n.pub,
-			Token:          n.token,
+			Tokens:         n.token,
 			Ready:          n.Ready,
 			MaxRecordBytes: cfg.MaxRecordBytes,
 			MaxBatch:       cfg.MaxBatch,
@@ -231,8 +233,8 @@ func (n *Node) NATSURL() string { return n.nats.ClientURL() }
 // HTTPURL is the base URL of the API.
 func (n *Node) HTTPURL() string { return "http://" + n.ln.Addr().String() }
 
-// Token is the admin token.
-func (n *Node) Token() string { return n.token }
+// Token is the admin token in force.
+func (n *Node) Token() string { return n.token.Token() }
 
 // NATS is the embedded server, for adding identities.
 func (n *Node) NATS() *natsd.Server { return n.nats }
