@@ -12,6 +12,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/internal/publish"
@@ -44,6 +45,8 @@ type Deps struct {
 	// Tokens, when set, holds the admin token in force instead of Token,
 	// and lets an admin rotate it.
 	Tokens *admintoken.Keeper
+	// Backups takes online backups (nil: none).
+	Backups *backup.Source
 }
 
 type api struct {
@@ -84,6 +87,7 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/damage", h(a.listDamage))
 	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
 	v1.HandleFunc("POST /api/v1/token/rotate", h(a.rotateToken))
+	v1.HandleFunc("POST /api/v1/backup", h(a.backup))
 	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
 	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {

@@ -82,7 +82,7 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 		return nil, fmt.Errorf("hub at %s unreachable: %w", c.base, err)
 	}
 	switch ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct {
-	case "application/json", "application/x-ndjson", "application/problem+json", "application/schema+json":
+	case "application/json", "application/x-ndjson", "application/problem+json", "application/schema+json", "multipart/mixed":
 		return resp, nil
 	}
 	if resp.StatusCode/100 == 2 && resp.ContentLength == 0 && resp.Header.Get("Content-Type") == "" {

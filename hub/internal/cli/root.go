@@ -57,6 +57,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		policyCmd(),
 		auditCmd(),
 		damageCmd(),
+		backupCmd(),
+		restoreCmd(),
 		tokenCmd(),
 	} {
 		root.AddCommand(c)
