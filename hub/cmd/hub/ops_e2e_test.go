@@ -226,3 +226,63 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 	t.Logf("%d records acknowledged before the backup began, %d in all, %d restored", len(before), len(all), len(bySeq))
 	h.stop(t)
 }
+
+// A record damaged on disk: hub read and hub read --snapshot print every
+// other record and exit 1 naming it; hub damage list shows it and hub
+// damage ack clears it.
+func TestDamageCLI(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	h := serve(t, data)
+	ad := bytes.TrimSpace(hubtest.ReadFile(t, filepath.Join(hubtest.SchemasDir(), "jobads", "examples", "valid", "small-ad.json")))
+	var in bytes.Buffer
+	for i := range 50 {
+		in.Write(bytes.Replace(ad, []byte(`"id":"23187561"`), fmt.Appendf(nil, `"id":"k%d"`, i), 1))
+		in.WriteByte('\n')
+	}
+	file := filepath.Join(t.TempDir(), "ads.ndjson")
+	if err := os.WriteFile(file, in.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"--hub-url", h.httpURL, "--data", data}
+	if out, errOut, code := run(t, nil, append([]string{"publish", "--dataset", "jobads", file}, common...)...); code != 0 {
+		t.Fatalf("publish: exit %d\n%s%s", code, out, errOut)
+	}
+	h.stop(t)
+	blk := filepath.Join(data, "jetstream", "jetstream", "$G", "streams", "DS_jobads", "msgs", "1.blk")
+	b := hubtest.ReadFile(t, blk)
+	i := bytes.Index(b, []byte("data.jobads.k20")) // sequence 21
+	b[i+80] ^= 0x55
+	if err := os.WriteFile(blk, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h = serve(t, data)
+	common = []string{"--hub-url", h.httpURL, "--data", data}
+	for _, args := range [][]string{{"read", "--dataset", "jobads"}, {"read", "--dataset", "jobads", "--snapshot"}} {
+		out, errOut, code := run(t, nil, append(args, common...)...)
+		if n := len(envelopes(t, out)); code != 1 || n != 49 || !strings.Contains(errOut, "sequence 21 ") || !strings.Contains(errOut, "hub damage list") {
+			t.Fatalf("%v: exit %d, %d records\n%s", args, code, n, errOut)
+		}
+	}
+	out, _, code := run(t, nil, append([]string{"damage", "list"}, common...)...)
+	if code != 0 || !strings.Contains(out, "jobads") || !strings.Contains(out, "unreadable") || !strings.Contains(out, "hub damage ack") {
+		t.Fatalf("damage list: exit %d\n%s", code, out)
+	}
+	out, _, _ = run(t, nil, append([]string{"damage", "list", "-o", "json"}, common...)...)
+	if !strings.Contains(out, `"status": "degraded"`) || !strings.Contains(out, `"from": 21`) {
+		t.Fatalf("damage list -o json:\n%s", out)
+	}
+	if _, errOut, code := run(t, nil, append([]string{"damage", "ack", "jobads"}, common...)...); code == 0 || !strings.Contains(errOut, "reason") {
+		t.Fatalf("ack without --reason: exit %d %s", code, errOut)
+	}
+	out, errOut, code := run(t, nil, append([]string{"damage", "ack", "jobads", "--reason", "accepted as lost"}, common...)...)
+	if code != 0 || !strings.Contains(out, "hub status: ok") {
+		t.Fatalf("damage ack: exit %d\n%s%s", code, out, errOut)
+	}
+	resp, err := http.Get(h.httpURL + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz after the ack: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	h.stop(t)
+}
