@@ -14,10 +14,6 @@ import (
 	"github.com/jobtech-dev/datahub/internal/atomicfile"
 )
 
-// ErrIncomplete is wrapped by [Receive] for a backup body that ends without
-// its manifest, or whose parts do not match it.
-var ErrIncomplete = errors.New("backup incomplete")
-
 // Receive writes the backup body (multipart, with boundary) to the folder
 // dir, which must not exist or be empty. It writes into a temporary folder
 // beside dir and renames it to dir only once the manifest arrived and every

@@ -106,8 +106,8 @@ func (t *Tracker) compare(ctx context.Context) ([]Finding, error) {
 	}
 	now := t.opts.Now()
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.recorded {
+		defer t.mu.Unlock()
 		t.recorded = true
 		for name, st := range cur {
 			if st.Msgs > 0 {
@@ -124,20 +124,26 @@ func (t *Tracker) compare(ctx context.Context) ([]Finding, error) {
 		t.rec.Streams = cur
 		return nil, nil
 	}
-	var found []Finding
-	for name, r := range t.rec.Streams {
+	recorded := t.rec.Streams
+	t.rec.Streams = cur
+	t.mu.Unlock()
+	// Compare without the lock: listing deleted sequences asks the server.
+	var loss []Finding
+	for name, r := range recorded {
 		var c *StreamState
 		if st, ok := cur[name]; ok {
 			c = &st
 		}
-		deleted := func() ([]uint64, error) { return t.deleted(ctx, name) }
-		for _, f := range compare(name, r, c, now, deleted) {
-			if t.addLocked(f) {
-				found = append(found, f)
-			}
+		loss = append(loss, compare(name, r, c, now, func() ([]uint64, error) { return t.deleted(ctx, name) })...)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var found []Finding
+	for _, f := range loss {
+		if t.addLocked(f) {
+			found = append(found, f)
 		}
 	}
-	t.rec.Streams = cur
 	return found, nil
 }
 
