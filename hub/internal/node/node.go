@@ -226,9 +226,6 @@ func (n *Node) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Integrity is the record of the streams and the data loss found.
-func (n *Node) Integrity() *integrity.Tracker { return n.integrity }
-
 // NATSURL is where actors connect.
 func (n *Node) NATSURL() string { return n.nats.ClientURL() }
 
