@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 )
 
 // Bucket is the key-value bucket holding the actors.
@@ -53,27 +54,40 @@ type Store struct {
 	byNm  map[string]Actor
 }
 
-// Open opens (or creates) the actors bucket and loads it.
+// Open opens (or creates) the actors bucket and loads it. Errors name the
+// bucket. Entries the server cannot load (damaged on disk) are passed over:
+// Open then returns the store of every readable actor together with an
+// error wrapping [jsread.ErrUnreadable] that names their sequences; the
+// actors in them are refused until an admin creates them again.
 func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, Description: "actor identities (public keys only)", History: 5, Storage: jetstream.FileStorage})
 	if err != nil {
-		return nil, fmt.Errorf("open actors bucket: %w", err)
+		return nil, fmt.Errorf("open actors bucket %s: %w", Bucket, err)
 	}
 	s := &Store{kv: kv, byKey: map[string]Actor{}, byNm: map[string]Actor{}}
-	lister, err := kv.ListKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list actors: %w", err)
-	}
-	for k := range lister.Keys() {
-		e, err := kv.Get(ctx, k)
-		if err != nil {
-			return nil, fmt.Errorf("read actor %s: %w", k, err)
+	// Read the newest entry of every key in one ordered pass (jsread), not
+	// a key listing and a get per key: a damaged entry then cannot stall
+	// the start, and is named.
+	prefix := "$KV." + Bucket + "."
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{prefix + ">"}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy}
+	err = jsread.Read(ctx, js, "KV_"+Bucket, cfg, jsread.Options{}, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		switch m.Headers().Get("KV-Operation") {
+		case "DEL", "PURGE":
+			return nil // revoked
 		}
+		key := strings.TrimPrefix(m.Subject(), prefix)
 		var a Actor
-		if err := json.Unmarshal(e.Value(), &a); err != nil {
-			return nil, fmt.Errorf("decode actor %s: %w", k, err)
+		if err := json.Unmarshal(m.Data(), &a); err != nil {
+			return fmt.Errorf("actors bucket %s: decode actor %s (sequence %d): %w", Bucket, key, meta.Sequence.Stream, err)
 		}
 		s.byKey[a.PublicKey], s.byNm[a.Name] = a, a
+		return nil
+	})
+	if errors.Is(err, jsread.ErrUnreadable) {
+		return s, fmt.Errorf("actors bucket %s: %w", Bucket, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load actors bucket %s: %w", Bucket, err)
 	}
 	return s, nil
 }

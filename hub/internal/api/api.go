@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/backup"
+	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/internal/problem"
@@ -57,6 +60,13 @@ type Deps struct {
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	Logger        *slog.Logger
+	// Damage is the record of data loss found (nil: none kept).
+	Damage *integrity.Tracker
+	// Tokens, when set, holds the admin token in force instead of Token,
+	// and lets an admin rotate it.
+	Tokens *admintoken.Keeper
+	// Backups takes online backups (nil: none).
+	Backups *backup.Source
 }
 
 type api struct {
@@ -133,6 +143,10 @@ func (a *api) routes() http.Handler {
 	v1.HandleFunc("POST /api/v1/audit/verify", h(a.verifyAudit))
 	v1.HandleFunc("POST /api/v1/audit/seal", h(a.sealAudit))
 	v1.HandleFunc("GET /api/v1/audit/anchor", h(a.lastAnchor))
+	v1.HandleFunc("GET /api/v1/damage", h(a.listDamage))
+	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
+	v1.HandleFunc("POST /api/v1/token/rotate", h(a.rotateToken))
+	v1.HandleFunc("POST /api/v1/backup", h(a.backup))
 	mux.Handle("/api/", a.requireToken(problem.Mux(v1)))
 	mux.HandleFunc("/", problem.Handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
@@ -160,7 +174,7 @@ func quoteShort(s string) string {
 func (a *api) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !admintoken.Equal(strings.TrimSpace(tok), a.Token) {
+		if !ok || !a.validToken(strings.TrimSpace(tok)) {
 			detail := "send Authorization: Bearer <token>; the token is in the hub's data dir (admin.token)"
 			if ok {
 				detail = "the admin token is wrong"
@@ -179,6 +193,14 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 	})
 }
 
+// validToken reports whether tok is the admin token in force.
+func (a *api) validToken(tok string) bool {
+	if a.Tokens != nil {
+		return a.Tokens.Valid(tok)
+	}
+	return admintoken.Equal(tok, a.Token)
+}
+
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
 	return problem.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -186,6 +208,9 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 	if a.Ready != nil {
 		if err := a.Ready(r.Context()); err != nil {
+			if d, ok := errors.AsType[*integrity.DegradedError](err); ok {
+				return a.writeDegraded(w, r, d)
+			}
 			return problem.New(wire.CodeUnavailable, err.Error())
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
 	"github.com/jobtech-dev/datahub/internal/problem"
@@ -183,8 +184,9 @@ func (n *ndjsonWriter) flush() error {
 }
 
 func (a *api) streamRecords(w http.ResponseWriter, r *http.Request, dataset string, pos store.Position, follow bool) error {
+	w.Header().Set("Trailer", UnreadableTrailer)
 	out := newNDJSON(w)
-	err := store.Read(r.Context(), a.JetStream, dataset, pos, store.ReadOptions{Follow: follow}, func(e wire.Envelope) error {
+	err := store.Read(r.Context(), a.JetStream, dataset, pos, store.ReadOptions{Follow: follow, OnUnreadable: a.reportUnreadable(r)}, func(e wire.Envelope) error {
 		return out.write(e, follow)
 	})
 	return a.finishStream(out, err)
@@ -203,16 +205,21 @@ func (a *api) readDeadLetters(w http.ResponseWriter, r *http.Request) error {
 		}
 		after = n
 	}
+	w.Header().Set("Trailer", UnreadableTrailer)
 	out := newNDJSON(w)
-	err := store.ReadDeadLetters(r.Context(), a.JetStream, name, after, store.ReadOptions{}, func(d wire.DeadLetter) error {
+	err := store.ReadDeadLetters(r.Context(), a.JetStream, name, after, store.ReadOptions{OnUnreadable: a.reportUnreadable(r)}, func(d wire.DeadLetter) error {
 		return out.write(d, false)
 	})
 	return a.finishStream(out, err)
 }
 
 // finishStream ends an NDJSON response. Once the body has started, an error
-// can only be logged: the status line is gone.
+// can only be logged: the status line is gone. Records passed over because
+// they could not be loaded are named in the UnreadableTrailer.
 func (a *api) finishStream(out *ndjsonWriter, err error) error {
+	if ue, ok := errors.AsType[*jsread.UnreadableError](err); ok {
+		return a.unreadableEnd(out.w, out, ue)
+	}
 	if err != nil && !out.started {
 		if errors.Is(err, store.ErrNoStream) {
 			return problem.New(wire.CodeNotFound, err.Error())

@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/tlshint"
 )
@@ -56,7 +58,7 @@ func (f *clientFlags) session(cmd *cobra.Command) (*apiClient, context.Context, 
 }
 
 func (f *clientFlags) client() (*apiClient, error) {
-	return f.clientLogging(newLogger(f.cmd.ErrOrStderr(), "warn"))
+	return f.clientLogging(newLogger(f.cmd.ErrOrStderr(), "warn", "text"))
 }
 
 // clientLogging is client with log for the admin token's warnings (nil:
@@ -94,7 +96,7 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 		return nil, fmt.Errorf("hub at %s unreachable: %w", c.base, err)
 	}
 	switch ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct {
-	case "application/json", "application/x-ndjson", "application/problem+json", "application/schema+json":
+	case "application/json", "application/x-ndjson", "application/problem+json", "application/schema+json", "multipart/mixed":
 		return resp, nil
 	}
 	if resp.StatusCode/100 == 2 && resp.ContentLength == 0 && resp.Header.Get("Content-Type") == "" {
@@ -131,7 +133,8 @@ func (c *apiClient) getJSON(ctx context.Context, path string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// stream copies an NDJSON response to w.
+// stream copies an NDJSON response to w. A read that passed over records
+// the hub could not load ends with an *unreadableError naming them.
 func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error {
 	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
 	if err != nil {
@@ -141,8 +144,21 @@ func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error 
 	if resp.StatusCode != http.StatusOK {
 		return errorFrom(resp)
 	}
-	_, err = io.Copy(w, resp.Body)
-	return err
+	if _, err = io.Copy(w, resp.Body); err != nil {
+		return err
+	}
+	if seqs := resp.Trailer.Get(api.UnreadableTrailer); seqs != "" {
+		return clirun.Refusal(&unreadableError{seqs: seqs}) // a partial answer: exit 1
+	}
+	return nil
+}
+
+// unreadableError is a read that passed over records the hub could not load.
+type unreadableError struct{ seqs string }
+
+func (e *unreadableError) Error() string {
+	return "records at sequence " + e.seqs + " are unreadable (damaged on disk) and were passed over; every other record was printed. " +
+		"The hub reports the loss: see 'hub damage list'"
 }
 
 // cmdTimeout bounds admin calls that do not follow a stream.

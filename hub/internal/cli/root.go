@@ -67,6 +67,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		actorCmd(),
 		policyCmd(),
 		auditCmd(),
+		damageCmd(),
+		backupCmd(),
+		restoreCmd(),
+		tokenCmd(),
 	} {
 		root.AddCommand(c)
 	}
@@ -75,10 +79,16 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger logs at level to w, as key=value text or, with format "json",
+// one JSON object per line.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func envOr(key, def string) string {

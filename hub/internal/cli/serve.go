@@ -55,7 +55,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 				cfg = fromFile
 				cmd.Flags().Visit(func(f *pflag.Flag) { applyFlag(&cfg, flags, f.Name) })
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel)
+			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel, cfg.LogFormat)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			// SIGHUP reloads certificates; caught from here on so an early
@@ -109,6 +109,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most records in one API batch")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (one JSON object per line, for journald and log shippers)")
 	f.DurationVar(&cfg.SubscriptionGrace, "subscription-grace", cfg.SubscriptionGrace, "how long a subscription whose actor lost the right keeps its position (0 = removed at once)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "PEM certificate: NATS and HTTP serve TLS only (with --tls-key)")
 	f.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "PEM private key of --tls-cert")
@@ -169,6 +170,8 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.Workers = src.Workers
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "log-format":
+		dst.LogFormat = src.LogFormat
 	case "subscription-grace":
 		dst.SubscriptionGrace = src.SubscriptionGrace
 	case "tls-cert":

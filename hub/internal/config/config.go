@@ -46,6 +46,9 @@ type Config struct {
 	DeadLetterMaxBytes int64         `yaml:"dead_letter_max_bytes"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (key=value lines) or json (one JSON object per
+	// line, slog's JSON handler: for journald and log shippers).
+	LogFormat string `yaml:"log_format"`
 	// SubscriptionGrace is how long a subscription whose actor lost the
 	// right to it keeps its position (paused) before it is removed; 0
 	// removes it at once.
@@ -112,6 +115,7 @@ func Default() Config {
 		DeadLetterMaxAge:      30 * 24 * time.Hour,
 		DeadLetterMaxBytes:    1 << 30,
 		LogLevel:              "info",
+		LogFormat:             "text",
 		SubscriptionGrace:     7 * 24 * time.Hour,
 		AuditAnchorInterval:   time.Minute,
 		HTTPReadHeaderTimeout: 10 * time.Second,
@@ -267,6 +271,11 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format", "%q must be text or json", c.LogFormat)
 	}
 	return errors.Join(errs...)
 }

@@ -44,6 +44,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad listen", "http_listen: 8080\n", "http_listen"},
 		{"too large limit", "max_record_bytes: 1000000000\n", "max_record_bytes"},
 		{"bad log level", "log_level: loud\n", "log_level"},
+		{"bad log format", "log_format: xml\n", "log_format"},
 		{"negative grace", "subscription_grace: -1h\n", "subscription_grace"},
 		{"not yaml", "name: [\n", "hub.yaml"},
 		{"anchor key in the data dir", "data: /var/lib/hub\naudit_anchor_key: /var/lib/hub/anchor.nk\n", "audit_anchor_key"},
@@ -85,7 +86,7 @@ func TestDeploySampleLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Production keeps the applied policy state: files are applied explicitly.
-	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" || c.Policies != "" || c.SubscriptionGrace.Hours() != 168 {
+	if c.Name != "hub-stockholm" || c.NATSListen != "0.0.0.0:4222" || c.Policies != "" || c.SubscriptionGrace.Hours() != 168 || c.LogFormat != "json" {
 		t.Fatalf("sample config read as %+v", c)
 	}
 }

@@ -27,9 +27,12 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
+	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -65,12 +68,14 @@ type Node struct {
 	pub     *publish.Publisher
 	http    *httpserve.Server
 	ln      net.Listener
-	token   string
-	tls     *servertls.Certs // nil: both listeners are plain
-	lock    *dirlock.Lock    // the data dir's, held from the start to the end of Shutdown
+	token   *admintoken.Keeper // the admin API's token, rotatable
+	tls     *servertls.Certs   // nil: both listeners are plain
+	lock    *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
 	storage *storageWatch
 	stop    context.CancelFunc // ends the background work
 	bg      sync.WaitGroup
+	// integrity compares the streams with what the hub last recorded of them.
+	integrity *integrity.Tracker
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -104,9 +109,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 		return nil, err
 	}
-	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
+	tok, err := admintoken.LoadOrCreate(cfg.Data)
+	if err != nil {
 		return nil, err
 	}
+	n.token = admintoken.NewKeeper(cfg.Data, tok)
 	var natsTLS *tls.Config
 	if cfg.TLSCert != "" {
 		if n.tls, err = servertls.Load(servertls.Files{Cert: cfg.TLSCert, Key: cfg.TLSKey, ClientCA: cfg.TLSClientCA}, log); err != nil {
@@ -143,6 +150,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.js, err = jetstream.New(n.ncJS, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	// Compare the streams with the record before anything creates or
+	// changes them: loss behind the hub's back is reported, not hidden.
+	if n.integrity, err = integrity.Open(ctx, cfg.Data, n.js, integrity.Options{Logger: log}); err != nil {
+		return nil, err
+	}
+	if _, err := n.integrity.Check(ctx); err != nil {
+		return nil, err
+	}
 	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes}); err != nil {
 		return nil, err
 	}
@@ -168,8 +183,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
+		// Actors whose entries are damaged are refused; the others work,
+		// and the damage is reported (the start check found it too).
+		var ue *jsread.UnreadableError
+		if !errors.As(err, &ue) || n.actors == nil {
+			return nil, err
+		}
+		n.integrity.Report(ctx, ue.Stream, ue.Seqs)
+	}
+	if err := n.integrity.Attach(ctx, n.audit); err != nil {
 		return nil, err
 	}
+	n.integrity.Start()
 	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
 		SubscriptionGrace: cfg.SubscriptionGrace})
 	if err != nil {
@@ -211,7 +236,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Registry:           n.reg,
 		JetStream:          n.js,
 		Publisher:          n.pub,
-		Token:              n.token,
+		Tokens:             n.token,
 		Ready:              n.Ready,
 		MaxRecordBytes:     cfg.MaxRecordBytes,
 		MaxBatch:           cfg.MaxBatch,
@@ -225,6 +250,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Origin:             cfg.Name,
 		NATSConnected:      n.nats.Connected,
 		Logger:             log,
+		Damage:             n.integrity,
+		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
 	}), limits.http, log.With("component", "http"))
 	serve := n.http.Serve
 	if n.tls != nil {
@@ -316,6 +343,9 @@ func (n *Node) Ready(ctx context.Context) error {
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
+	if n.integrity != nil {
+		return n.integrity.Ready() // degraded while data loss is not acknowledged
+	}
 	return nil
 }
 
@@ -345,8 +375,8 @@ func (n *Node) ReloadTLS() error {
 	return n.tls.Reload()
 }
 
-// Token is the admin token.
-func (n *Node) Token() string { return n.token }
+// Token is the admin token in force.
+func (n *Node) Token() string { return n.token.Token() }
 
 // NATS is the embedded server, for adding identities.
 func (n *Node) NATS() *natsd.Server { return n.nats }
@@ -409,6 +439,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.anchors != nil {
 		if err := n.anchors.Close(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
 			errs = append(errs, fmt.Errorf("audit anchor: %w", err))
+		}
+	}
+	// The streams' state is recorded last, after the audit entries above.
+	if n.integrity != nil {
+		if err := n.integrity.Close(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if n.ncJS != nil {
