@@ -180,6 +180,8 @@ func message(inst, detail string, dir Direction) string {
 type Report struct {
 	// Mode is the mode checked.
 	Mode Mode `json:"mode"`
+	// Version is the candidate's version (its Document.Version).
+	Version int `json:"version"`
 	// Compatible is true when the candidate may be registered.
 	Compatible bool `json:"compatible"`
 	// Checked lists the versions the candidate was compared with.
@@ -213,7 +215,7 @@ func Check(mode Mode, history []Document, candidate Document, opts ...Option) (R
 	if err != nil {
 		return Report{}, fmt.Errorf("candidate schema: %w", err)
 	}
-	r := Report{Mode: mode, Compatible: true, Checked: []int{}, Breaking: []Change{}}
+	r := Report{Mode: mode, Version: candidate.Version, Compatible: true, Checked: []int{}, Breaking: []Change{}}
 	dirs := mode.Directions()
 	if dirs == DirNone || len(history) == 0 {
 		return r, nil

@@ -35,9 +35,9 @@
 //
 // The checker is sound, not complete: where it cannot prove a change
 // harmless it reports it as breaking, with a message starting "cannot
-// prove". It never calls a version compatible that a record proves
-// otherwise; the tests check that against the reference validator
-// (connector-kit/schema) with generated records and a fuzz target.
+// prove". It is built never to call a version compatible that some record
+// proves otherwise, and the tests hold it to that against the reference
+// validator (connector-kit/schema) with generated records and a fuzz target.
 //
 // # Policies
 //
