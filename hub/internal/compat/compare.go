@@ -24,8 +24,9 @@ const maxSteps = 50_000
 // pairKey identifies one comparison: two nodes, each restricted to some
 // kinds of values.
 type pairKey struct {
-	o, n   int
-	mo, mn typeSet
+	o, n    int
+	mo, mn  typeSet
+	lenient bool
 }
 
 // comparator decides, for pairs of schemas, what changed and which way each
@@ -40,6 +41,7 @@ type comparator struct {
 	seed     map[pairKey][]change // what pairs met again while in progress are assumed to give
 	assumed  map[pairKey]bool     // pairs met again while in progress in this pass
 	steps    int
+	passes   int // passes of the last run
 	err      error
 	effMemo  map[int]typeSet
 	effBusy  map[int]bool
@@ -65,7 +67,7 @@ const maxPasses = 32
 // changes found under assumptions are real. (Confluent's checker iterates
 // the same way.)
 func (c *comparator) run(o, n *node) []change {
-	for range maxPasses {
+	for c.passes = 1; c.passes <= maxPasses; c.passes++ {
 		c.memo, c.assumed = map[pairKey][]change{}, map[pairKey]bool{}
 		out := c.compare(o, n, tAll, tAll, 0)
 		if c.err != nil {
@@ -119,7 +121,7 @@ func (c *comparator) compare(o, n *node, mo, mn typeSet, depth int) []change {
 		c.fail(fmt.Errorf("%w: more than %d schema pairs to compare", ErrTooComplex, maxSteps))
 		return nil
 	}
-	k := pairKey{o.id, n.id, mo, mn}
+	k := pairKey{o.id, n.id, mo, mn, c.lenient}
 	if r, ok := c.memo[k]; ok {
 		return r
 	}

@@ -5,6 +5,11 @@ import "fmt"
 // compareCombinators compares anyOf, oneOf, not, if/then/else and the
 // allOf branches and $ref targets that could not be merged.
 func (c *comparator) compareCombinators(o, n *node, eo, en typeSet, depth int) []change {
+	// The lenient assumption is about the properties a schema names; inside
+	// a branch, names the rest of the schema gives are not in sight, so
+	// branches are always compared strictly.
+	defer func(saved bool) { c.lenient = saved }(c.lenient)
+	c.lenient = false
 	out := c.compareGroups(o, n, eo, en, depth)
 	out = append(out, c.compareNots(o, n, eo, en, depth)...)
 	out = append(out, c.compareConds(o, n, eo, en, depth)...)

@@ -2,6 +2,7 @@ package compat
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -102,6 +103,9 @@ func (c *comparator) compareSlot(o, n *node, oc, nc *child, st slotTypes, token 
 // compareObject compares the object keywords.
 func (c *comparator) compareObject(o, n *node, vo, vn []any, depth int) []change {
 	var out []change
+	// The lenient policy assumes records carry only the properties their
+	// schema names, its applicators (anyOf, if/then/else, ...) included.
+	lo, ln := c.lenientFor(o, o, n), c.lenientFor(n, o, n)
 	names := append([]string{}, o.propOrder...)
 	for _, p := range n.propOrder {
 		if o.props[p] == nil {
@@ -115,9 +119,9 @@ func (c *comparator) compareObject(o, n *node, vo, vn []any, depth int) []change
 		case inO && inN:
 			out = append(out, under(c.compare(on, nn, tAll, tAll, depth+1), p)...)
 		case inN:
-			out = append(out, c.propertyAdded(o, n, p, on, ko, nn, depth)...)
+			out = append(out, c.propertyAdded(o, n, p, on, ko, nn, lo.name(p), depth)...)
 		default:
-			out = append(out, c.propertyRemoved(o, n, p, on, nn, kn, depth)...)
+			out = append(out, c.propertyRemoved(o, n, p, on, nn, kn, ln.name(p), depth)...)
 		}
 	}
 	out = append(out, c.compareRequired(o, n)...)
@@ -129,8 +133,8 @@ func (c *comparator) compareObject(o, n *node, vo, vn []any, depth int) []change
 	}
 	// Under the lenient policy records carry only named properties, so what
 	// additionalProperties allows never occurs.
-	out = append(out, c.compareSlot(o, n, o.addl, n.addl, st, "*", depth, !c.lenient, !c.lenient)...)
-	out = append(out, c.comparePatternProps(o, n, depth)...)
+	out = append(out, c.compareSlot(o, n, o.addl, n.addl, st, "*", depth, !lo.rest(), !ln.rest())...)
+	out = append(out, c.comparePatternProps(o, n, lo.rest(), ln.rest(), depth)...)
 	if o.propNames != nil || n.propNames != nil {
 		sub := c.compare(c.get(o, o.propNames), c.get(n, n.propNames), tStr, tStr, depth)
 		if structural(sub) {
@@ -152,7 +156,7 @@ func (c *comparator) compareObject(o, n *node, vo, vn []any, depth int) []change
 }
 
 // propertyAdded judges a property the new schema names and the old did not.
-func (c *comparator) propertyAdded(o, n *node, p string, on *node, ko propKind, nn *node, depth int) []change {
+func (c *comparator) propertyAdded(o, n *node, p string, on *node, ko propKind, nn *node, lenient bool, depth int) []change {
 	newAt := n.props[p].at()
 	inst := "/" + escapeToken(p)
 	switch {
@@ -162,10 +166,10 @@ func (c *comparator) propertyAdded(o, n *node, p string, on *node, ko propKind, 
 	case ko == propOpen:
 		b, _ := flags(c.compare(on, nn, tAll, tAll, depth+1))
 		detail := fmt.Sprintf("property %q added to an open content model: the old schema allowed any value under this name, the new one constrains it", p)
-		if c.lenient {
+		if lenient {
 			detail += " (the lenient policy assumes no record carried a property the old schema did not name)"
 		}
-		return []change{{typ: PropertyAddedToOpenContentModel, b: b && !c.lenient, oldAt: o.at, newAt: newAt, inst: inst, detail: detail}}
+		return []change{{typ: PropertyAddedToOpenContentModel, b: b && !lenient, oldAt: o.at, newAt: newAt, inst: inst, detail: detail}}
 	case ko == propAdditional && on.falsy:
 		return []change{{typ: PropertyAddedToClosedContentModel, f: c.eff(nn) != 0, oldAt: o.addl.at(), newAt: newAt, inst: inst,
 			detail: fmt.Sprintf("property %q added to a closed content model: the old schema refused it (additionalProperties false)", p)}}
@@ -175,7 +179,7 @@ func (c *comparator) propertyAdded(o, n *node, p string, on *node, ko propKind, 
 		from, oldAt = "additionalProperties", o.addl.at()
 	}
 	sub := under(c.compare(on, nn, tAll, tAll, depth+1), p)
-	if ko == propAdditional && c.lenient {
+	if ko == propAdditional && lenient {
 		sub = mask(sub, false, true)
 	}
 	return append(sub, change{typ: PropertyAddedToPartiallyOpenContentModel, oldAt: oldAt, newAt: newAt, inst: inst,
@@ -183,7 +187,7 @@ func (c *comparator) propertyAdded(o, n *node, p string, on *node, ko propKind, 
 }
 
 // propertyRemoved judges a property the old schema named and the new does not.
-func (c *comparator) propertyRemoved(o, n *node, p string, on, nn *node, kn propKind, depth int) []change {
+func (c *comparator) propertyRemoved(o, n *node, p string, on, nn *node, kn propKind, lenient bool, depth int) []change {
 	oldAt := o.props[p].at()
 	inst := "/" + escapeToken(p)
 	switch {
@@ -193,10 +197,10 @@ func (c *comparator) propertyRemoved(o, n *node, p string, on, nn *node, kn prop
 	case kn == propOpen:
 		_, f := flags(c.compare(on, nn, tAll, tAll, depth+1))
 		detail := fmt.Sprintf("property %q removed from an open content model: the new schema allows any value under this name, the old one constrained it", p)
-		if c.lenient {
+		if lenient {
 			detail += " (the lenient policy assumes no record carries a property its schema does not name)"
 		}
-		return []change{{typ: PropertyRemovedFromOpenContentModel, f: f && !c.lenient, oldAt: oldAt, newAt: n.at, inst: inst, detail: detail}}
+		return []change{{typ: PropertyRemovedFromOpenContentModel, f: f && !lenient, oldAt: oldAt, newAt: n.at, inst: inst, detail: detail}}
 	case kn == propAdditional && nn.falsy:
 		return []change{{typ: PropertyRemovedFromClosedContentModel, b: c.eff(on) != 0, oldAt: oldAt, newAt: n.addl.at(), inst: inst,
 			detail: fmt.Sprintf("property %q removed from a closed content model: the new schema refuses it (additionalProperties false)", p)}}
@@ -206,7 +210,7 @@ func (c *comparator) propertyRemoved(o, n *node, p string, on, nn *node, kn prop
 		from, newAt = "additionalProperties", n.addl.at()
 	}
 	sub := under(c.compare(on, nn, tAll, tAll, depth+1), p)
-	if kn == propAdditional && c.lenient {
+	if kn == propAdditional && lenient {
 		sub = mask(sub, true, false)
 	}
 	return append(sub, change{typ: PropertyRemovedFromPartiallyOpenContentModel, oldAt: oldAt, newAt: newAt, inst: inst,
@@ -253,7 +257,7 @@ func hasAnnotation(n *node, name string) bool {
 // general, so an added pattern must accept what any old pattern (and the
 // old additionalProperties) allowed, unless their anchored literal prefixes
 // show they cannot overlap; and the other way round for a removed one.
-func (c *comparator) comparePatternProps(o, n *node, depth int) []change {
+func (c *comparator) comparePatternProps(o, n *node, lo, ln bool, depth int) []change {
 	var out []change
 	find := func(list []patProp, re string) *patProp {
 		for i := range list {
@@ -271,7 +275,7 @@ func (c *comparator) comparePatternProps(o, n *node, depth int) []change {
 		}
 		on := c.get(o, pp.c)
 		b, f := flags(c.compare(on, nA, tAll, tAll, depth+1))
-		f = f && !c.lenient
+		f = f && !ln
 		for _, q := range n.patternProps {
 			if q.re != pp.re && !patternsDisjoint(q.re, pp.re) {
 				_, f2 := flags(c.compare(on, c.get(n, q.c), tAll, tAll, depth+1))
@@ -287,7 +291,7 @@ func (c *comparator) comparePatternProps(o, n *node, depth int) []change {
 		}
 		nn := c.get(n, pp.c)
 		b, f := flags(c.compare(oA, nn, tAll, tAll, depth+1))
-		b = b && !c.lenient
+		b = b && !lo
 		for _, q := range o.patternProps {
 			if q.re != pp.re && !patternsDisjoint(q.re, pp.re) {
 				b2, _ := flags(c.compare(c.get(o, q.c), nn, tAll, tAll, depth+1))
@@ -354,8 +358,8 @@ func (c *comparator) compareDependent(o, n *node, depth int) []change {
 
 // unionKeys returns the keys of two maps in order, without repeats.
 func unionKeys[V any](a, b map[string]V) []string {
-	keys := sortedKeys(a)
-	for _, k := range sortedKeys(b) {
+	keys := slices.Sorted(maps.Keys(a))
+	for _, k := range slices.Sorted(maps.Keys(b)) {
 		if _, ok := a[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -489,3 +493,94 @@ func (c *comparator) sameApplicators(o, n *node) bool {
 	}
 	return true
 }
+
+// applicatorNames returns the property names x's applicators mention (in
+// properties, required or dependentRequired of anyOf, oneOf, if/then/else,
+// not, unmerged allOf branches and dependentSchemas, and theirs in turn):
+// names a record of x may carry although x's own properties do not declare
+// them. complete is false when the applicators nest too deep to tell.
+func (c *comparator) applicatorNames(x *node) (names map[string]bool, complete bool) {
+	names, complete = map[string]bool{}, true
+	seen := map[int]bool{}
+	var walk func(y *node, depth int)
+	walk = func(y *node, depth int) {
+		if seen[y.id] {
+			return
+		}
+		seen[y.id] = true
+		if depth > 0 {
+			for name := range y.props {
+				names[name] = true
+			}
+			for name := range y.required {
+				names[name] = true
+			}
+			for name, d := range y.depRequired {
+				names[name] = true
+				for _, m := range d.names {
+					names[m] = true
+				}
+			}
+			if len(y.patternProps) > 0 || y.addl != nil {
+				complete = false
+			}
+		}
+		var subs []*child
+		for _, g := range y.groups {
+			subs = append(subs, g.branches...)
+		}
+		for _, cd := range y.conds {
+			subs = append(subs, cd.ifc, cd.thenc, cd.elsec)
+		}
+		for _, nt := range y.nots {
+			subs = append(subs, nt.c)
+		}
+		subs = append(subs, y.conj...)
+		for _, k := range slices.Sorted(maps.Keys(y.depSchemas)) {
+			subs = append(subs, y.depSchemas[k])
+		}
+		if len(subs) > 0 && depth >= 8 {
+			complete = false
+			return
+		}
+		for _, ch := range subs {
+			if ch != nil {
+				walk(c.get(y, ch), depth+1)
+			}
+		}
+	}
+	walk(x, 0)
+	return names, complete
+}
+
+// lenientSide says where the lenient assumption may be used for one side
+// of an object comparison: for a property name (does no applicator of that
+// side mention it?) and for the names neither side declares.
+type lenientSide struct {
+	on       bool
+	names    map[string]bool
+	complete bool
+	undecl   bool // no applicator mentions a name that neither side declares
+}
+
+func (c *comparator) lenientFor(x, o, n *node) lenientSide {
+	if !c.lenient {
+		return lenientSide{}
+	}
+	names, complete := c.applicatorNames(x)
+	undecl := complete
+	for name := range names {
+		if o.props[name] == nil && n.props[name] == nil {
+			undecl = false
+		}
+	}
+	return lenientSide{on: true, names: names, complete: complete, undecl: undecl}
+}
+
+// name reports whether the lenient assumption covers property name p: the
+// side's records then carry p only if its properties declare it.
+func (l lenientSide) name(p string) bool { return l.on && l.complete && !l.names[p] }
+
+// rest reports whether the lenient assumption covers the names neither side
+// declares.
+func (l lenientSide) rest() bool { return l.on && l.undecl }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -231,7 +233,7 @@ func forEachSubschema(l loc, f func(loc)) {
 	}
 	for _, kw := range []string{"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"} {
 		if mm, ok := m[kw].(map[string]any); ok {
-			for _, k := range sortedKeys(mm) {
+			for _, k := range slices.Sorted(maps.Keys(mm)) {
 				f(l.sub(kw, k))
 			}
 		}
@@ -297,14 +299,4 @@ func resourceURL(name string) (*url.URL, error) {
 		return nil, fmt.Errorf("resolve %s: %w", name, err)
 	}
 	return &url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}, nil
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

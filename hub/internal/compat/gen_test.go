@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
@@ -242,7 +244,7 @@ func (g *gen) guided(s, root any, depth int) any {
 				}
 			}
 		}
-		for _, name := range sortedKeys(props) {
+		for _, name := range slices.Sorted(maps.Keys(props)) {
 			if req[name] || g.r.IntN(3) > 0 {
 				out[name] = g.guided(props[name], root, depth+1)
 			}
@@ -253,7 +255,7 @@ func (g *gen) guided(s, root any, depth int) any {
 			}
 		}
 		if pp, ok := m["patternProperties"].(map[string]any); ok {
-			for _, re := range sortedKeys(pp) {
+			for _, re := range slices.Sorted(maps.Keys(pp)) {
 				if p, ok := literalPrefix(re); ok && g.r.IntN(2) == 0 {
 					out[p+"k"] = g.guided(pp[re], root, depth+1)
 				}
@@ -299,7 +301,7 @@ func (g *gen) mutate(v any, root any, depth int) any {
 		for k, c := range x {
 			out[k] = c
 		}
-		keys := sortedKeys(out)
+		keys := slices.Sorted(maps.Keys(out))
 		switch {
 		case len(keys) > 0 && g.r.IntN(3) > 0:
 			k := keys[g.r.IntN(len(keys))]

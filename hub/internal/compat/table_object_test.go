@@ -22,6 +22,16 @@ var objectCases = []pairCase{
 		also: []want{{PropertyAddedToOpenContentModel, DirNone, "", "/properties/b"}},
 	},
 	{
+		name: "lenient policy: a property an anyOf branch names is not assumed absent",
+		old: `{"type":"object","properties":{"a":{"type":"string"}},
+			"anyOf":[{"properties":{"b":{"type":"string"}},"required":["b"]},{"required":["a"]}]}`,
+		new: `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},
+			"anyOf":[{"properties":{"b":{"type":"string"}},"required":["b"]},{"required":["a"]}]}`,
+		policy:   Lenient,
+		backward: false, forward: true,
+		breaking: []want{{PropertyAddedToOpenContentModel, DirBackward, "", "/properties/b"}},
+	},
+	{
 		name:     "property with an empty schema added to open content",
 		old:      `{"type":"object","properties":{"a":{"type":"string"}}}`,
 		new:      `{"type":"object","properties":{"a":{"type":"string"},"b":{"description":"anything"}}}`,
