@@ -100,7 +100,7 @@ func TestModesAndPolicies(t *testing.T) {
 // once per pass, so the change in each is found without an explosion.
 func TestMutuallyRecursiveDefinitionsStayCheap(t *testing.T) {
 	t.Parallel()
-	const n = 10
+	const n = 6
 	mk := func(extra string) []byte {
 		var defs []string
 		for i := range n {
