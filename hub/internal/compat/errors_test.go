@@ -88,7 +88,7 @@ func TestModesAndPolicies(t *testing.T) {
 	if err != nil || !r.Compatible || len(r.Checked) != 0 {
 		t.Errorf("the first version: %+v, %v", r, err)
 	}
-	for _, m := range Modes {
+	for _, m := range Modes() {
 		if m.Transitive() != strings.HasSuffix(string(m), "_TRANSITIVE") {
 			t.Errorf("%s.Transitive() = %v", m, m.Transitive())
 		}

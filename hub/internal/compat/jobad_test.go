@@ -184,7 +184,7 @@ func TestTransitive(t *testing.T) {
 			}
 			history := []Document{{Schema: []byte(tc.v1), Version: 1}, {Schema: []byte(tc.v2), Version: 2}}
 			cand := Document{Schema: []byte(tc.v3), Version: 3}
-			for _, mode := range Modes {
+			for _, mode := range Modes() {
 				r, err := Check(mode, history, cand, opts...)
 				if err != nil {
 					t.Fatal(err)

@@ -35,8 +35,10 @@ const (
 // DefaultMode is the mode of a dataset that declares none, as in Confluent.
 const DefaultMode = Backward
 
-// Modes lists every mode, for help texts and validation.
-var Modes = []Mode{None, Backward, BackwardTransitive, Forward, ForwardTransitive, Full, FullTransitive}
+// Modes returns every mode, for help texts and validation.
+func Modes() []Mode {
+	return []Mode{None, Backward, BackwardTransitive, Forward, ForwardTransitive, Full, FullTransitive}
+}
 
 // ParseMode reads a mode name, case-insensitively ("backward", "FULL_TRANSITIVE");
 // "-" may stand for "_". An empty name is [DefaultMode]. Any other name gives
@@ -46,14 +48,14 @@ func ParseMode(s string) (Mode, error) {
 	if name == "" {
 		return DefaultMode, nil
 	}
-	for _, m := range Modes {
+	for _, m := range Modes() {
 		if string(m) == name {
 			return m, nil
 		}
 	}
-	names := make([]string, len(Modes))
-	for i, m := range Modes {
-		names[i] = string(m)
+	names := make([]string, 0, 7)
+	for _, m := range Modes() {
+		names = append(names, string(m))
 	}
 	return "", fmt.Errorf("%w %q (want one of %s)", ErrUnknownMode, s, strings.Join(names, ", "))
 }
@@ -80,7 +82,7 @@ func (m Mode) Transitive() bool {
 
 // valid reports whether m is one of [Modes].
 func (m Mode) valid() bool {
-	for _, x := range Modes {
+	for _, x := range Modes() {
 		if m == x {
 			return true
 		}
