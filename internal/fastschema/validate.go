@@ -469,7 +469,7 @@ func (r *run) strOK(n *node, s []byte) bool {
 		return true
 	}
 	if n.minLen >= 0 || n.maxLen >= 0 {
-		c := utf8.RuneCount(s)
+		c := utf8.RuneCountInString(view(s))
 		if n.minLen >= 0 && c < n.minLen || n.maxLen >= 0 && c > n.maxLen {
 			return false
 		}
