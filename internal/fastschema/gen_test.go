@@ -37,7 +37,7 @@ func newSchemaGen(seed uint64) *schemaGen {
 }
 
 func (g *schemaGen) pick(s []string) string { return s[g.r.IntN(len(s))] }
-func (g *schemaGen) chance(p float64) bool { return g.r.Float64() < p }
+func (g *schemaGen) chance(p float64) bool  { return g.r.Float64() < p }
 
 func (g *schemaGen) num() json.Number { return json.Number(g.pick(genNumbers)) }
 
