@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -553,17 +554,25 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// newMatcher wraps a compiled pattern; Go's regexp gets the byte form.
+// newMatcher wraps a compiled pattern. Go's regexp (the reference's
+// engine) gets the byte form and, when the pattern allows, an automaton for
+// ASCII text.
 func newMatcher(re jsonschema.Regexp) matcher {
 	m := matcher{re: re}
-	if b, ok := re.(interface{ Match([]byte) bool }); ok {
+	if b, ok := re.(*regexp.Regexp); ok {
 		m.match = b.Match
+		m.dfa = newDFA(b.String())
 	}
 	return m
 }
 
 // matches runs the pattern on s (text of a string value).
 func (m matcher) matches(s []byte) bool {
+	if m.dfa != nil {
+		if yes, ok := m.dfa.match(s); ok {
+			return yes
+		}
+	}
 	if m.match != nil {
 		return m.match(s)
 	}

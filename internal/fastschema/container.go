@@ -131,7 +131,7 @@ func (r *run) member(key []byte, k0, k1 int) (known, ok bool) {
 		base := int(kd.base)
 		var matched uint64
 		if p.names != nil {
-			for _, h := range p.names[string(key)] {
+			for _, h := range p.names.lookup(key) {
 				ei := base + int(h.at)
 				e := &r.ents[ei]
 				wi := int(e.seen) + int(h.name>>6)

@@ -69,9 +69,10 @@ type node struct {
 	not                 *node
 	ifN, thenN, elseN   *node
 
-	kinds   uint8 // value kinds the node has keywords for (beyond type)
-	trivial bool  // no keywords at all: accepts everything
-	plan    *plan
+	kinds     uint8 // value kinds the node has keywords for (beyond type)
+	readsText bool  // the node needs a string's text (not only its type)
+	trivial   bool  // no keywords at all: accepts everything
+	plan      *plan
 }
 
 type depRequired struct {
@@ -111,6 +112,9 @@ type matcher struct {
 	// match is the fast form taking bytes; nil when only MatchString
 	// exists.
 	match func([]byte) bool
+	// dfa answers for ASCII text without the regexp; nil when the pattern
+	// does not fit one.
+	dfa *dfa
 }
 
 func (m matcher) ok() bool { return m.re != nil }
@@ -123,7 +127,7 @@ type plan struct {
 	members []member
 	// names merges the members' property tables: one lookup per object
 	// member finds every (member, name index, subschema) it concerns.
-	names map[string][]hit
+	names *nameTable
 	// objMembers and arrMembers list members that need each object member
 	// or array item even when names has nothing for it.
 	objMembers []uint8

@@ -10,6 +10,9 @@ func (t *translator) finish() error {
 			n.ref == nil && len(n.allOf) == 0 && len(n.anyOf) == 0 && len(n.oneOf) == 0 &&
 			n.not == nil && n.ifN == nil && n.thenN == nil && n.elseN == nil && len(n.depSchemas) == 0
 	}
+	for _, n := range t.all {
+		n.readsText = n.kinds&tString != 0 || n.hasConst || n.enum != nil
+	}
 	drop := func(n *node) *node {
 		if n != nil && n.trivial {
 			return nil
@@ -155,6 +158,7 @@ func buildPlan(root *node) (*plan, error) {
 		return out
 	}
 	p := &plan{members: make([]member, len(order))}
+	names := map[string][]hit{}
 	for i, n := range order {
 		m := member{n: n, ref: idx(n.ref), all: idxs(n.allOf), any: idxs(n.anyOf), one: idxs(n.oneOf),
 			not: idx(n.not), ifI: idx(n.ifN), then: idx(n.thenN), els: idx(n.elseN)}
@@ -186,10 +190,7 @@ func buildPlan(root *node) (*plan, error) {
 			p.hasObject = true
 		}
 		for name, ni := range n.names {
-			if p.names == nil {
-				p.names = map[string][]hit{}
-			}
-			p.names[name] = append(p.names[name], hit{at: uint8(i), name: ni, prop: n.isProp[ni], child: n.nameProps[ni]})
+			names[name] = append(names[name], hit{at: uint8(i), name: ni, prop: n.isProp[ni], child: n.nameProps[ni]})
 		}
 		if len(n.patterns) > 0 || n.hasAdditional || n.propertyNames != nil {
 			p.objMembers = append(p.objMembers, uint8(i))
@@ -198,5 +199,6 @@ func buildPlan(root *node) (*plan, error) {
 			p.arrMembers = append(p.arrMembers, uint8(i))
 		}
 	}
+	p.names = newNameTable(names)
 	return p, nil
 }

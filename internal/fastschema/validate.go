@@ -366,14 +366,30 @@ func (r *run) literal(e0 int) bool {
 	return true
 }
 
-// str evaluates a string value.
+// str evaluates a string value. Its text is decoded only when some
+// subschema reads it (a type check needs no text).
 func (r *run) str(e0 int) bool {
 	start := r.pos + 1
 	end, esc, ok := r.scanStr(false)
 	if !ok {
 		return false
 	}
-	if len(r.ents) == e0 {
+	need := false
+	for i := e0; i < len(r.ents); i++ {
+		e := &r.ents[i]
+		if !e.ok {
+			continue
+		}
+		if n := e.n; n.readsText {
+			need = true
+			break
+		} else if n.never || n.types != 0 && n.types&tString == 0 {
+			if !r.fail(i) {
+				return false
+			}
+		}
+	}
+	if !need {
 		return true
 	}
 	s := r.data[start:end]
