@@ -1,10 +1,11 @@
 # JobTech Data Hub. `make run` starts a hub with the embedded defaults;
-# `make test` runs every test; `make bench` measures ingest against raw JetStream.
+# `make test` runs every test; `make bench` measures ingest against raw JetStream;
+# `make fuzz` fuzzes each fuzz target for FUZZTIME.
 GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test bench vet fmt clean
+.PHONY: all build run test bench fuzz vet fmt clean
 
 all: build
 
@@ -24,6 +25,19 @@ test:
 # async publish of the same payloads in the same run, and their ratio.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/internal/sidecar/
+
+# Each fuzz target for FUZZTIME (go test runs one target at a time). `make test`
+# replays their seeds and corpus (testdata/fuzz); an input that fails here is
+# written there and becomes a regression case. The fast-validator targets feed
+# the fast path and the reference the same input and fail on any disagreement.
+FUZZTIME ?= 60s
+FASTSCHEMA_FUZZ := FuzzJobAd FuzzConcept FuzzDecode FuzzGenerated FuzzPattern
+fuzz:
+	@for t in $(FASTSCHEMA_FUZZ); do \
+		echo "== $$t ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./internal/fastschema/ || exit 1; \
+	done
+	$(GO) test -count=1 -run 'TestDifferential' ./internal/fastschema/ -args -exhaustive
 
 vet:
 	$(GO) vet $(PKGS)

@@ -76,3 +76,26 @@ func FuzzPattern(f *testing.F) {
 		}
 	})
 }
+
+// TestSkipString checks the word-at-a-time scan against a byte loop.
+func TestSkipString(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("ab\"\\\x00\x1f\x20\x7f\x80\xc3\xa9\xff!#[]")
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, r.IntN(40))
+		for j := range b {
+			b[j] = alphabet[r.IntN(len(alphabet))]
+		}
+		from := 0
+		if len(b) > 0 {
+			from = r.IntN(len(b))
+		}
+		want := from
+		for want < len(b) && b[want] != '"' && b[want] != '\\' && b[want] >= 0x20 {
+			want++
+		}
+		if got := skipString(b, from); got != want {
+			t.Fatalf("skipString(%q, %d) = %d, want %d", b, from, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package fastschema
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -26,20 +27,22 @@ const (
 	highs = 0x8080808080808080
 )
 
-// stopIn reports whether an 8-byte word holds a quote, a backslash or a byte
-// below 0x20 (exact for existence; non-ASCII bytes never match).
-func stopIn(x uint64) bool {
+// stopMask flags (high bit of each byte) the bytes of an 8-byte word that
+// are a quote, a backslash or below 0x20. A flag may be wrong only above a
+// true one, so the lowest flag is always a true stop; non-ASCII bytes are
+// never flagged.
+func stopMask(x uint64) uint64 {
 	q := x ^ (ones * '"')
 	b := x ^ (ones * '\\')
-	return ((q-ones)&^q|(b-ones)&^b|(x-ones*0x20)&^x)&highs != 0
+	return ((q-ones)&^q | (b-ones)&^b | (x-ones*0x20)&^x) & highs
 }
 
 // skipString finds the end of plain content from i: the offset of the first
 // quote, backslash or control byte, or len(d).
 func skipString(d []byte, i int) int {
 	for i+8 <= len(d) {
-		if stopIn(binary.LittleEndian.Uint64(d[i:])) {
-			break
+		if m := stopMask(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
 	}

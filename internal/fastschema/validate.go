@@ -201,6 +201,13 @@ func (r *run) value(k0, k1 int) bool {
 	if r.tcur >= 0 && r.tcur == len(r.v.tomb) {
 		r.tomb = bytes.HasPrefix(r.data[r.pos:], litTrue)
 	}
+	if k1 == k0+1 {
+		if p := r.kids[k0].n.plan; len(p.members) == 1 && !p.needsCombine {
+			if c := r.data[r.pos]; c != '{' && c != '[' {
+				return r.scalar1(k0)
+			}
+		}
+	}
 	e0, w0 := len(r.ents), len(r.words)
 	for k := k0; k < k1; k++ {
 		kd := &r.kids[k]
@@ -234,6 +241,61 @@ func (r *run) value(k0, k1 int) bool {
 		}
 	}
 	r.ents, r.words = r.ents[:e0], r.words[:w0]
+	return true
+}
+
+// scalar1 evaluates a scalar against one kid whose plan is its node alone
+// (the common case: a leaf under properties or items), without ents.
+func (r *run) scalar1(k int) bool {
+	n := r.kids[k].n
+	var ok bool
+	switch c := r.data[r.pos]; {
+	case c == '"':
+		start := r.pos + 1
+		end, esc, sok := r.scanStr(false)
+		if !sok {
+			return false
+		}
+		switch {
+		case n.never || n.types != 0 && n.types&tString == 0:
+			ok = false
+		case !n.readsText:
+			ok = true
+		default:
+			s := r.data[start:end]
+			if esc {
+				r.sbuf = unescape(r.sbuf[:0], s)
+				s = r.sbuf
+			}
+			ok = r.strOK(n, s)
+		}
+	case c == 't' || c == 'f' || c == 'n':
+		kind, b, lok := r.scanLiteral()
+		if !lok {
+			return false
+		}
+		ok = litOK(n, kind, b)
+	case c == '-' || c >= '0' && c <= '9':
+		start := r.pos
+		end, d, info, nok := scanNumber(r.data, r.pos)
+		if !nok {
+			return r.syntax()
+		}
+		r.pos = end
+		tok := r.data[start:end]
+		if decodeIssue(tok, info) && !r.decodeIssue(KeywordNumber) {
+			return false
+		}
+		var rat *big.Rat
+		ok = numOK(n, d, tok, &rat)
+	default:
+		return r.syntax()
+	}
+	kd := &r.kids[k]
+	kd.ok = ok
+	if !ok && kd.must {
+		return r.schemaFail()
+	}
 	return true
 }
 
@@ -323,47 +385,53 @@ var (
 	litNull  = []byte("null")
 )
 
-func (r *run) literal(e0 int) bool {
+// scanLiteral reads true, false or null.
+func (r *run) scanLiteral() (kind uint8, b, ok bool) {
 	d := r.data[r.pos:]
-	var kind uint8
-	var b bool
 	switch {
 	case bytes.HasPrefix(d, litTrue):
-		kind, b = tBool, true
 		r.pos += 4
+		return tBool, true, true
 	case bytes.HasPrefix(d, litFalse):
-		kind = tBool
 		r.pos += 5
+		return tBool, false, true
 	case bytes.HasPrefix(d, litNull):
-		kind = tNull
 		r.pos += 4
-	default:
-		return r.syntax()
+		return tNull, false, true
+	}
+	return 0, false, r.syntax()
+}
+
+func (r *run) literal(e0 int) bool {
+	kind, b, ok := r.scanLiteral()
+	if !ok {
+		return false
 	}
 	for i := e0; i < len(r.ents); i++ {
-		e := &r.ents[i]
-		if !e.ok {
-			continue
-		}
-		n := e.n
-		ok := !n.never && (n.types == 0 || n.types&kind != 0)
-		if ok && n.hasConst {
-			ok = n.cnst.kind == kind && (kind == tNull || n.cnst.b == b)
-		}
-		if ok && n.enum != nil {
-			if kind == tNull {
-				ok = n.enum.null
-			} else if b {
-				ok = n.enum.bools[1]
-			} else {
-				ok = n.enum.bools[0]
-			}
-		}
-		if !ok && !r.fail(i) {
+		if e := &r.ents[i]; e.ok && !litOK(e.n, kind, b) && !r.fail(i) {
 			return false
 		}
 	}
 	return true
+}
+
+// litOK judges true, false or null.
+func litOK(n *node, kind uint8, b bool) bool {
+	ok := !n.never && (n.types == 0 || n.types&kind != 0)
+	if ok && n.hasConst {
+		ok = n.cnst.kind == kind && (kind == tNull || n.cnst.b == b)
+	}
+	if ok && n.enum != nil {
+		switch {
+		case kind == tNull:
+			ok = n.enum.null
+		case b:
+			ok = n.enum.bools[1]
+		default:
+			ok = n.enum.bools[0]
+		}
+	}
+	return ok
 }
 
 // str evaluates a string value. Its text is decoded only when some
