@@ -158,6 +158,15 @@ func (g *schemaGen) keywords(depth int, kind string) map[string]any {
 		if g.chance(0.15) {
 			s["dependentRequired"] = map[string]any{g.pick(genNames): []any{g.pick(genNames)}}
 		}
+		if depth > 0 && g.chance(0.05) {
+			// The draft-07 keyword, which jsonschema/v6 honours in 2020-12
+			// documents too.
+			if g.chance(0.5) {
+				s["dependencies"] = map[string]any{g.pick(genNames): []any{g.pick(genNames)}}
+			} else {
+				s["dependencies"] = map[string]any{g.pick(genNames): g.schema(depth - 1)}
+			}
+		}
 		if g.chance(0.1) {
 			s["minProperties"] = g.small()
 		}

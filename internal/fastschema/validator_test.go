@@ -257,3 +257,42 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestUniqueItemsLong covers arrays long enough for uniqueItems to compare
+// items by hash: duplicates spelt differently (1 and 1.0, members in another
+// order, escaped text) must be found, distinct items must pass.
+func TestUniqueItemsLong(t *testing.T) {
+	t.Parallel()
+	c := dcase{name: "unique", doc: []byte(`{"properties":{"l":{"uniqueItems":true}}}`)}
+	fast, o := c.compile(t)
+	item := func(i int) string {
+		switch i % 5 {
+		case 0:
+			return fmt.Sprint(i)
+		case 1:
+			return fmt.Sprintf(`"s%d"`, i)
+		case 2:
+			return fmt.Sprintf(`{"a":%d,"b":[%d,null]}`, i, i)
+		case 3:
+			return fmt.Sprintf(`[%d,{"x":true}]`, i)
+		}
+		return fmt.Sprintf("%d.5", i)
+	}
+	var recs [][]byte
+	for _, n := range []int{21, 30, 100} {
+		var items []string
+		for i := 0; i < n; i++ {
+			items = append(items, item(i))
+		}
+		recs = append(recs, []byte(`{"l":[`+strings.Join(items, ",")+`]}`))
+		for _, dup := range []string{"5.0", "50e-1", `"s6"`, `"\u00736"`, `{"b":[7,null],"a":7}`, `{"b":[7,null],"a":7.0}`,
+			`[8,{"x":true}]`, `[8.0, {"x" : true}]`, "9.50", "true", "null", `{"a":7,"b":[7]}`} {
+			recs = append(recs, []byte(`{"l":[`+strings.Join(items, ",")+`,`+dup+`]}`))
+			recs = append(recs, []byte(`{"l":[`+dup+`,`+strings.Join(items, ",")+`,`+dup+`]}`))
+		}
+	}
+	agree(t, fast, o, recs)
+	if fast.Validate(recs[0]).Valid != true || fast.Validate(recs[1]).Valid != false {
+		t.Error("a long array's duplicate was not judged")
+	}
+}
