@@ -37,7 +37,7 @@ func TestDFAAgreesWithRegexp(t *testing.T) {
 		}
 		built++
 		inputs := append([]string(nil), dfaInputs...)
-		for i := 0; i < 300; i++ {
+		for i := 0; i < map[bool]int{false: 300, true: 60}[raceEnabled]; i++ {
 			b := make([]byte, r.IntN(24))
 			for j := range b {
 				b[j] = alphabet[r.IntN(len(alphabet))]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -56,8 +57,8 @@ func smallAd(tb testing.TB) []byte {
 // (the map key as id), in key order, and the lookup table by type.
 func concepts(tb testing.TB, n int) ([][]byte, map[string]map[string]bool) {
 	tb.Helper()
-	var all map[string]map[string]any
-	if err := json.Unmarshal(readFile(tb, conceptsFile), &all); err != nil {
+	all, err := conceptSnapshot()
+	if err != nil {
 		tb.Fatal(err)
 	}
 	ids := sortedKeys(all)
@@ -71,8 +72,7 @@ func concepts(tb testing.TB, n int) ([][]byte, map[string]map[string]bool) {
 		}
 		byType[typ][id] = true
 		if len(recs) < n {
-			c["id"] = id
-			b, err := json.Marshal(c)
+			b, err := json.Marshal(withID(c, id))
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -111,4 +111,22 @@ func mustCompileFile(tb testing.TB, path string, resources map[string][]byte, op
 		tb.Fatal(err)
 	}
 	return v
+}
+
+// conceptSnapshot reads the taxonomy snapshot once per process.
+var conceptSnapshot = sync.OnceValues(func() (map[string]map[string]any, error) {
+	var all map[string]map[string]any
+	b, err := os.ReadFile(conceptsFile)
+	if err != nil {
+		return nil, err
+	}
+	return all, json.Unmarshal(b, &all)
+})
+
+func withID(c map[string]any, id string) map[string]any {
+	out := map[string]any{"id": id}
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
 }
