@@ -1,6 +1,9 @@
 package fastschema
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // syntaxEdges are texts where JSON decoders are known to differ: the fast
 // path must accept exactly what the reference's decoder (sonic, then
@@ -19,6 +22,12 @@ var syntaxEdges = []string{
 	`{"a":2.4e-324}`, `{"a":0.0000000000000000000000000000000000000000000000001e-280}`, "{\"a\":1}\r\n", "\t{\"a\":1}",
 	`{"a":"` + "\xc3\xa9" + `"}`, `{"a":true,"a":false}`, `{"a":{"b":1},"a":{"b":1}}`, `{"a":1,"b":2,"a":3}`,
 	`{"a\u0000b":1,"a\u0000b":2}`, `{"\u00e9":1,"é":2}`, `{"\uD834\uDD1E":1,"𝄞":2}`,
+	// not UTF-8: in a value, in a name, outside strings, cut before a
+	// quote, overlong, a surrogate, beyond U+10FFFF, a stray continuation
+	"{\"a\":\"\xff\"}", "{\"\xff\":1}", "{\"a\":1\xff}", "{\"a\":\"\xc3\"}", "{\"a\":\"\xe2\x82\"}",
+	"{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x80\"}",
+	"{\"a\":\"ok\",\"b\":\"\xe9\"}", "\xef\xbb{\"a\":1}", "{\"a\":[\"x\",\"\xc3\xa9\xc3\"]}",
+	"{\"a\":\"" + strings.Repeat("é", 20) + "\xc3\"}", "{\"a\":\"" + strings.Repeat("abcdefgh", 4) + "\xff" + strings.Repeat("x", 9) + "\"}",
 }
 
 // TestSyntaxEdges holds the fast path to the reference on them, under a
