@@ -95,19 +95,11 @@ func (r *run) object(e0, k0, k1 int) bool {
 			if r.classify {
 				r.path = r.path[:len(r.path)-1]
 			}
-			r.ws()
-			if r.pos >= len(r.data) {
-				return r.syntax()
-			}
-			if c := r.data[r.pos]; c == ',' {
-				r.pos++
-				r.ws()
-				continue
-			} else if c == '}' {
-				r.pos++
+			if more, ok := r.next('}'); !ok {
+				return false
+			} else if !more {
 				break
 			}
-			return r.syntax()
 		}
 	}
 	r.depth--
@@ -118,6 +110,25 @@ func (r *run) object(e0, k0, k1 int) bool {
 		}
 	}
 	return true
+}
+
+// next reads what follows a member or an item: a comma (more follows, and
+// r.pos is at it) or the closing bracket.
+func (r *run) next(closing byte) (more, ok bool) {
+	r.ws()
+	if r.pos >= len(r.data) {
+		return false, r.syntax()
+	}
+	switch r.data[r.pos] {
+	case ',':
+		r.pos++
+		r.ws()
+		return true, true
+	case closing:
+		r.pos++
+		return false, true
+	}
+	return false, r.syntax()
 }
 
 // member applies the kids' keywords to one member name: it marks the name
@@ -283,10 +294,7 @@ func (r *run) insert(t *keyTable, j int) {
 // objectOK checks an ent's whole-object keywords once its members are read.
 func (r *run) objectOK(e *ent, count, start int) bool {
 	n := e.n
-	if n.hasConst && (n.cnst.kind != tObject || !rawEqualValue(r.data[start:r.pos], n.cnst.v)) {
-		return false
-	}
-	if n.enum != nil && !r.enumContainer(n.enum, tObject, start) {
+	if !r.containerEquals(n, tObject, start) {
 		return false
 	}
 	if n.kinds&tObject == 0 {
@@ -312,14 +320,21 @@ func (r *run) objectOK(e *ent, count, start int) bool {
 	return true
 }
 
-func (r *run) enumContainer(es *enumSet, kind uint8, start int) bool {
-	if es.kinds&kind == 0 {
+// containerEquals checks const and enum on the object or array that ends
+// at r.pos (it starts at start).
+func (r *run) containerEquals(n *node, kind uint8, start int) bool {
+	raw := r.data[start:r.pos]
+	if n.hasConst && (n.cnst.kind != kind || !rawEqualValue(raw, n.cnst.v)) {
 		return false
 	}
-	raw := r.data[start:r.pos]
-	for _, v := range es.containers {
-		if rawEqualValue(raw, v) {
-			return true
+	if n.enum == nil {
+		return true
+	}
+	if n.enum.kinds&kind != 0 {
+		for _, v := range n.enum.containers {
+			if rawEqualValue(raw, v) {
+				return true
+			}
 		}
 	}
 	return false
@@ -404,19 +419,11 @@ func (r *run) array(e0, k0, k1 int) bool {
 				r.path = r.path[:len(r.path)-1]
 			}
 			idx++
-			r.ws()
-			if r.pos >= len(r.data) {
-				return r.syntax()
-			}
-			if c := r.data[r.pos]; c == ',' {
-				r.pos++
-				r.ws()
-				continue
-			} else if c == ']' {
-				r.pos++
+			if more, ok := r.next(']'); !ok {
+				return false
+			} else if !more {
 				break
 			}
-			return r.syntax()
 		}
 	}
 	r.depth--
@@ -432,10 +439,7 @@ func (r *run) array(e0, k0, k1 int) bool {
 // arrayOK checks an ent's whole-array keywords once its items are read.
 func (r *run) arrayOK(e *ent, count, start, sp0 int) bool {
 	n := e.n
-	if n.hasConst && (n.cnst.kind != tArray || !rawEqualValue(r.data[start:r.pos], n.cnst.v)) {
-		return false
-	}
-	if n.enum != nil && !r.enumContainer(n.enum, tArray, start) {
+	if !r.containerEquals(n, tArray, start) {
 		return false
 	}
 	if n.kinds&tArray == 0 {

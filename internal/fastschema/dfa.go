@@ -120,9 +120,13 @@ func (b *dfaBuilder) state(set []uint32) int16 {
 }
 
 // closure follows the threads' empty moves. It keeps the threads waiting
-// on a rune, on a match, and on $ (which closureAtEnd lets through); ^
-// passes only at the start.
+// on a rune or a match, and, unless atEnd, those waiting on $; ^ passes
+// only atStart.
 func (b *dfaBuilder) closure(pcs []uint32, atStart bool) []uint32 {
+	return b.walk(pcs, atStart, false)
+}
+
+func (b *dfaBuilder) walk(pcs []uint32, atStart, atEnd bool) []uint32 {
 	seen := map[uint32]bool{}
 	var out []uint32
 	var walk func(pc uint32)
@@ -143,7 +147,7 @@ func (b *dfaBuilder) closure(pcs []uint32, atStart bool) []uint32 {
 			if op&syntax.EmptyBeginText != 0 && !atStart {
 				return
 			}
-			if op&syntax.EmptyEndText != 0 {
+			if op&syntax.EmptyEndText != 0 && !atEnd {
 				out = append(out, pc) // waits for the end
 				return
 			}
@@ -160,52 +164,18 @@ func (b *dfaBuilder) closure(pcs []uint32, atStart bool) []uint32 {
 	return out
 }
 
-// closureAtEnd lets the threads waiting on $ through, at the end of the
-// text; atStart says the text is empty (so ^ holds there too).
+// closureAtEnd lets a state's threads waiting on $ through, at the end of
+// the text; atStart says the text is empty (so ^ holds there too). The
+// waiting instruction's own ^ was checked when the thread got to it.
 func (b *dfaBuilder) closureAtEnd(set []uint32, atStart bool) []uint32 {
 	var out []uint32
 	for _, pc := range set {
-		in := &b.prog.Inst[pc]
-		if in.Op != syntax.InstEmptyWidth {
-			out = append(out, pc)
-			continue
-		}
-		// The waiting instruction's own ^ was checked when the thread
-		// got here.
-		out = append(out, b.closureEnd(in.Out, atStart)...)
-	}
-	return out
-}
-
-// closureEnd follows empty moves from pc at the end of the text, where $
-// holds, and ^ only if the text is empty.
-func (b *dfaBuilder) closureEnd(pc uint32, atStart bool) []uint32 {
-	seen := map[uint32]bool{}
-	var out []uint32
-	var walk func(pc uint32)
-	walk = func(pc uint32) {
-		if seen[pc] {
-			return
-		}
-		seen[pc] = true
-		in := &b.prog.Inst[pc]
-		switch in.Op {
-		case syntax.InstAlt, syntax.InstAltMatch:
-			walk(in.Out)
-			walk(in.Arg)
-		case syntax.InstCapture, syntax.InstNop:
-			walk(in.Out)
-		case syntax.InstEmptyWidth:
-			if syntax.EmptyOp(in.Arg)&syntax.EmptyBeginText != 0 && !atStart {
-				return
-			}
-			walk(in.Out)
-		case syntax.InstFail:
-		default:
+		if in := &b.prog.Inst[pc]; in.Op == syntax.InstEmptyWidth {
+			out = append(out, b.walk([]uint32{in.Out}, atStart, true)...)
+		} else {
 			out = append(out, pc)
 		}
 	}
-	walk(pc)
 	return out
 }
 

@@ -276,14 +276,8 @@ func (r *run) scalar1(k int) bool {
 		}
 		ok = litOK(n, kind, b)
 	case c == '-' || c >= '0' && c <= '9':
-		start := r.pos
-		end, d, info, nok := scanNumber(r.data, r.pos)
+		d, tok, nok := r.scanNum()
 		if !nok {
-			return r.syntax()
-		}
-		r.pos = end
-		tok := r.data[start:end]
-		if decodeIssue(tok, info) && !r.decodeIssue(KeywordNumber) {
 			return false
 		}
 		var rat *big.Rat
@@ -575,16 +569,26 @@ func (r *run) strOK(n *node, s []byte) bool {
 	return true
 }
 
-// number evaluates a number value.
-func (r *run) number(e0 int) bool {
+// scanNum reads the number at r.pos with the decode rules and leaves r.pos
+// after it.
+func (r *run) scanNum() (d dec, tok []byte, ok bool) {
 	start := r.pos
 	end, d, info, ok := scanNumber(r.data, r.pos)
 	if !ok {
-		return r.syntax()
+		return d, nil, r.syntax()
 	}
 	r.pos = end
-	tok := r.data[start:end]
+	tok = r.data[start:end]
 	if decodeIssue(tok, info) && !r.decodeIssue(KeywordNumber) {
+		return d, tok, false
+	}
+	return d, tok, true
+}
+
+// number evaluates a number value.
+func (r *run) number(e0 int) bool {
+	d, tok, ok := r.scanNum()
+	if !ok {
 		return false
 	}
 	var rat *big.Rat
