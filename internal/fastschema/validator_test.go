@@ -299,3 +299,41 @@ func TestUniqueItemsLong(t *testing.T) {
 		t.Error("a long array's duplicate was not judged")
 	}
 }
+
+// TestManyProperties covers schemas with more names than one 64-bit word of
+// presence bits: required, dependentRequired and duplicates beyond it.
+func TestManyProperties(t *testing.T) {
+	t.Parallel()
+	props := map[string]any{}
+	var req []any
+	for i := 0; i < 150; i++ {
+		props[fmt.Sprintf("p%d", i)] = map[string]any{"type": "integer"}
+		if i%7 == 0 {
+			req = append(req, fmt.Sprintf("p%d", i))
+		}
+	}
+	doc := marshal(map[string]any{"properties": props, "required": req,
+		"dependentRequired": map[string]any{"p130": []any{"p149"}}})
+	fast, o := dcase{name: "many", doc: doc}.compile(t)
+	full := map[string]any{}
+	for i := 0; i < 150; i++ {
+		full[fmt.Sprintf("p%d", i)] = i
+	}
+	recs := [][]byte{marshal(full)}
+	for _, drop := range []string{"p0", "p70", "p140", "p149", "p1"} {
+		m := map[string]any{}
+		for k, v := range full {
+			if k != drop {
+				m[k] = v
+			}
+		}
+		recs = append(recs, marshal(m))
+	}
+	whole := string(marshal(full))
+	recs = append(recs, []byte(strings.Replace(whole, "{", `{"p140":1,`, 1)), []byte(strings.Replace(whole, "{", `{"p66":1,`, 1)),
+		[]byte(strings.Replace(whole, `"p99":99`, `"p99":"x"`, 1)))
+	agree(t, fast, o, recs)
+	if !fast.Validate(recs[0]).Valid || fast.Validate(recs[3]).Valid || fast.Validate(recs[6]).Failure.Keyword != KeywordDuplicateKey {
+		t.Error("required or duplicates beyond the first word of presence bits were misjudged")
+	}
+}
