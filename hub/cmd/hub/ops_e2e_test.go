@@ -81,7 +81,7 @@ func TestTokenRotate(t *testing.T) {
 	if _, errOut, code := run(t, []string{"HUB_TOKEN=" + third}, append([]string{"datasets"}, url...)...); code != 0 {
 		t.Fatalf("the rotated token does not survive a restart: exit %d %s", code, errOut)
 	}
-	out, _, _ = run(t, []string{"HUB_TOKEN=" + third}, append([]string{"audit", "tail", "-n", "0"}, url...)...)
+	out, _, _ = run(t, []string{"HUB_TOKEN=" + third}, append([]string{"audit", "tail", "-n", "0", "-o", "json"}, url...)...)
 	if n := strings.Count(out, `"kind":"token.rotate"`); n != 2 || strings.Contains(out, old) || strings.Contains(out, fresh) || strings.Contains(out, third) {
 		t.Fatalf("audit log: %d token.rotate entries (want 2, without the tokens):\n%s", n, out)
 	}
@@ -196,7 +196,7 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 	}
 	bySeq := map[uint64]string{}
 	for _, e := range envelopes(t, out) {
-		bySeq[e.Seq] = e.ID
+		bySeq[e.Seq] = e.RecordID
 	}
 	for _, a := range before {
 		if bySeq[a.seq] != a.id {
@@ -217,7 +217,7 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "intact") {
 		t.Fatalf("audit verify after the restore: exit %d\n%s%s", code, out, errOut)
 	}
-	if out, _, _ := run(t, nil, append([]string{"audit", "tail", "-n", "0"}, common...)...); !strings.Contains(out, `"kind":"backup.create"`) {
+	if out, _, _ := run(t, nil, append([]string{"audit", "tail", "-n", "0", "-o", "json"}, common...)...); !strings.Contains(out, `"kind":"backup.create"`) {
 		t.Fatalf("the backup is not in the audit log:\n%s", out)
 	}
 	if out, _, code := run(t, nil, append([]string{"damage", "list"}, common...)...); code != 0 || !strings.Contains(out, "no data loss") {

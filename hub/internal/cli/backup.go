@@ -30,8 +30,9 @@ The folder appears only once the backup is complete and checked against its mani
 The backup is audited (backup.create). It holds no admin token.
 
 Restore it, with the hub stopped, into a fresh data dir: hub restore --from DIR --data NEWDIR.`,
-		Example: `  sudo -u jobtech-hub hub backup --data /var/lib/jobtech-hub --out /var/backups/jobtech-hub/$(date +%F-%H%M)`,
-		Args:    cobra.NoArgs,
+		Example: `  hub backup --out backups/2026-11-30
+  hub backup --data /var/lib/jobtech-hub --out /var/backups/jobtech-hub/2026-11-30-0300`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := cf.client()
 			if err != nil {
@@ -83,8 +84,9 @@ compares with what was restored. On failure NEWDIR is emptied again.
 
 Then start the hub on NEWDIR (hub serve --data NEWDIR ...). It creates a new admin token at
 its first start: the backup holds none.`,
-		Example: `  sudo -u jobtech-hub hub restore --from /var/backups/jobtech-hub/2026-11-30-0300 --data /var/lib/jobtech-hub.restored`,
-		Args:    cobra.NoArgs,
+		Example: `  hub restore --from backups/2026-11-30 --data data-restored
+  hub restore --from /var/backups/jobtech-hub/2026-11-30-0300 --data /var/lib/jobtech-hub.restored`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()

@@ -10,10 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 )
 
 func damageCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := clirun.Group(&cobra.Command{
 		Use:   "damage",
 		Short: "List and acknowledge stored data the hub found lost or unreadable",
 		Long: `At every start, and every few seconds while it runs, the hub compares each stream (the
@@ -21,7 +22,8 @@ datasets, the dead letters, the audit log, the KV buckets of actors and policies
 it last recorded of it; reads report records the server cannot load. What is lost makes the
 hub's /readyz answer 503 "degraded" until an admin acknowledges it here, saying what was
 done about it (restored from a backup, publishers asked to resend, accepted as lost).`,
-	}
+		Example: "  hub damage list\n  hub damage ack jobads --reason \"restored from last night's backup\"",
+	})
 	var lf clientFlags
 	var output string
 	list := &cobra.Command{

@@ -8,10 +8,11 @@ import (
 
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 )
 
 func tokenCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Rotate the admin token"}
+	cmd := clirun.Group(&cobra.Command{Use: "token", Short: "Rotate the admin token", Example: "  hub token rotate"})
 	var cf clientFlags
 	var out string
 	rotate := &cobra.Command{
@@ -26,7 +27,7 @@ The CLI writes the new token, atomically and with mode 0600, to --out, or else t
 file it used (--data DIR/admin.token): run on the hub's server as the hub's user, that is the
 hub's own file. When the token came from HUB_TOKEN and no --out is given, the new token is
 printed on standard output (and nothing else is): put it where HUB_TOKEN comes from.`,
-		Example: `  sudo -u jobtech-hub hub token rotate --data /var/lib/jobtech-hub
+		Example: `  hub token rotate --data /var/lib/jobtech-hub
   HUB_TOKEN=$(cat old.token) hub token rotate --hub-url https://hub.example:8080 --out ~/.config/jobtech-hub/admin.token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
