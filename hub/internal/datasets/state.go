@@ -42,8 +42,8 @@ type storedDataset struct {
 	registry.Declaration
 	// First and Latest are the numbers of its first and latest version;
 	// every number between is registered.
-	First  int                  `json:"first_version"`
-	Latest int                  `json:"latest_version"`
+	First   int                  `json:"first_version"`
+	Latest  int                  `json:"latest_version"`
 	Retired *registry.Retirement `json:"retired,omitempty"`
 }
 

@@ -65,4 +65,3 @@ func WireReport(r compat.Report) wire.CompatibilityReport {
 	}
 	return out
 }
-
