@@ -10,7 +10,7 @@ import (
 // A start with a schemas folder applies it as an apply without prune:
 // datasets applied through the API and not in the folder stay; a folder
 // that changes what was applied another way is applied, with a WARN and a
-// dataset.override audit entry; a start with --schemas '' keeps the state
+// dataset.override audit entry; a start with --schemas ” keeps the state
 // applied, whatever the folder says.
 func TestStartFolderAgainstAppliedState(t *testing.T) {
 	t.Parallel()
