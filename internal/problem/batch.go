@@ -65,7 +65,7 @@ func (b *Batch) Refused() int {
 // worse orders refusals for a batch's overall status: a client that can
 // retry (unavailable, rate limited) must see it first.
 var worse = []wire.Status{wire.StatusUnavailable, wire.StatusRateLimited, wire.StatusForbidden,
-	wire.StatusUnknownDataset, wire.StatusConflict, wire.StatusTooLarge, wire.StatusRejected}
+	wire.StatusUnknownDataset, wire.StatusRetired, wire.StatusConflict, wire.StatusTooLarge, wire.StatusRejected}
 
 // Write answers a batch: 200 when every line is stored or duplicate, 202
 // when some are queued and none refused, and otherwise a problem document

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
-	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/internal/clirun"
 	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
@@ -265,48 +264,6 @@ func eachLine[T any](r io.Reader, fn func(T)) error {
 		fn(v)
 	}
 	return sc.Err()
-}
-
-func datasetsCmd() *cobra.Command {
-	var cf clientFlags
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "datasets [-o table|json]",
-		Short: "List the hub's datasets with their record counts",
-		Example: `  hub datasets
-  hub datasets -o json | jq -r '.[].name'`,
-		Args: cobra.NoArgs,
-	}
-	format := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, ctx, cancel, err := cf.session(cmd)
-		if err != nil {
-			return err
-		}
-		defer cancel()
-		var list []api.DatasetInfo
-		if err := c.getJSON(ctx, "/api/v1/datasets", &list); err != nil {
-			return err
-		}
-		out := cmd.OutOrStdout()
-		if asJSON || format.json() {
-			return printJSON(out, list)
-		}
-		return printTable(out, func(tw io.Writer) {
-			fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tRETENTION\tRECORDS\tKEYS\tLAST SEQ")
-			for _, d := range list {
-				var recs, keys, last uint64
-				if d.Stats != nil {
-					recs, keys, last = d.Stats.Records, d.Stats.Keys, d.Stats.LastSeq
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%d\t%d\t%d\n", d.Name, d.Owner, d.Key, d.SchemaVersion, d.Retention, recs, keys, last)
-			}
-		})
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	_ = cmd.Flags().MarkDeprecated("json", "use -o json")
-	cf.register(cmd)
-	return cmd
 }
 
 // oneLine makes a record fit one NDJSON line: valid JSON is compacted (same

@@ -219,7 +219,16 @@ func (s *Service) check(m *nats.Msg) *pending {
 	if !ok {
 		return s.reject(m, dataset, actor, "unknown dataset", []wire.Violation{{Keyword: "dataset", Message: fmt.Sprintf("dataset %q is not declared on this hub", dataset)}})
 	}
-	v, viol := d.Schema.Check(m.Data, s.opts.Limits)
+	if d.Retired != nil {
+		return s.refuse(m, dataset, wire.CodeRetired, fmt.Sprintf("dataset %s was retired at %s by %s: its records can still be read, but it takes no new ones",
+			dataset, d.Retired.At.UTC().Format(time.RFC3339), d.Retired.By))
+	}
+	// The latest version, or the one the publisher pinned.
+	ver, pv := d.VersionFor(m.Header.Get(wire.RequestSchemaVersion))
+	if pv != nil {
+		return s.reject(m, dataset, actor, pv.Message, []wire.Violation{*pv})
+	}
+	v, viol := ver.Schema.Check(m.Data, s.opts.Limits)
 	if len(viol) > 0 {
 		return s.reject(m, dataset, actor, reasonOf(viol), viol)
 	}
@@ -251,7 +260,7 @@ func (s *Service) check(m *nats.Msg) *pending {
 		wire.HeaderPublisherRecordID: {id},
 		wire.HeaderDataset:           {dataset},
 		wire.HeaderKey:               {key},
-		wire.HeaderSchemaVersion:     {strconv.Itoa(d.SchemaVersion)},
+		wire.HeaderSchemaVersion:     {strconv.Itoa(ver.Number)},
 		wire.HeaderPublisher:         {actor},
 		wire.HeaderOrigin:            {origin},
 	}
@@ -358,6 +367,13 @@ func (s *Service) reject(m *nats.Msg, dataset, actor, reason string, viol []wire
 	reply := wire.Reply{Status: wire.StatusFor(code), Code: code, Dataset: dataset, Error: reason, Violations: viol}
 	out := &nats.Msg{Subject: wire.DeadLetterSubject(subjDataset), Data: data, Header: h}
 	return &pending{req: m, out: out, reply: reply, rejected: true}
+}
+
+// refuse answers a record the hub will not take, for a reason that is not
+// the record's (a retired dataset): nothing is stored, not even a dead
+// letter.
+func (s *Service) refuse(m *nats.Msg, dataset string, code wire.Code, msg string) *pending {
+	return &pending{req: m, rejected: true, reply: wire.Reply{Status: wire.StatusFor(code), Code: code, Dataset: dataset, Error: msg}}
 }
 
 func (s *Service) unavailableNow(m *nats.Msg, dataset string, err error) *pending {

@@ -29,6 +29,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
+	"github.com/jobtech-dev/datahub/hub/internal/datasets"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
@@ -56,24 +57,26 @@ type Node struct {
 	ncAdmin *nats.Conn // records an admin publishes through the API
 	js      jetstream.JetStream
 	reg     *registry.Registry
-	ingest  *ingest.Service
-	owners  *owners.Store
-	keys    *owners.Service
-	deliv   *delivery.Service
-	audit   *audit.Log
-	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
-	anchors *audit.Anchorer // publishes the chain's signed head
-	actors  *actors.Store
-	access  *access.Service
-	pub     *publish.Publisher
-	http    *httpserve.Server
-	ln      net.Listener
-	token   *admintoken.Keeper // the admin API's token, rotatable
-	tls     *servertls.Certs   // nil: both listeners are plain
-	lock    *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
-	storage *storageWatch
-	stop    context.CancelFunc // ends the background work
-	bg      sync.WaitGroup
+	// datasets keeps the registry's state and changes it at run time.
+	datasets *datasets.Service
+	ingest   *ingest.Service
+	owners   *owners.Store
+	keys     *owners.Service
+	deliv    *delivery.Service
+	audit    *audit.Log
+	auditw   *audit.Writer   // the one writer of entries: records, submits, refusals, retention
+	anchors  *audit.Anchorer // publishes the chain's signed head
+	actors   *actors.Store
+	access   *access.Service
+	pub      *publish.Publisher
+	http     *httpserve.Server
+	ln       net.Listener
+	token    *admintoken.Keeper // the admin API's token, rotatable
+	tls      *servertls.Certs   // nil: both listeners are plain
+	lock     *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
+	storage  *storageWatch
+	stop     context.CancelFunc // ends the background work
+	bg       sync.WaitGroup
 	// integrity compares the streams with what the hub last recorded of them.
 	integrity *integrity.Tracker
 }
@@ -95,11 +98,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			_ = n.Shutdown(sctx)
 		}
 	}()
-	datasets, err := registry.LoadDir(cfg.Schemas)
-	if err != nil {
-		return nil, fmt.Errorf("load datasets from %s: %w", cfg.Schemas, err)
-	}
-	n.reg = registry.New(datasets...)
+	// Filled from the registry's state and the schemas folder once the
+	// audit log is open; readers see it change whole.
+	n.reg = registry.New()
 	// One hub per data dir: a second one would interleave its writes with
 	// the first's in the same JetStream files (and break the audit chain).
 	if n.lock, err = dirlock.Acquire(cfg.Data); err != nil {
@@ -161,11 +162,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes}); err != nil {
 		return nil, err
 	}
-	for _, d := range datasets {
-		if err := store.EnsureDataset(ctx, n.js, d, 1); err != nil {
-			return nil, err
-		}
-	}
 	key, created, err := audit.LoadOrCreateKey(cfg.AnchorKeyPath())
 	if err != nil {
 		return nil, fmt.Errorf("audit_anchor_key: %w", err)
@@ -182,6 +178,28 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
+	if n.datasets, err = datasets.Open(ctx, datasets.Deps{JS: n.js, Registry: n.reg, Audit: n.auditw, Logger: log,
+		Changed: func() int {
+			if a := n.accessSvc(); a != nil {
+				return a.DatasetsChanged()
+			}
+			return 0
+		},
+		DeleteStream: n.integrity.DeleteStream,
+		ForgetOwners: func(ctx context.Context, dataset string) (int, error) {
+			if n.owners == nil {
+				return 0, nil
+			}
+			return n.owners.Forget(ctx, dataset)
+		},
+	}); err != nil {
+		return nil, err
+	}
+	// The datasets last applied, then the schemas folder (as the policies
+	// below): their streams are created or updated here.
+	if err := n.datasets.LoadInitial(ctx, cfg.Schemas); err != nil {
+		return nil, err
+	}
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
 		// Actors whose entries are damaged are refused; the others work,
 		// and the damage is reported (the start check found it too).
@@ -208,10 +226,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}
 	n.nats.SetAuthorizer(acc)
 	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
+	n.deliv.SetRegistrar(n.datasets.RegisterForActor)
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
 	}
-	if n.owners, err = openOwners(ctx, n.js, datasets, log); err != nil {
+	if n.owners, err = openOwners(ctx, n.js, n.reg.List(), log); err != nil {
 		return nil, err
 	}
 	n.keys = owners.NewService(n.ncIn, n.reg, n.owners, n.audit, cfg.Name, log)
@@ -234,6 +253,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	limits.http.Refuse = problem.WriteStatus
 	n.http = httpserve.New(api.New(api.Deps{
 		Registry:           n.reg,
+		Datasets:           n.datasets,
 		JetStream:          n.js,
 		Publisher:          n.pub,
 		Tokens:             n.token,
@@ -274,7 +294,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		log.Warn("audit anchor at start", "err", err)
 	}
 	n.anchors.Start()
-	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data,
+	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(n.reg.List()), "data", cfg.Data,
 		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
 	return n, nil
 }
@@ -383,6 +403,9 @@ func (n *Node) NATS() *natsd.Server { return n.nats }
 
 // Registry is the dataset registry.
 func (n *Node) Registry() *registry.Registry { return n.reg }
+
+// Datasets changes the dataset registry at run time.
+func (n *Node) Datasets() *datasets.Service { return n.datasets }
 
 // JetStream is the hub's own JetStream handle.
 func (n *Node) JetStream() jetstream.JetStream { return n.js }

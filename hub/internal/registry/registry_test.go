@@ -126,7 +126,7 @@ func TestLoadDirErrors(t *testing.T) {
 		{"bad owner", map[string]string{"jobads/dataset.yaml": strings.Replace(goodAds, "owner: arbetsformedlingen", "owner: 9x", 1)},
 			[]string{"jobads/dataset.yaml:3:8: owner:"}},
 		{"missing required fields", map[string]string{"jobads/dataset.yaml": "title: x\n"},
-			[]string{"name: is required", "owner: is required", "key: is required", "schema_version: is required", "schema: is required"}},
+			[]string{"name: is required", "owner: is required", "key: is required", "schema: is required"}},
 		{"duplicate names", map[string]string{"concepts/dataset.yaml": strings.Replace(goodConcepts, "taxonomy-concepts", "jobads", 1)},
 			[]string{"dataset.yaml:1:7: name: dataset \"jobads\" is already declared in"}},
 		{"missing schema file", map[string]string{"concepts/concept.schema.json": ""},
