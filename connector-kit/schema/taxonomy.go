@@ -273,7 +273,7 @@ func (k *unknownConcept) LocalizedString(*message.Printer) string {
 	if k.ref.Legacy {
 		what = "legacy id"
 	}
-	return fmt.Sprintf("%s is not the %s of a %s concept in the taxonomy", quoteJSON(k.value), what, k.ref.typeList())
+	return fmt.Sprintf("%s is not the %s of %s concept in the taxonomy", quoteJSON(k.value), what, article(k.ref.typeList()))
 }
 
 // deprecatedConcept is the error (or, in a dataset that warns, the warning)
@@ -349,6 +349,14 @@ func anyString(v any, f func(string) bool) bool {
 		}
 	}
 	return false
+}
+
+// article puts "a" or "an" before a type name.
+func article(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 // quoteJSON renders a decoded value briefly, strings quoted.

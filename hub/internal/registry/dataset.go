@@ -43,6 +43,9 @@ type Dataset struct {
 	Schema *schema.Schema
 	// File is the declaration's path as loaded ("" if built in code).
 	File string
+	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
+	// concept gets (taxonomy_deprecated; schema.WarnDeprecated by default).
+	TaxonomyDeprecated schema.DeprecatedReaction
 
 	keyPtr, tombstonePtr string
 	nameLine, nameCol    int // where the name is declared, for duplicate errors

@@ -22,11 +22,15 @@ const DeclarationFile = "dataset.yaml"
 // other JSON file in its own folder, or to any dir/*/*.schema.json by file
 // path or by $id; nothing else is reachable.
 //
+// opts are given to every schema's compile (schema.WithTaxonomy: the hub's
+// taxonomy index, for the x-taxonomy keyword); each dataset adds its own
+// taxonomy_deprecated reaction.
+//
 // It reports every mistake at once (errors.Join), each naming its file and,
 // where known, line:col and field; each wraps [ErrInvalidDeclaration]. If
 // there is any mistake it returns no datasets. A dir with no declarations
 // gives none and no error; a dir that cannot be read is an error.
-func LoadDir(dir string) ([]*Dataset, error) {
+func LoadDir(dir string, opts ...schema.Option) ([]*Dataset, error) {
 	if _, err := os.ReadDir(dir); err != nil {
 		return nil, fmt.Errorf("load datasets: %w", err)
 	}
@@ -45,7 +49,7 @@ func LoadDir(dir string) ([]*Dataset, error) {
 	var out []*Dataset
 	byName := map[string]*Dataset{}
 	for _, file := range files {
-		d, err := load(file, res)
+		d, err := load(file, res, opts)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -66,10 +70,10 @@ func LoadDir(dir string) ([]*Dataset, error) {
 }
 
 // LoadFile loads one dataset.yaml. Its schema's $ref may point to other JSON
-// files in the same folder. Errors are as for [LoadDir].
-func LoadFile(path string) (*Dataset, error) {
+// files in the same folder. Errors and options are as for [LoadDir].
+func LoadFile(path string, opts ...schema.Option) (*Dataset, error) {
 	var errs []error
-	d, err := load(path, readResources(nil, &errs))
+	d, err := load(path, readResources(nil, &errs), opts)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -101,7 +105,7 @@ func readResources(paths []string, errs *[]error) map[string][]byte {
 
 // load reads, checks and compiles one declaration, with shared schema
 // resources from other datasets.
-func load(file string, shared map[string][]byte) (*Dataset, error) {
+func load(file string, shared map[string][]byte, opts []schema.Option) (*Dataset, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, &declError{file: file, msg: err.Error()}
@@ -116,7 +120,7 @@ func load(file string, shared map[string][]byte) (*Dataset, error) {
 		d.scopeLine, d.scopeCol = position(file, f, "key_scope")
 	}
 	if decl.Schema != "" && len(errs) == 0 {
-		if err := compileSchema(d, file, f, decl.Schema, shared); err != nil {
+		if err := compileSchema(d, file, f, decl.Schema, shared, opts); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -128,7 +132,7 @@ func load(file string, shared map[string][]byte) (*Dataset, error) {
 
 // compileSchema reads and compiles the dataset's schema file, with every
 // other JSON file in its folder and the shared documents as resources.
-func compileSchema(d *Dataset, file string, f *ast.File, rel string, shared map[string][]byte) error {
+func compileSchema(d *Dataset, file string, f *ast.File, rel string, shared map[string][]byte, opts []schema.Option) error {
 	dir := filepath.Dir(file)
 	path := filepath.Join(dir, filepath.FromSlash(rel))
 	doc, err := os.ReadFile(path)
@@ -157,7 +161,10 @@ func compileSchema(d *Dataset, file string, f *ast.File, rel string, shared map[
 		}
 	}
 	delete(res, path)
-	s, err := schema.Compile(path, doc, res)
+	// The taxonomy keyword: the lookup comes with opts, the reaction to
+	// deprecated concepts is the dataset's own.
+	opts = append(opts[:len(opts):len(opts)], schema.WithDeprecated(d.TaxonomyDeprecated))
+	s, err := schema.Compile(path, doc, res, opts...)
 	if err != nil {
 		return at(file, f, "schema", "%v", err)
 	}
