@@ -124,8 +124,10 @@ func TestReadMap(t *testing.T) {
 				t.Fatal(err)
 			}
 			reads := map[string]func(fn func(Record) error) error{
-				"file":  func(fn func(Record) error) error { return ReadFileWith(p, Options{MapKey: "id"}, fn) },
-				"stdin": func(fn func(Record) error) error { return ReadStreamWith("stdin", strings.NewReader(tc.content), Options{MapKey: "id"}, fn) },
+				"file": func(fn func(Record) error) error { return ReadFileWith(p, Options{MapKey: "id"}, fn) },
+				"stdin": func(fn func(Record) error) error {
+					return ReadStreamWith("stdin", strings.NewReader(tc.content), Options{MapKey: "id"}, fn)
+				},
 			}
 			for how, read := range reads {
 				var got []Record

@@ -34,9 +34,9 @@ func TestIndexPutReplaceRemove(t *testing.T) {
 	}{
 		{"municipality", "AvNB_uwa_6n6", false, true, "AvNB_uwa_6n6"},
 		{"municipality", "0180", true, true, "AvNB_uwa_6n6"},
-		{"municipality", "0180", false, false, ""},         // a legacy id is not a concept id
-		{"municipality", "AvNB_uwa_6n6", true, false, ""},  // nor the other way round
-		{"region", "AvNB_uwa_6n6", false, false, ""},       // another type
+		{"municipality", "0180", false, false, ""},        // a legacy id is not a concept id
+		{"municipality", "AvNB_uwa_6n6", true, false, ""}, // nor the other way round
+		{"region", "AvNB_uwa_6n6", false, false, ""},      // another type
 		{"occupation-name", "7wdX_4rv_33z", false, true, "7wdX_4rv_33z"},
 		{"no-such-type", "7wdX_4rv_33z", false, false, ""}, // a type the index has not seen
 	} {
