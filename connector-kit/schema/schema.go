@@ -30,8 +30,9 @@ type Schema struct {
 	// compiled only for a dataset that warns about them: a record valid
 	// under compiled is validated again with it to find the warnings.
 	strict    *jsonschema.Schema
-	taxonomy  TaxonomyLookup
-	unchecked []string
+	taxonomy     TaxonomyLookup
+	usesTaxonomy bool
+	unchecked    []string
 }
 
 // Name returns the name the schema was compiled under.
@@ -42,6 +43,9 @@ func (s *Schema) Name() string { return s.name }
 // [WithTaxonomy] (the connector kit's local check has no taxonomy; the hub
 // checks it). Tools that validate with such a schema say so in their output.
 func (s *Schema) UncheckedKeywords() []string { return s.unchecked }
+
+// UsesTaxonomy reports whether the schema has a [TaxonomyKeyword].
+func (s *Schema) UsesTaxonomy() bool { return s.usesTaxonomy }
 
 // refusingLoader is the only loader a compiler uses: every URL that is not
 // one of the documents handed to [Compile] is refused.
@@ -91,7 +95,7 @@ func Compile(name string, doc []byte, resources map[string][]byte, opts ...Optio
 			return nil, fmt.Errorf("compile schema %s: %w: $ref cycle: %s", name, ErrInvalidSchema, cyc)
 		}
 	}
-	s := &Schema{name: name, compiled: compiled, taxonomy: o.taxonomy}
+	s := &Schema{name: name, compiled: compiled, taxonomy: o.taxonomy, usesTaxonomy: usesTaxonomy}
 	switch {
 	case usesTaxonomy && o.taxonomy == nil:
 		s.unchecked = []string{TaxonomyKeyword}

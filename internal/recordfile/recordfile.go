@@ -127,7 +127,7 @@ func ReadStreamWith(name string, r io.Reader, o Options, fn func(Record) error) 
 	}
 	t := bytes.TrimSpace(first)
 	looksLikeRecord := t[0] == '{' && t[len(t)-1] == '}'
-	if o.MapKey != "" && isMap(t) {
+	if o.MapKey != "" && IsMap(t) {
 		// A one-line map of records, or NDJSON whose first record looks
 		// like one: a map only if nothing follows.
 		skipped, err := skipBlank(br)
@@ -320,8 +320,10 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// isMap reports whether a one-line document is a map of records.
-func isMap(b []byte) bool {
+// IsMap reports whether a JSON document is a map of records: an object
+// whose member values are all objects (see [Options.MapKey]). The CLIs use
+// it to suggest --map-key when such a document is refused as one record.
+func IsMap(b []byte) bool {
 	_, ok := mapMembers(b)
 	return ok
 }

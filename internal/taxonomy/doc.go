@@ -15,3 +15,7 @@
 // It lives in the module's internal/ (not the hub's) because the fast
 // validator's differential tests judge records against the real index too.
 package taxonomy
+
+// Dataset is the hub's taxonomy dataset, whose records the hub's index
+// follows (schemas/taxonomy-concepts).
+const Dataset = "taxonomy-concepts"

@@ -70,24 +70,39 @@ func (f *Follower) Run(ctx context.Context) {
 // Seq is the stream sequence of the last record applied.
 func (f *Follower) Seq() uint64 { return f.seq.Load() }
 
-// apply puts one stored record into the index.
+// apply puts one record read from the dataset into the index.
 func (f *Follower) apply(e wire.Envelope) error {
-	defer f.seq.Store(e.Seq)
+	f.Apply(e)
+	f.seq.Store(e.Seq)
+	return nil
+}
+
+// Apply puts one stored record of the taxonomy dataset into the index: the
+// hub's ingest calls it as it stores one, before answering its publisher, so
+// that the publisher's next record is checked against it; the follower's
+// read applies it again (the index keeps the latest record per concept).
+// It does not move the follower's read.
+func (f *Follower) Apply(e wire.Envelope) {
+	before := f.idx.Len()
+	defer func() {
+		if before == 0 && f.idx.Len() > 0 {
+			f.log.Info("the taxonomy holds concepts: taxonomy references are checked from now on", "seq", e.Seq)
+		}
+	}()
 	if e.Tombstone {
-		if f.idx.Remove(e.Key) {
+		if f.idx.RemoveAt(e.Key, e.Seq) {
 			f.log.Info("taxonomy concept removed", "id", e.Key, "seq", e.Seq)
 		}
-		return nil
+		return
 	}
 	c, err := ParseConcept(e.Data)
 	if err != nil {
 		// The dataset's schema let it in: say so, and go on.
 		f.log.Warn("taxonomy record is not a concept; left out", "seq", e.Seq, "key", e.Key, "err", err)
-		return nil
+		return
 	}
 	if c.ID != e.Key && e.Key != "" {
 		f.log.Warn("taxonomy record's id is not its key; indexed by id", "seq", e.Seq, "key", e.Key, "id", c.ID)
 	}
-	f.idx.Put(c)
-	return nil
+	f.idx.PutAt(c, e.Seq)
 }

@@ -16,6 +16,7 @@ type Index struct {
 	types  map[string]*typeIndex // concept type → its concepts
 	byID   map[string]*entry     // every concept by id, to replace or remove it
 	depVal map[string]int        // ids and legacy ids of deprecated concepts → how many
+	gone   map[string]uint64     // ids removed by a tombstone → its stream sequence
 
 	n, deprecated atomic.Int64
 }
@@ -34,19 +35,31 @@ type entry struct {
 	typ        *typeIndex
 	deprecated bool
 	replacedBy []string
+	seq        uint64 // the stream sequence of the record it came from (0: a file)
 }
 
 var _ schema.TaxonomyLookup = (*Index)(nil)
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{types: map[string]*typeIndex{}, byID: map[string]*entry{}, depVal: map[string]int{}}
+	return &Index{types: map[string]*typeIndex{}, byID: map[string]*entry{}, depVal: map[string]int{}, gone: map[string]uint64{}}
 }
 
 // Put adds c, or replaces the concept with c's id (whatever its type was).
-func (x *Index) Put(c Concept) {
+func (x *Index) Put(c Concept) { x.PutAt(c, 0) }
+
+// PutAt is [Index.Put] for the record at stream sequence seq of the
+// taxonomy dataset: it is ignored when the index already holds a later
+// record of the concept (or its removal). Records reach the index twice —
+// from the hub's ingest as it stores them, and from the follower reading
+// the stream — and not always in order; the latest wins.
+func (x *Index) PutAt(c Concept, seq uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if seq > 0 && x.later(c.ID, seq) {
+		return
+	}
+	delete(x.gone, c.ID)
 	if old := x.byID[c.ID]; old != nil {
 		x.remove(old)
 	}
@@ -55,7 +68,7 @@ func (x *Index) Put(c Concept) {
 		t = &typeIndex{name: c.Type, ids: map[string]*entry{}, legacy: map[string]*entry{}}
 		x.types[c.Type] = t
 	}
-	e := &entry{id: c.ID, legacy: c.LegacyID, typ: t, deprecated: c.Deprecated}
+	e := &entry{id: c.ID, legacy: c.LegacyID, typ: t, deprecated: c.Deprecated, seq: seq}
 	for _, r := range c.ReplacedBy {
 		if r.ID != "" {
 			e.replacedBy = append(e.replacedBy, r.ID)
@@ -78,15 +91,34 @@ func (x *Index) Put(c Concept) {
 
 // Remove takes the concept with id out of the index; it reports whether
 // there was one.
-func (x *Index) Remove(id string) bool {
+func (x *Index) Remove(id string) bool { return x.RemoveAt(id, 0) }
+
+// RemoveAt is [Index.Remove] for the tombstone at stream sequence seq (see
+// [Index.PutAt]).
+func (x *Index) RemoveAt(id string, seq uint64) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if seq > 0 {
+		if x.later(id, seq) {
+			return false
+		}
+		x.gone[id] = seq
+	}
 	e := x.byID[id]
 	if e == nil {
 		return false
 	}
 	x.remove(e)
 	return true
+}
+
+// later reports whether the index holds a record of id from a stream
+// sequence at or after seq; x.mu is held.
+func (x *Index) later(id string, seq uint64) bool {
+	if e := x.byID[id]; e != nil && e.seq >= seq {
+		return true
+	}
+	return x.gone[id] >= seq
 }
 
 // remove takes e out; x.mu is held.

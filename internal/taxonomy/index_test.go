@@ -242,3 +242,33 @@ func BenchmarkIndexBuild(b *testing.B) {
 		}
 	}
 }
+
+// TestIndexLatestRecordWins: records reach the index from the ingest path
+// and from the follower, not always in stream order; the latest wins.
+func TestIndexLatestRecordWins(t *testing.T) {
+	t.Parallel()
+	x := NewIndex()
+	old := Concept{ID: "NVxJ_hLg_TYS", Type: "language", Label: "Engelska"}
+	dep := old
+	dep.Deprecated = true
+	x.PutAt(dep, 6)
+	x.PutAt(old, 5) // the follower catching up
+	if !x.Concept("language", "NVxJ_hLg_TYS", false).Deprecated {
+		t.Fatal("an older record replaced a newer one")
+	}
+	if !x.RemoveAt("NVxJ_hLg_TYS", 8) || x.Len() != 0 {
+		t.Fatal("a tombstone removes")
+	}
+	x.PutAt(dep, 6)
+	if x.Len() != 0 || x.RemoveAt("NVxJ_hLg_TYS", 7) {
+		t.Fatal("a record older than the tombstone came back")
+	}
+	x.PutAt(old, 9)
+	if !x.Concept("language", "NVxJ_hLg_TYS", false).Known || x.Concept("language", "NVxJ_hLg_TYS", false).Deprecated {
+		t.Fatal("a record after the tombstone puts the concept back")
+	}
+	x.Put(dep) // from a file: always applies
+	if !x.Concept("language", "NVxJ_hLg_TYS", false).Deprecated {
+		t.Fatal("Put applies whatever the sequence")
+	}
+}
