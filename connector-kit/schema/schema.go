@@ -29,7 +29,7 @@ type Schema struct {
 	// strict is the same schema with deprecated taxonomy concepts failing,
 	// compiled only for a dataset that warns about them: a record valid
 	// under compiled is validated again with it to find the warnings.
-	strict    *jsonschema.Schema
+	strict       *jsonschema.Schema
 	taxonomy     TaxonomyLookup
 	usesTaxonomy bool
 	unchecked    []string
