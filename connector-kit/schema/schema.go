@@ -246,7 +246,7 @@ func (s *Schema) Check(data []byte, lim Limits) (any, []Violation) {
 // (see [Schema.Check]). It returns nil at once when the record names no
 // string that may be a deprecated concept.
 func (s *Schema) Warnings(v any) []Violation {
-	if s.strict == nil || s.taxonomy.Len() == 0 || !anyString(v, s.taxonomy.MayBeDeprecated) {
+	if s.strict == nil || s.taxonomy.Deprecated() == 0 || !anyString(v, s.taxonomy.MayBeDeprecated) {
 		return nil
 	}
 	return taxonomyWarnings(s.strict, v)

@@ -132,6 +132,9 @@ type TaxonomyLookup interface {
 	// cannot judge anything: the keyword then lets every value pass (a hub
 	// whose taxonomy is not loaded yet does not refuse every record).
 	Len() int
+	// Deprecated is how many deprecated concepts the lookup holds: with
+	// none, no record is looked at for warnings.
+	Deprecated() int
 	// MayBeDeprecated reports whether value may be the id or legacy id of
 	// a deprecated concept; false means certainly not. It lets a check
 	// skip looking for warnings in a record that cannot have any.

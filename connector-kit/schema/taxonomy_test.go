@@ -29,6 +29,18 @@ func (m mapLookup) Len() int {
 	return n
 }
 
+func (m mapLookup) Deprecated() int {
+	n := 0
+	for _, ids := range m {
+		for _, st := range ids {
+			if st.Deprecated {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func (m mapLookup) MayBeDeprecated(v string) bool {
 	for _, ids := range m {
 		for id, st := range ids {
