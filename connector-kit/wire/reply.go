@@ -82,6 +82,11 @@ type Reply struct {
 	Seq        uint64      `json:"seq,omitempty"`
 	Error      string      `json:"error,omitempty"`
 	Violations []Violation `json:"violations,omitempty"`
+	// Warnings are what a stored record is warned about, each at its
+	// pointer: a deprecated taxonomy concept in a dataset declared
+	// taxonomy_deprecated: warn (keyword x-taxonomy, naming the
+	// replacement).
+	Warnings []Violation `json:"warnings,omitempty"`
 }
 
 // OK reports whether the record is stored (now or earlier).

@@ -35,11 +35,12 @@ type LineResult struct {
 	Seq        uint64           `json:"seq,omitempty"`
 	Error      string           `json:"error,omitempty"`
 	Violations []wire.Violation `json:"violations,omitempty"`
+	Warnings   []wire.Violation `json:"warnings,omitempty"`
 }
 
 // ResultOf is the line result of a hub reply.
 func ResultOf(line int, r wire.Reply) LineResult {
-	return LineResult{Line: line, ID: r.ID, Status: r.Status, Code: r.Code, Key: r.Key, Seq: r.Seq, Error: r.Error, Violations: r.Violations}
+	return LineResult{Line: line, ID: r.ID, Status: r.Status, Code: r.Code, Key: r.Key, Seq: r.Seq, Error: r.Error, Violations: r.Violations, Warnings: r.Warnings}
 }
 
 // Add appends a line's result and counts it.

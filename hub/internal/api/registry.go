@@ -93,7 +93,7 @@ func (a *api) applyDatasets(w http.ResponseWriter, r *http.Request) error {
 	for k, v := range req.Files {
 		files[k] = []byte(v)
 	}
-	ds, err := registry.LoadFiles(files, "")
+	ds, err := registry.LoadFiles(files, "", a.Datasets.CompileOptions...)
 	if err != nil {
 		return rejected(err, declarationsRejected)
 	}

@@ -24,7 +24,7 @@ const publishChunk = 1000
 
 func publishCmd() *cobra.Command {
 	var cf clientFlags
-	var dataset, idFrom string
+	var dataset, idFrom, mapKey string
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "publish --dataset D FILE...",
@@ -33,10 +33,15 @@ func publishCmd() *cobra.Command {
 or an array) to dataset D as the admin, and prints each record's outcome (with --quiet only
 the records not stored) and a summary. --id-from makes each record's id from that field
 and the record's content, so publishing the same file again stores nothing twice.
+--map-key FIELD reads a JSON document that is an object whose member values are all objects
+as a map of records, the shape JobTech publishes its taxonomy in ({"vrDq_rUY_7PX": {"label":
+…, "type": …}, …}): each member is one record, with its name put in FIELD.
+A record stored with warnings (a deprecated taxonomy concept) is printed with them.
 Exit status 1 if any record was rejected, 2 if some could not be stored now (retry).`,
 		Example: `  hub publish --dataset jobads testdata/jobtech/job-ads.ndjson
   hub publish --dataset jobads --id-from id --quiet testdata/jobtech/job-ads.ndjson
-  hub publish -d jobads schemas/jobads/examples/valid/small-ad.json schemas/jobads/examples/valid/tombstone-22884504.json`,
+  hub publish -d jobads schemas/jobads/examples/valid/small-ad.json schemas/jobads/examples/valid/tombstone-22884504.json
+  hub publish --dataset taxonomy-concepts --map-key id --quiet testdata/jobtech/taxonomy-concepts.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			c, ctx, cancel, err := cf.session(cmd)
@@ -50,7 +55,7 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 			}
 			out := cmd.OutOrStdout()
 			var batch []recordfile.Record
-			var stored, dups, rejected, unavailable int
+			var stored, dups, rejected, unavailable, warned int
 			flush := func() error {
 				if len(batch) == 0 {
 					return nil
@@ -80,6 +85,14 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 						}
 						if !quiet {
 							fmt.Fprintf(out, "%s: %s id=%s key=%s seq=%d\n", r.Where(), o.Status, o.ID, o.Key, o.Seq)
+						} else if len(o.Warnings) > 0 {
+							fmt.Fprintf(out, "%s: %s with %d warning(s) id=%s key=%s\n", r.Where(), o.Status, len(o.Warnings), o.ID, o.Key)
+						}
+						if len(o.Warnings) > 0 {
+							warned++
+						}
+						for _, w := range o.Warnings {
+							fmt.Fprintf(out, "    warning: %s\n", w)
 						}
 						continue
 					case wire.StatusUnavailable:
@@ -95,12 +108,15 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 					for _, v := range o.Violations {
 						fmt.Fprintf(out, "    %s\n", v)
 					}
+					if o.Status == wire.StatusTooLarge && mapKey == "" && recordfile.IsMap(r.Data) {
+						fmt.Fprintln(out, "    hint: this document is a map of records ({key: {...}}): --map-key FIELD publishes each member as a record, its name in FIELD")
+					}
 				}
 				batch = batch[:0]
 				return nil
 			}
 			for _, f := range files {
-				err := recordfile.ReadFile(f, func(r recordfile.Record) error {
+				err := recordfile.ReadFileWith(f, recordfile.Options{MapKey: mapKey}, func(r recordfile.Record) error {
 					batch = append(batch, r)
 					if len(batch) >= publishChunk {
 						return flush()
@@ -114,7 +130,11 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 			if err := flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%d stored, %d duplicates, %d not stored\n", stored, dups, rejected+unavailable)
+			fmt.Fprintf(out, "%d stored, %d duplicates, %d not stored", stored, dups, rejected+unavailable)
+			if warned > 0 {
+				fmt.Fprintf(out, ", %d with warnings", warned)
+			}
+			fmt.Fprintln(out)
 			switch {
 			case unavailable > 0:
 				return exitCode(clirun.Failed)
@@ -127,6 +147,7 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 	f := cmd.Flags()
 	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
 	f.StringVar(&idFrom, "id-from", "", "make each record's id from this field (or /json/pointer) and the record's content")
+	f.StringVar(&mapKey, "map-key", "", "read a JSON object of objects ({key: {...}}) as one record per member, its name in this field")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the records not stored, and the summary")
 	_ = cmd.MarkFlagRequired("dataset")
 	cf.register(cmd)

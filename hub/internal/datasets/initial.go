@@ -80,7 +80,7 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 	} else if err != nil {
 		return fmt.Errorf("schemas folder %s: %w", dir, err)
 	}
-	ds, err := registry.LoadDir(dir)
+	ds, err := registry.LoadDir(dir, s.CompileOptions...)
 	if err != nil {
 		return fmt.Errorf("load datasets from %s: %w", dir, err)
 	}

@@ -47,7 +47,7 @@ func (s *Service) candidate(d *registry.Dataset, doc []byte) (*registry.Version,
 		}
 	}
 	v := &registry.Version{Number: latest.Number + 1, Source: registry.Narrow(src)}
-	if err := registry.Compile(d, v); err != nil {
+	if err := registry.Compile(d, v, s.CompileOptions...); err != nil {
 		return nil, fmt.Errorf("%w: dataset %s: %w", registry.ErrInvalidDeclaration, d.Name, err)
 	}
 	return v, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/hub/internal/applied"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -47,6 +48,9 @@ type Deps struct {
 	// ForgetOwners removes the key owners of a deleted dataset
 	// (owners.Store.Forget); nil: none kept.
 	ForgetOwners func(ctx context.Context, dataset string) (int, error)
+	// CompileOptions are given to every schema version compiled
+	// (schema.WithTaxonomy: the hub's live taxonomy index).
+	CompileOptions []schema.Option
 }
 
 // Service keeps and changes the registry's state.

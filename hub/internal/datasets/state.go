@@ -165,7 +165,7 @@ func (s *Service) readVersion(ctx context.Context, d *registry.Dataset, n int) (
 		return nil, fmt.Errorf("read schema version %d of dataset %s: %w", n, d.Name, err)
 	}
 	v := sv.version()
-	if err := registry.Compile(d, v); err != nil {
+	if err := registry.Compile(d, v, s.CompileOptions...); err != nil {
 		return nil, fmt.Errorf("schema version %d of dataset %s: %w", n, d.Name, err)
 	}
 	return v, nil

@@ -37,12 +37,21 @@ type Options struct {
 	// shared (key_scope: dataset); without it such records are refused as
 	// unavailable.
 	Owners *owners.Store
-	Logger *slog.Logger
+	// OnStored, keyed by dataset, is told of each record of that dataset
+	// this hub stores, once JetStream has acknowledged it and before its
+	// publisher is answered (the taxonomy index takes a concept this way,
+	// so that the publisher's next record is checked against it). It runs
+	// on the one goroutine that answers publishers: it must be quick.
+	OnStored map[string]func(wire.Envelope)
+	Logger   *slog.Logger
 }
 
 // Counts are running totals since start, for metrics and tests.
 type Counts struct {
 	Stored, Duplicates, Conflicts, Rejected, Unavailable uint64
+	// Warned counts the records checked valid with warnings (a deprecated
+	// taxonomy concept in a dataset that warns); they are among the others.
+	Warned uint64
 }
 
 // Service validates and stores published records.
@@ -62,8 +71,10 @@ type Service struct {
 	stopErr  error
 
 	stored, dups, conflicts, rejected, unavailable atomic.Uint64
+	warned                                         atomic.Uint64
 	streams                                        sync.Map // stream name → jetstream.Stream, for duplicate checks
 	verifying                                      chan struct{}
+	warnLog                                        warnLimiter
 }
 
 // New returns a service that receives on nc and stores through js. Give js
@@ -180,7 +191,8 @@ func (s *Service) stop(ctx context.Context) error {
 
 // Counts reports running totals.
 func (s *Service) Counts() Counts {
-	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Conflicts: s.conflicts.Load(), Rejected: s.rejected.Load(), Unavailable: s.unavailable.Load()}
+	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Conflicts: s.conflicts.Load(), Rejected: s.rejected.Load(), Unavailable: s.unavailable.Load(),
+		Warned: s.warned.Load()}
 }
 
 // pending is a checked record: what to store (the record or its dead
@@ -268,7 +280,13 @@ func (s *Service) check(m *nats.Msg) *pending {
 		h[wire.HeaderTombstone] = []string{"true"}
 	}
 	out := &nats.Msg{Subject: d.Subject(key, origin, actor), Data: m.Data, Header: h}
-	return &pending{req: m, out: out, reply: wire.Reply{Status: wire.StatusStored, ID: id, EnvelopeID: envID, Dataset: dataset, Key: key}}
+	reply := wire.Reply{Status: wire.StatusStored, ID: id, EnvelopeID: envID, Dataset: dataset, Key: key}
+	if w := d.Schema.Warnings(v); w != nil {
+		reply.Warnings = w
+		s.warned.Add(1)
+		s.warnLog.log(s.log, dataset, actor, key, w)
+	}
+	return &pending{req: m, out: out, reply: reply}
 }
 
 // claim checks that actor of origin may write key of d, a dataset whose keys
@@ -391,6 +409,11 @@ func (s *Service) acker(acks <-chan *pending) {
 			case ack := <-p.fut.Ok():
 				if !p.rejected {
 					p.reply.Seq = ack.Sequence
+					if hook := s.opts.OnStored[p.reply.Dataset]; hook != nil && !ack.Duplicate {
+						if e, err := wire.EnvelopeFromMsg(p.out.Header, p.out.Data, ack.Sequence, time.Now()); err == nil {
+							hook(e)
+						}
+					}
 					if ack.Duplicate {
 						s.verifying <- struct{}{}
 						s.wg.Add(1)

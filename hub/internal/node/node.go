@@ -1,6 +1,7 @@
 // Package node assembles one running hub: the embedded NATS server, the
-// registry loaded from the schemas folder, the dataset streams, the ingest
-// validators and the HTTP API. It owns their start order and their shutdown
+// registry loaded from the schemas folder, the dataset streams, the taxonomy
+// the schemas check references against (following the taxonomy dataset),
+// the ingest validators and the HTTP API. It owns their start order and their shutdown
 // order, so the pieces themselves stay independent of each other. It also
 // sets the connection caps (from the file descriptor limit unless told) and
 // watches JetStream's storage, reloading the streams when one has failed.
@@ -21,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
@@ -44,6 +46,7 @@ import (
 	"github.com/jobtech-dev/datahub/internal/httpserve"
 	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
 // Node is a running hub.
@@ -79,6 +82,8 @@ type Node struct {
 	bg       sync.WaitGroup
 	// integrity compares the streams with what the hub last recorded of them.
 	integrity *integrity.Tracker
+	// taxonomy is what the schemas' x-taxonomy keyword checks against.
+	taxonomy *taxonomy.Index
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -101,6 +106,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	// Filled from the registry's state and the schemas folder once the
 	// audit log is open; readers see it change whole.
 	n.reg = registry.New()
+	// What the schemas' x-taxonomy keyword checks against; filled from the
+	// taxonomy dataset before ingest starts, and live after.
+	n.taxonomy = taxonomy.NewIndex()
 	// One hub per data dir: a second one would interleave its writes with
 	// the first's in the same JetStream files (and break the audit chain).
 	if n.lock, err = dirlock.Acquire(cfg.Data); err != nil {
@@ -179,6 +187,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
 	if n.datasets, err = datasets.Open(ctx, datasets.Deps{JS: n.js, Registry: n.reg, Audit: n.auditw, Logger: log,
+		CompileOptions: []schema.Option{schema.WithTaxonomy(n.taxonomy)},
 		Changed: func() int {
 			if a := n.accessSvc(); a != nil {
 				return a.DatasetsChanged()
@@ -237,7 +246,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.keys.Start(); err != nil {
 		return nil, err
 	}
-	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log})
+	bg, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	onStored, err := n.followTaxonomy(ctx, bg)
+	if err != nil {
+		return nil, err
+	}
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log,
+		OnStored: onStored})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -277,8 +293,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.tls != nil {
 		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
 	}
-	bg, stop := context.WithCancel(context.Background())
-	n.stop = stop
 	n.storage = &storageWatch{n: n, every: time.Second}
 	n.bg.Go(func() { n.storage.run(bg) })
 	go func() {

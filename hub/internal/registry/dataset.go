@@ -69,6 +69,9 @@ type Dataset struct {
 	// (an apply with --prune): its stream and records stay and can be
 	// read, publishes are refused, until it is deleted.
 	Retired *Retirement
+	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
+	// concept gets (taxonomy_deprecated; schema.WarnDeprecated by default).
+	TaxonomyDeprecated schema.DeprecatedReaction
 
 	keyPtr, tombstonePtr  string
 	nameLine, nameCol     int // where the name is declared, for duplicate errors

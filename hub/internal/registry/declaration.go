@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/compat"
 )
@@ -36,6 +37,9 @@ type declaration struct {
 	// check may assume about records (compat.Policy; STRICT when absent).
 	Compatibility       string `yaml:"compatibility"`
 	CompatibilityPolicy string `yaml:"compatibility_policy"`
+	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
+	// concept (x-taxonomy) gets: reject, warn (the default) or accept.
+	TaxonomyDeprecated string `yaml:"taxonomy_deprecated"`
 }
 
 // Limits and defaults of a declaration.
@@ -238,8 +242,13 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	} else if c := filepath.Clean(d.Schema); c == ".." || strings.HasPrefix(c, ".."+string(filepath.Separator)) {
 		bad("schema", "%q must be inside the dataset's folder (schemas are only read from under schemas/)", d.Schema)
 	}
+	deprecated, err := schema.ParseDeprecatedReaction(d.TaxonomyDeprecated)
+	if err != nil {
+		bad("taxonomy_deprecated", "%v: what a record naming a deprecated taxonomy concept gets (refused, stored with a warning, or stored)", err)
+	}
 	return &Dataset{
-		Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
+		TaxonomyDeprecated: deprecated,
+		Name:               d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
 		Key: d.Key, Tombstone: d.Tombstone, KeyScope: scope,
 		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey,
 		Compatibility: mode, CompatibilityPolicy: pol, DeclaredVersion: declared, SchemaName: d.Schema,

@@ -3,6 +3,7 @@ package registry
 import (
 	"time"
 
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/hub/internal/compat"
 )
 
@@ -22,6 +23,8 @@ type Declaration struct {
 	MaxPerKey           int64         `json:"max_per_key,omitempty"`
 	Compatibility       compat.Mode   `json:"compatibility"`
 	CompatibilityPolicy compat.Policy `json:"compatibility_policy"`
+	// TaxonomyDeprecated is the reaction to a deprecated taxonomy concept.
+	TaxonomyDeprecated schema.DeprecatedReaction `json:"taxonomy_deprecated,omitempty"`
 	// Schema is the schema file as declared (relative to the declaration).
 	Schema string `json:"schema"`
 	// File is the declaration file it was last applied from; it is not part
@@ -34,7 +37,7 @@ func (d *Dataset) Declaration() Declaration {
 	return Declaration{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
 		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: d.Retention, DedupeWindow: d.DedupeWindow,
 		MaxPerKey: d.MaxPerKey, Compatibility: d.Compatibility, CompatibilityPolicy: d.CompatibilityPolicy,
-		Schema: d.SchemaName, File: d.File}
+		TaxonomyDeprecated: d.TaxonomyDeprecated, Schema: d.SchemaName, File: d.File}
 }
 
 // Dataset returns a dataset with this declaration and no versions (see
@@ -43,7 +46,7 @@ func (c Declaration) Dataset() *Dataset {
 	d := &Dataset{Name: c.Name, Title: c.Title, Description: c.Description, Owner: c.Owner, Key: c.Key,
 		Tombstone: c.Tombstone, KeyScope: c.KeyScope, Retention: c.Retention, DedupeWindow: c.DedupeWindow,
 		MaxPerKey: c.MaxPerKey, Compatibility: c.Compatibility, CompatibilityPolicy: c.CompatibilityPolicy,
-		SchemaName: c.Schema, File: c.File, keyPtr: fieldPointer(c.Key), tombstonePtr: fieldPointer(c.Tombstone)}
+		TaxonomyDeprecated: c.TaxonomyDeprecated, SchemaName: c.Schema, File: c.File, keyPtr: fieldPointer(c.Key), tombstonePtr: fieldPointer(c.Tombstone)}
 	if d.KeyScope == "" {
 		d.KeyScope = DefaultKeyScope
 	}
@@ -55,6 +58,9 @@ func (c Declaration) Dataset() *Dataset {
 	}
 	if d.CompatibilityPolicy == "" {
 		d.CompatibilityPolicy = compat.Strict
+	}
+	if d.TaxonomyDeprecated == "" {
+		d.TaxonomyDeprecated = schema.WarnDeprecated
 	}
 	return d
 }
@@ -79,6 +85,7 @@ func (c Declaration) Changes(old Declaration) []string {
 	add(c.MaxPerKey != old.MaxPerKey, "max_per_key")
 	add(c.Compatibility != old.Compatibility, "compatibility")
 	add(c.CompatibilityPolicy != old.CompatibilityPolicy, "compatibility_policy")
+	add(c.TaxonomyDeprecated != old.TaxonomyDeprecated, "taxonomy_deprecated")
 	add(c.Schema != old.Schema, "schema")
 	return out
 }

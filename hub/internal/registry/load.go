@@ -83,13 +83,13 @@ func readDir(dir string) (Files, string, error) {
 
 // LoadDir loads every dataset declared under dir, one per subfolder
 // (dir/*/dataset.yaml), sorted by name: [ReadDir], then [LoadFiles] with
-// errors naming the files under dir.
-func LoadDir(dir string) ([]*Dataset, error) {
+// errors naming the files under dir. opts are as for [LoadFiles].
+func LoadDir(dir string, opts ...schema.Option) ([]*Dataset, error) {
 	files, root, err := readDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	return LoadFiles(files, root)
+	return LoadFiles(files, root, opts...)
 }
 
 // LoadFiles loads every dataset declared in files (see [Files]), sorted by
@@ -104,7 +104,10 @@ func LoadDir(dir string) ([]*Dataset, error) {
 // naming its file and, where known, line:col and field; each wraps
 // [ErrInvalidDeclaration]. If there is any mistake it returns no datasets.
 // No declarations give none and no error.
-func LoadFiles(files Files, shown string) ([]*Dataset, error) {
+//
+// opts are given to every schema's compile (see [Compile]: the hub's
+// taxonomy index, for the x-taxonomy keyword).
+func LoadFiles(files Files, shown string, opts ...schema.Option) ([]*Dataset, error) {
 	display := func(p string) string {
 		if shown == "" {
 			return p
@@ -140,7 +143,7 @@ func LoadFiles(files Files, shown string) ([]*Dataset, error) {
 	var out []*Dataset
 	byName := map[string]*Dataset{}
 	for _, p := range decls {
-		d, err := load(p, files, res, display)
+		d, err := load(p, files, res, display, opts)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -162,11 +165,11 @@ func LoadFiles(files Files, shown string) ([]*Dataset, error) {
 
 // LoadFile loads one dataset.yaml, as [LoadDir] loads its folder. Its
 // schema's $ref may point to other JSON files in the same folder.
-func LoadFile(file string) (*Dataset, error) {
+func LoadFile(file string, opts ...schema.Option) (*Dataset, error) {
 	if filepath.Base(file) != DeclarationFile {
 		return nil, &declError{file: file, msg: "a dataset is declared in a file named " + DeclarationFile}
 	}
-	ds, err := LoadDir(filepath.Dir(file))
+	ds, err := LoadDir(filepath.Dir(file), opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +189,7 @@ func checkJSON(p string, b []byte, display func(string) string, errs *[]error) (
 
 // load reads, checks and compiles one declaration, with shared schema
 // resources from other datasets.
-func load(p string, files Files, shared map[string][]byte, display func(string) string) (*Dataset, error) {
+func load(p string, files Files, shared map[string][]byte, display func(string) string, opts []schema.Option) (*Dataset, error) {
 	file := display(p)
 	decl, f, err := parseDeclaration(file, files[p])
 	if err != nil {
@@ -202,7 +205,7 @@ func load(p string, files Files, shared map[string][]byte, display func(string) 
 	}
 	d.schemaLine, d.schemaCol = position(file, f, "schema")
 	if decl.Schema != "" && len(errs) == 0 {
-		if err := loadSchema(d, p, files, shared, display); err != nil {
+		if err := loadSchema(d, p, files, shared, display, opts); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -215,7 +218,7 @@ func load(p string, files Files, shared map[string][]byte, display func(string) 
 // loadSchema compiles the dataset's schema file, with every other JSON file
 // in its folder and the shared documents as resources, into the dataset's
 // one version.
-func loadSchema(d *Dataset, declPath string, files Files, shared map[string][]byte, display func(string) string) error {
+func loadSchema(d *Dataset, declPath string, files Files, shared map[string][]byte, display func(string) string, opts []schema.Option) error {
 	dir := path.Dir(declPath)
 	name := path.Join(dir, path.Clean(filepath.ToSlash(d.SchemaName)))
 	doc, ok := files[name]
@@ -240,7 +243,7 @@ func loadSchema(d *Dataset, declPath string, files Files, shared map[string][]by
 	}
 	delete(res, name)
 	v := &Version{Number: max(d.DeclaredVersion, 1), Source: Source{Name: name, Doc: doc, Resources: res}}
-	if err := Compile(d, v); err != nil {
+	if err := Compile(d, v, opts...); err != nil {
 		return d.SchemaError("%v", err)
 	}
 	v.Source = Narrow(v.Source)

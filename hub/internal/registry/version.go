@@ -107,8 +107,12 @@ type Version struct {
 // version read back from the hub's state, and for a candidate version — so
 // whatever a compiled version needs (a vocabulary, a faster validator)
 // is added here once.
-func Compile(d *Dataset, v *Version) error {
-	s, err := schema.Compile(v.Source.Name, v.Source.Doc, v.Source.Resources)
+//
+// opts carry what the hub's schemas share (schema.WithTaxonomy: the live
+// taxonomy index); the dataset adds its own reaction to deprecated concepts.
+func Compile(d *Dataset, v *Version, opts ...schema.Option) error {
+	opts = append(opts[:len(opts):len(opts)], schema.WithDeprecated(d.TaxonomyDeprecated))
+	s, err := schema.Compile(v.Source.Name, v.Source.Doc, v.Source.Resources, opts...)
 	if err != nil {
 		return err
 	}
