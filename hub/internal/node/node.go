@@ -33,8 +33,10 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/jsread"
+	"github.com/jobtech-dev/datahub/hub/internal/metrics"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
+	"github.com/jobtech-dev/datahub/hub/internal/redrive"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
@@ -76,6 +78,13 @@ type Node struct {
 	bg      sync.WaitGroup
 	// integrity compares the streams with what the hub last recorded of them.
 	integrity *integrity.Tracker
+	// metrics counts and reads what Prometheus scrapes; metricsHTTP serves
+	// it on --metrics-listen when set.
+	metrics     *metrics.Metrics
+	metricsHTTP *httpserve.Server
+	metricsLn   net.Listener
+	redrive     *redrive.Service
+	apiHandler  *api.Handler
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -87,7 +96,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: log}
+	n := &Node{cfg: cfg, log: log, metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -133,6 +142,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		MaxPayload:       int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
 		Logger:           log,
 		OnViolation: func(actor string, cid uint64, msg string) {
+			n.metrics.Violation(actor)
 			if a := n.accessSvc(); a != nil {
 				a.Violation(actor, cid, msg)
 			}
@@ -206,7 +216,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := acc.LoadInitial(ctx, cfg.Policies); err != nil {
 		return nil, err
 	}
-	n.nats.SetAuthorizer(acc)
+	n.nats.SetAuthorizer(n.metrics.Authorizer(acc))
+	n.metrics.Watch(metrics.Sources{Registry: n.reg, JetStream: n.js, NATS: n.nats.NATS(), Connected: n.nats.Connected, Logger: log,
+		Policies: func() map[string]int { return map[string]int{"files": acc.Policies().Len()} }})
 	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
@@ -218,7 +230,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.keys.Start(); err != nil {
 		return nil, err
 	}
-	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log})
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log, Observer: n.metrics})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -228,11 +240,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.pub, err = publish.New(n.ncAdmin, wire.AdminActor); err != nil {
 		return nil, err
 	}
+	if n.redrive, err = redrive.Open(ctx, n.js, n.ingest.StoreAs, n.auditw, log); err != nil {
+		return nil, err
+	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
 	limits.http.Refuse = problem.WriteStatus
-	n.http = httpserve.New(api.New(api.Deps{
+	n.apiHandler = api.New(api.Deps{
 		Registry:           n.reg,
 		JetStream:          n.js,
 		Publisher:          n.pub,
@@ -252,7 +267,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Logger:             log,
 		Damage:             n.integrity,
 		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
-	}), limits.http, log.With("component", "http"))
+		Metrics:            n.metrics.Handler(),
+		Extra:              api.Extras{Redrive: n.redrive},
+	})
+	n.http = httpserve.New(n.apiHandler, limits.http, log.With("component", "http"))
+	if err := n.serveMetrics(cfg, limits.http); err != nil {
+		return nil, err
+	}
 	serve := n.http.Serve
 	if n.tls != nil {
 		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
@@ -405,6 +426,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if err := n.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
+	}
+	if n.metricsHTTP != nil {
+		_ = n.metricsHTTP.Shutdown(ctx)
 	}
 	if n.pub != nil {
 		_ = n.pub.Close()
