@@ -101,12 +101,28 @@ func (s *Service) writeOrigin(ctx context.Context, o Origin) error {
 
 // loadInitial puts the start-up policies in force (see LoadInitial).
 func (s *Service) loadInitial(ctx context.Context, dir string) error {
+	if err := s.loadLayers(ctx); err != nil {
+		return err
+	}
 	applied, origin, err := s.readApplied(ctx)
 	if err != nil {
 		return err
 	}
+	base := applied
+	if base == nil {
+		base = s.set.Load().Base()
+	}
+	s.applyMu.Lock()
+	effective, err := s.withLayers(base)
+	s.applyMu.Unlock()
+	if err != nil {
+		// A layer that no longer fits the files (a group renamed) is
+		// dropped from force, loudly; its requests can be approved again.
+		s.log.Error("policy layers not in force", "err", err)
+		effective = base
+	}
+	s.set.Store(effective)
 	if applied != nil {
-		s.set.Store(applied)
 		o := origin
 		s.origin.Store(&o)
 	}
@@ -138,6 +154,7 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 	}
 	from := Origin{Route: RouteFolder, By: ByStart, Source: abs}
 	if applied != nil && applied.Digest() != set.Digest() && !(origin.Route == RouteFolder && origin.Source == abs) {
+		// (digests are of the files alone: the layers are not replaced)
 		s.override(applied, origin, set, abs)
 	}
 	_, err = s.ApplyFrom(ctx, set, from)

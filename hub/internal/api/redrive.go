@@ -7,7 +7,9 @@ import (
 	"strconv"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/accessreq"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/jobstore"
 	"github.com/jobtech-dev/datahub/hub/internal/redrive"
 	"github.com/jobtech-dev/datahub/internal/problem"
 )
@@ -17,6 +19,10 @@ import (
 type Extras struct {
 	// Redrive re-drives dead letters after a schema fix.
 	Redrive *redrive.Service
+	// Services is the Jobstore: descriptions of actors' digital services.
+	Services *jobstore.Store
+	// Requests are actors' requests for access to datasets.
+	Requests *accessreq.Service
 }
 
 func (a *api) extraRoutes() []Route {
@@ -26,6 +32,20 @@ func (a *api) extraRoutes() []Route {
 	var rs []Route
 	if a.Extra.Redrive != nil {
 		rs = append(rs, admin("POST /api/v1/datasets/{dataset}/deadletters/{seq}/redrive", a.redrive))
+	}
+	if a.Extra.Services != nil {
+		rs = append(rs,
+			admin("GET /api/v1/services", a.listServices, "q", "category", "dataset", "actor"),
+			admin("GET /api/v1/services/{actor}/{service}", a.getService),
+			admin("PUT /api/v1/services/{actor}/{service}", a.putService),
+			admin("DELETE /api/v1/services/{actor}/{service}", a.deleteService))
+	}
+	if a.Extra.Requests != nil {
+		rs = append(rs,
+			admin("GET /api/v1/access-requests", a.listRequests, "state", "actor"),
+			admin("GET /api/v1/access-requests/{id}", a.getRequest),
+			admin("POST /api/v1/access-requests/{id}/approve", a.approveRequest),
+			admin("POST /api/v1/access-requests/{id}/decline", a.declineRequest))
 	}
 	return rs
 }

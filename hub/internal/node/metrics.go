@@ -6,7 +6,10 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/jobtech-dev/datahub/hub/internal/accessreq"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/hub/internal/jobstore"
+	"github.com/jobtech-dev/datahub/hub/internal/redrive"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/metrics"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
@@ -49,3 +52,12 @@ func (n *Node) Metrics() *metrics.Metrics { return n.metrics }
 
 // Routes lists every HTTP route the hub registered.
 func (n *Node) Routes() []api.Route { return n.apiHandler.Routes() }
+
+// Services is the Jobstore.
+func (n *Node) Services() *jobstore.Store { return n.services }
+
+// Requests are the actors' access requests.
+func (n *Node) Requests() *accessreq.Service { return n.requests }
+
+// Redrive re-drives dead letters.
+func (n *Node) Redrive() *redrive.Service { return n.redrive }

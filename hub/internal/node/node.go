@@ -23,6 +23,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
+	"github.com/jobtech-dev/datahub/hub/internal/accessreq"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
@@ -32,6 +33,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/jobstore"
 	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 	"github.com/jobtech-dev/datahub/hub/internal/metrics"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
@@ -84,6 +86,8 @@ type Node struct {
 	metricsHTTP *httpserve.Server
 	metricsLn   net.Listener
 	redrive     *redrive.Service
+	services    *jobstore.Store
+	requests    *accessreq.Service
 	apiHandler  *api.Handler
 }
 
@@ -218,7 +222,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}
 	n.nats.SetAuthorizer(n.metrics.Authorizer(acc))
 	n.metrics.Watch(metrics.Sources{Registry: n.reg, JetStream: n.js, NATS: n.nats.NATS(), Connected: n.nats.Connected, Logger: log,
-		Policies: func() map[string]int { return map[string]int{"files": acc.Policies().Len()} }})
+		Policies: func() map[string]int {
+			set := acc.Policies()
+			out := map[string]int{"files": set.Base().Len()}
+			for layer, ids := range set.Layers() {
+				out[layer] = len(ids)
+			}
+			return out
+		}})
 	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
@@ -241,6 +252,13 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	if n.redrive, err = redrive.Open(ctx, n.js, n.ingest.StoreAs, n.auditw, log); err != nil {
+		return nil, err
+	}
+	known := func(d string) bool { _, ok := n.reg.Get(d); return ok }
+	if n.services, err = jobstore.Open(ctx, n.js, n.auditw, known, log); err != nil {
+		return nil, err
+	}
+	if n.requests, err = accessreq.Open(ctx, n.js, acc, n.reg, n.auditw, log); err != nil {
 		return nil, err
 	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
@@ -268,7 +286,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Damage:             n.integrity,
 		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
 		Metrics:            n.metrics.Handler(),
-		Extra:              api.Extras{Redrive: n.redrive},
+		Extra:              api.Extras{Redrive: n.redrive, Services: n.services, Requests: n.requests},
 	})
 	n.http = httpserve.New(n.apiHandler, limits.http, log.With("component", "http"))
 	if err := n.serveMetrics(cfg, limits.http); err != nil {
