@@ -42,6 +42,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/hub/internal/web"
 	"github.com/jobtech-dev/datahub/internal/dirlock"
 	"github.com/jobtech-dev/datahub/internal/fds"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
@@ -265,6 +266,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
 	limits.http.Refuse = problem.WriteStatus
+	pages, err := web.New(web.Deps{Registry: n.reg, JetStream: n.js, Access: acc, Audit: n.audit, Anchors: n.anchors, Services: n.services,
+		Requests: n.requests, Redrive: n.redrive, Tokens: n.token, Connected: n.nats.Connected, Origin: cfg.Name,
+		SessionMaxAge: cfg.SessionMaxAge, DownloadsPerMinute: cfg.PublicRateLimit, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	n.apiHandler = api.New(api.Deps{
 		Registry:           n.reg,
 		JetStream:          n.js,
@@ -287,6 +294,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
 		Metrics:            n.metrics.Handler(),
 		Extra:              api.Extras{Redrive: n.redrive, Services: n.services, Requests: n.requests},
+		Web:                pages,
 	})
 	n.http = httpserve.New(n.apiHandler, limits.http, log.With("component", "http"))
 	if err := n.serveMetrics(cfg, limits.http); err != nil {

@@ -43,6 +43,8 @@ type Dataset struct {
 	Schema *schema.Schema
 	// File is the declaration's path as loaded ("" if built in code).
 	File string
+	// Open is open data: the public catalog lets anyone download it.
+	Open bool
 
 	keyPtr, tombstonePtr string
 	nameLine, nameCol    int // where the name is declared, for duplicate errors

@@ -30,6 +30,9 @@ type declaration struct {
 	MaxPerKey     int64  `yaml:"max_per_key"`
 	SchemaVersion int    `yaml:"schema_version"`
 	Schema        string `yaml:"schema"`
+	// Open makes the dataset open data: anyone may download it from the
+	// public catalog, without credentials. A YAML boolean (true or false).
+	Open bool `yaml:"open"`
 }
 
 // Limits and defaults of a declaration.
@@ -224,7 +227,7 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	return &Dataset{
 		Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
 		Key: d.Key, Tombstone: d.Tombstone, KeyScope: scope,
-		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, SchemaVersion: d.SchemaVersion,
+		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, SchemaVersion: d.SchemaVersion, Open: d.Open,
 		File:   file,
 		keyPtr: fieldPointer(d.Key), tombstonePtr: fieldPointer(d.Tombstone),
 	}, errs
