@@ -86,7 +86,9 @@ func (s *Service) Check(known func(dataset string) bool) error {
 			bad(field, "is not UTF-8 text")
 		case utf8.RuneCountInString(v) > max:
 			bad(field, "has %d characters, at most %d", utf8.RuneCountInString(v), max)
-		case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) }):
+		case strings.ContainsFunc(v, func(r rune) bool {
+			return unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r'))
+		}):
 			bad(field, "holds control characters")
 		}
 	}
