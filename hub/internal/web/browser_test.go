@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -65,11 +67,34 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// run runs browser steps, each group bounded so a broken page fails the
+// test in seconds instead of waiting out the whole test's time.
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// nav loads a page and fails unless it answers 200 OK: an error page is a
+// broken page even when it renders.
+func nav(url string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		resp, err := chromedp.NavigateResponse(url)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		if resp == nil || resp.Status != http.StatusOK {
+			status := int64(0)
+			if resp != nil {
+				status = resp.Status
+			}
+			return fmt.Errorf("GET %s: status %d, want 200", url, status)
+		}
+		return nil
+	})
 }
 
 // eval runs a script in the page and returns its result.
@@ -224,7 +249,7 @@ func schemasWithShortHeadlines(t *testing.T) string {
 func adminSignIn(t *testing.T, ctx context.Context, n *node.Node) {
 	t.Helper()
 	run(t, ctx, "admin sign-in",
-		chromedp.Navigate(n.HTTPURL()+"/admin/login"),
+		nav(n.HTTPURL()+"/admin/login"),
 		chromedp.SetValue(chromedp.CSS("#token"), n.Token()),
 		chromedp.Click(chromedp.CSS(`form[action="/admin/login"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Admin"]`)))
@@ -260,7 +285,7 @@ func TestBrowser(t *testing.T) {
 	n = hubtest.Start(t, cfg2)
 
 	adminSignIn(t, ctx, n)
-	run(t, ctx, "dead letters", chromedp.Navigate(n.HTTPURL()+"/admin/deadletters?dataset=jobads"), chromedp.WaitVisible(chromedp.CSS("table")))
+	run(t, ctx, "dead letters", nav(n.HTTPURL()+"/admin/deadletters?dataset=jobads"), chromedp.WaitVisible(chromedp.CSS("table")))
 	inert(t, ctx, "dead letters")
 	checkA11y(t, ctx, "dead letters")
 	shot(t, ctx, dir, "admin-deadletters")
@@ -279,17 +304,27 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// The public catalog and an open download.
-	run(t, ctx, "catalog", chromedp.Navigate(n.HTTPURL()+"/"), chromedp.WaitVisible(chromedp.CSS(".cards")))
+	run(t, ctx, "catalog", nav(n.HTTPURL()+"/"), chromedp.WaitVisible(chromedp.CSS(".cards")))
+	cards := eval[[]string](t, ctx, "catalog cards", `[...document.querySelectorAll(".cards .card h2 a")].map(a => a.getAttribute("href"))`)
+	if !slices.Contains(cards, "/datasets/jobads") || !slices.Contains(cards, "/datasets/taxonomy-concepts") {
+		t.Errorf("the catalog lists %v, want jobads and taxonomy-concepts", cards)
+	}
 	checkA11y(t, ctx, "home")
 	shot(t, ctx, dir, "catalog")
 	if code, b := apiDo(t, n, http.MethodPost, "/api/v1/datasets/taxonomy-concepts/records", `{"id":"aaaa_bbb_ccc","label":"Label `+strings.ReplaceAll(payload, `"`, `\"`)+`","type":"skill"}`); code != 201 {
 		t.Fatalf("concept: %d %s", code, b)
 	}
 	run(t, ctx, "dataset page",
-		chromedp.Navigate(n.HTTPURL()+"/datasets/taxonomy-concepts"), chromedp.WaitVisible(chromedp.CSS("#schema")))
+		nav(n.HTTPURL()+"/datasets/taxonomy-concepts"), chromedp.WaitVisible(chromedp.CSS("#schema")))
 	download := eval[string](t, ctx, "download", `fetch(document.querySelector('a[href$="snapshot.ndjson"]').href).then(r => r.text())`, chromedp.EvalAwaitPromise)
 	if !strings.Contains(download, `"aaaa_bbb_ccc"`) || !strings.Contains(download, `"dataset":"taxonomy-concepts"`) {
 		t.Fatalf("open download: %.300s", download)
+	}
+	schema := text(t, ctx, `section[aria-labelledby="schema"]`)
+	for _, want := range []string{"Version 1", "Fields of version", "/id", "/label", "An example record"} {
+		if !strings.Contains(schema, want) {
+			t.Errorf("the dataset page's schema section lacks %q:\n%.600s", want, schema)
+		}
 	}
 	checkA11y(t, ctx, "dataset")
 	shot(t, ctx, dir, "dataset")
@@ -309,7 +344,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	run(t, ctx, "actor sign-in", chromedp.Navigate(signInLink(t, n, "newcomer", kp)), chromedp.WaitVisible(chromedp.CSS("#rights")))
+	run(t, ctx, "actor sign-in", nav(signInLink(t, n, "newcomer", kp)), chromedp.WaitVisible(chromedp.CSS("#rights")))
 	until := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
 	run(t, ctx, "request access",
 		chromedp.SetValue(chromedp.CSS("#req-dataset"), "jobads"),
@@ -336,7 +371,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#svc-contact"), "team@newcomer.example"))
 	submit(t, ctx, "publish service", `form[action="/me/services"] button`)
 	inert(t, ctx, "service")
-	run(t, ctx, "search", chromedp.Navigate(n.HTTPURL()+"/services"),
+	run(t, ctx, "search", nav(n.HTTPURL()+"/services"),
 		chromedp.SetValue(chromedp.CSS("#q"), "newcomers"), chromedp.SetValue(chromedp.CSS("#category"), "matching"),
 		chromedp.Click(chromedp.CSS(`form[role="search"] button`)), chromedp.WaitVisible(chromedp.CSS(".cards")))
 	found := eval[int](t, ctx, "search", `document.querySelectorAll('.cards a[href="/services/newcomer/newcomer-match"]').length`)
@@ -349,7 +384,7 @@ func TestBrowser(t *testing.T) {
 
 	// The admin approves; the actor's live connection may subscribe at once.
 	adminSignIn(t, ctx, n)
-	run(t, ctx, "approve", chromedp.Navigate(n.HTTPURL()+"/admin/requests"), chromedp.WaitVisible(chromedp.CSS("table")))
+	run(t, ctx, "approve", nav(n.HTTPURL()+"/admin/requests"), chromedp.WaitVisible(chromedp.CSS("table")))
 	inert(t, ctx, "admin requests")
 	checkA11y(t, ctx, "admin requests")
 	shot(t, ctx, dir, "admin-requests")
@@ -378,17 +413,17 @@ func TestBrowser(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for _, p := range []string{"/admin", "/admin/actors", "/admin/policies?actor=newcomer", "/admin/audit"} {
-		run(t, ctx, p, chromedp.Navigate(n.HTTPURL()+p), chromedp.WaitVisible(chromedp.CSS("h1")))
+		run(t, ctx, p, nav(n.HTTPURL()+p), chromedp.WaitVisible(chromedp.CSS("h1")))
 		inert(t, ctx, p)
 		checkA11y(t, ctx, p)
 	}
-	run(t, ctx, "explain", chromedp.Navigate(n.HTTPURL()+"/admin/policies?actor=newcomer&dataset=jobads&action=subscribe"),
+	run(t, ctx, "explain", nav(n.HTTPURL()+"/admin/policies?actor=newcomer&dataset=jobads&action=subscribe"),
 		chromedp.WaitVisible(chromedp.CSS("h1")))
 	layer := text(t, ctx, "main")
 	if !strings.Contains(layer, "access-requests") {
 		t.Errorf("policies page does not show the grant's layer")
 	}
 	shot(t, ctx, dir, "admin-policies")
-	run(t, ctx, "audit", chromedp.Navigate(n.HTTPURL()+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	run(t, ctx, "audit", nav(n.HTTPURL()+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	shot(t, ctx, dir, "admin-audit")
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -78,17 +79,30 @@ func (w *Web) schemaOf(d *registry.Dataset) schemaView {
 }
 
 // exampleOf reads the first valid example beside d's declaration that is
-// not a tombstone (examples/valid/*.json), if any.
+// not a tombstone (examples/valid/*.json, else the first line of
+// examples/valid/*.ndjson), if any.
 func exampleOf(d *registry.Dataset) ([]byte, string) {
 	if d.File == "" {
 		return nil, ""
 	}
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(d.File), "examples", "valid", "*.json"))
+	dir := filepath.Join(filepath.Dir(d.File), "examples", "valid")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	sort.Strings(files)
-	for _, f := range files {
+	// A dataset whose examples are NDJSON only (the taxonomy's) shows the
+	// first record of its first file.
+	lines, _ := filepath.Glob(filepath.Join(dir, "*.ndjson"))
+	sort.Strings(lines)
+	for _, f := range append(files, lines...) {
 		b, err := os.ReadFile(f)
 		if err != nil || len(b) > 256<<10 || strings.Contains(filepath.Base(f), "tombstone") {
 			continue
+		}
+		if strings.HasSuffix(f, ".ndjson") {
+			first, _, _ := bytes.Cut(bytes.TrimSpace(b), []byte("\n"))
+			if len(first) == 0 {
+				continue
+			}
+			b = first
 		}
 		return b, filepath.Join("examples", "valid", filepath.Base(f))
 	}
