@@ -74,6 +74,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 			fmt.Fprintf(out, "JobTech Data Hub %q is ready\n", cfg.Name)
 			fmt.Fprintf(out, "  NATS:        %s\n", n.NATSURL())
 			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
+			fmt.Fprintf(out, "  catalog:     %s/  (admin pages: %s/admin)\n", n.HTTPURL(), n.HTTPURL())
 			fmt.Fprintf(out, "  datasets:    %d from %s\n", len(n.Registry().List()), cfg.Schemas)
 			fmt.Fprintf(out, "  data:        %s  (admin token: %s)\n", cfg.Data, filepath.Join(cfg.Data, admintoken.FileName))
 			if c := n.TLS(); c != nil {
