@@ -59,7 +59,7 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(bctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(bctx, 3*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -71,7 +71,7 @@ func browser(t *testing.T) context.Context {
 // test in seconds instead of waiting out the whole test's time.
 func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -112,13 +112,19 @@ func eval[T any](t *testing.T, ctx context.Context, what, js string, opts ...chr
 // left on it by an earlier form cannot pass for the answer.
 func submit(t *testing.T, ctx context.Context, what, button string) {
 	t.Helper()
+	submitThen(t, ctx, what, button, ".flash")
+}
+
+// submitThen clicks a form's button and waits for wait on the next page.
+func submitThen(t *testing.T, ctx context.Context, what, button, wait string) {
+	t.Helper()
 	run(t, ctx, what,
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Evaluate[string](`document.documentElement.dataset.stale = "1"`)(ctx, tg)
 			return err
 		}),
 		chromedp.Click(chromedp.CSS(button)),
-		chromedp.WaitVisible(chromedp.CSS(`html:not([data-stale]) .flash`)))
+		chromedp.WaitVisible(chromedp.CSS(`html:not([data-stale]) `+wait)))
 }
 
 // text is the text of the first element matching a CSS selector.
@@ -388,6 +394,15 @@ func TestBrowser(t *testing.T) {
 	inert(t, ctx, "admin requests")
 	checkA11y(t, ctx, "admin requests")
 	shot(t, ctx, dir, "admin-requests")
+	// A form posted without its CSRF token is refused, and changes nothing.
+	forged := eval[int](t, ctx, "approve without csrf", `(() => {
+  const f = document.querySelector('form[action$="/approve"]');
+  const d = new FormData(f); d.delete("csrf");
+  return fetch(f.action, {method: "POST", body: new URLSearchParams(d)}).then(r => r.status);
+})()`, chromedp.EvalAwaitPromise)
+	if forged != http.StatusForbidden {
+		t.Errorf("an approval posted without the CSRF token: %d, want 403", forged)
+	}
 	submit(t, ctx, "approve", `form[action$="/approve"] button`)
 	var got atomic.Int64
 	var sub *kit.Subscription
@@ -426,4 +441,8 @@ func TestBrowser(t *testing.T) {
 	shot(t, ctx, dir, "admin-policies")
 	run(t, ctx, "audit", nav(n.HTTPURL()+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	shot(t, ctx, dir, "admin-audit")
+
+	// Signing out ends the session: the admin pages ask for the token again.
+	submitThen(t, ctx, "sign out", `form[action="/logout"] button`, "h1")
+	run(t, ctx, "admin after sign-out", nav(n.HTTPURL()+"/admin"), chromedp.WaitVisible(chromedp.CSS("#token")))
 }
