@@ -11,7 +11,8 @@ import (
 )
 
 // openAPIYAML is the OpenAPI 3.1 description of the hub's HTTP interface,
-// written by hand; a test holds it to the routes the hub registers.
+// written by hand. So far it is a skeleton without paths; the paths, and a
+// test that holds them to Handler.Routes, are still to be written.
 //
 //go:embed openapi.yaml
 var openAPIYAML []byte
