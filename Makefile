@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test bench flood batch-rss fuzz vet fmt clean
+.PHONY: all build run test bench flood batch-rss fuzz vet fmt clean screenshots
 
 all: build
 
@@ -48,6 +48,11 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./internal/fastschema/ || exit 1; \
 	done
 	$(GO) test -count=1 -run 'TestDifferential' ./internal/fastschema/ -args -exhaustive
+
+# Screenshots of the main pages into docs/screenshots (the browser test
+# takes them; it needs Debian's chromium).
+screenshots:
+	HUB_SCREENSHOTS=1 $(GO) test -count=1 -run TestBrowser ./hub/internal/web/
 
 vet:
 	$(GO) vet $(PKGS)

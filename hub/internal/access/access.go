@@ -74,6 +74,8 @@ type Service struct {
 	graceNext time.Time              // earliest end of a running grace period
 	graceWake chan struct{}
 	graceOnce sync.Once
+
+	layers map[string]map[string][]byte // layer name → its files; guarded by applyMu
 }
 
 type connState struct {
@@ -176,10 +178,15 @@ func (s *Service) ApplyFrom(ctx context.Context, set *policy.Set, o Origin) (App
 	defer s.applyMu.Unlock()
 	by := o.By
 	res := ApplyResult{Digest: set.Digest(), Policies: set.PolicyIDs()}
-	old := s.set.Load()
+	old := s.set.Load().Base()
 	res.Diff = policy.DiffSets(old, set)
 	if old.Digest() == res.Digest {
 		return res, nil
+	}
+	// The layers (approved access requests) stay in force over the new files.
+	effective, err := s.withLayers(set.Base())
+	if err != nil {
+		return res, err
 	}
 	b, err := json.Marshal(set.Files())
 	if err != nil {
@@ -194,7 +201,7 @@ func (s *Service) ApplyFrom(ctx context.Context, set *policy.Set, o Origin) (App
 		// only how they came is then unknown.
 		s.log.Warn("policies applied but how could not be recorded", "err", err)
 	}
-	s.set.Store(set)
+	s.set.Store(effective)
 	res.Changed = true
 	// The server refuses an actor that lost a right at once: its live
 	// connections are cut here and come back without it.

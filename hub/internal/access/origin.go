@@ -82,12 +82,28 @@ func (s *Service) writeOrigin(ctx context.Context, o Origin) error {
 
 // loadInitial puts the start-up policies in force (see LoadInitial).
 func (s *Service) loadInitial(ctx context.Context, dir string) error {
+	if err := s.loadLayers(ctx); err != nil {
+		return err
+	}
 	inForce, origin, err := s.readApplied(ctx)
 	if err != nil {
 		return err
 	}
+	base := inForce
+	if base == nil {
+		base = s.set.Load().Base()
+	}
+	s.applyMu.Lock()
+	effective, err := s.withLayers(base)
+	s.applyMu.Unlock()
+	if err != nil {
+		// A layer that no longer fits the files (a group renamed) is
+		// dropped from force, loudly; its requests can be approved again.
+		s.log.Error("policy layers not in force", "err", err)
+		effective = base
+	}
+	s.set.Store(effective)
 	if inForce != nil {
-		s.set.Store(inForce)
 		o := origin
 		s.origin.Store(&o)
 	}
@@ -118,6 +134,7 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 		abs = dir
 	}
 	from := Origin{Route: RouteFolder, By: ByStart, Source: abs}
+	// (digests are of the files alone: the layers are not replaced)
 	if inForce != nil && applied.Overrides(inForce.Digest(), origin, set.Digest(), abs) {
 		s.override(inForce, origin, set, abs)
 	}

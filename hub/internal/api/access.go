@@ -63,6 +63,9 @@ type PolicyState struct {
 	Policies []string          `json:"policies"`
 	Files    map[string]string `json:"files"`
 	Origin   access.Origin     `json:"origin"`
+	// Layers lists the policies in force beside the files, by layer (the
+	// grants of approved access requests): an apply of the files keeps them.
+	Layers map[string][]string `json:"layers,omitempty"`
 }
 
 // CheckResult answers a policy check.
@@ -90,7 +93,10 @@ type ExplainLine struct {
 	Reason     string   `json:"reason"`
 	Conditions []string `json:"conditions"`
 	Pending    []string `json:"pending"`
-	Text       string   `json:"text"`
+	// Layer is the layer of the deciding policy: "" for the applied files,
+	// "access-requests" for a grant from an approved access request.
+	Layer string `json:"layer,omitempty"`
+	Text  string `json:"text"`
 }
 
 func decodeBody(r *http.Request, v any) error {
@@ -159,7 +165,8 @@ func (a *api) getPolicies(w http.ResponseWriter, r *http.Request) error {
 	for k, v := range set.Files() {
 		files[k] = string(v)
 	}
-	return problem.WriteJSON(w, http.StatusOK, PolicyState{Digest: set.Digest(), Policies: set.PolicyIDs(), Files: files, Origin: a.Access.PolicyOrigin()})
+	return problem.WriteJSON(w, http.StatusOK, PolicyState{Digest: set.Digest(), Policies: set.Base().PolicyIDs(), Files: files,
+		Origin: a.Access.PolicyOrigin(), Layers: set.Layers()})
 }
 
 func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
@@ -312,7 +319,7 @@ func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		out = append(out, ExplainLine{Dataset: l.Dataset, Action: l.Action, Allowed: l.Allowed, PolicyID: l.PolicyID,
-			Reason: l.Reason, Conditions: l.Conditions, Pending: l.Pending, Text: l.String()})
+			Reason: l.Reason, Conditions: l.Conditions, Pending: l.Pending, Layer: l.Layer, Text: l.String()})
 	}
 	return problem.WriteJSON(w, http.StatusOK, out)
 }

@@ -73,6 +73,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		backupCmd(),
 		restoreCmd(),
 		tokenCmd(),
+		serviceCmd(),
 	} {
 		root.AddCommand(c)
 	}

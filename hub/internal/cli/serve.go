@@ -74,6 +74,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 			fmt.Fprintf(out, "JobTech Data Hub %q is ready\n", cfg.Name)
 			fmt.Fprintf(out, "  NATS:        %s\n", n.NATSURL())
 			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
+			fmt.Fprintf(out, "  catalog:     %s/  (admin pages: %s/admin)\n", n.HTTPURL(), n.HTTPURL())
 			if cfg.Schemas == "" {
 				fmt.Fprintf(out, "  datasets:    %d as last applied (no schemas folder: hub dataset apply -f DIR changes them)\n", len(n.Registry().List()))
 			} else {
@@ -86,6 +87,9 @@ certificate files: new connections get the new certificate, open ones stay.`,
 					mutual = "; clients need a certificate from " + cfg.TLSClientCA
 				}
 				fmt.Fprintf(out, "  TLS:         %s, valid until %s%s (SIGHUP reloads)\n", cfg.TLSCert, c.Leaf().NotAfter.UTC().Format(time.DateOnly), mutual)
+			}
+			if u := n.MetricsURL(); u != "" {
+				fmt.Fprintf(out, "  metrics:     %s/metrics\n", u)
 			}
 			fmt.Fprintf(out, "  audit:       anchors to %s  (anchor key: %s)\n", cfg.AnchorFilePath(), cfg.AnchorKeyPath())
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
@@ -126,6 +130,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.IntVar(&cfg.HTTPMaxConns, "http-max-conns", cfg.HTTPMaxConns, "open HTTP connections in all (0 = from the file descriptor limit, -1 = no cap)")
 	f.IntVar(&cfg.NATSMaxConns, "nats-max-conns", cfg.NATSMaxConns, "NATS connections in all (0 = from the file descriptor limit, -1 = no cap)")
 	f.IntVar(&cfg.MaxConnsPerActor, "max-conns-per-actor", cfg.MaxConnsPerActor, "NATS connections per actor (-1 = no cap)")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", cfg.MetricsListen, "serve Prometheus /metrics on this host:port without the admin token (also at /api/v1/metrics with it)")
 	for _, dir := range []string{"data", "schemas", "policies"} {
 		_ = cmd.MarkFlagDirname(dir)
 	}
@@ -200,5 +205,7 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.NATSMaxConns = src.NATSMaxConns
 	case "max-conns-per-actor":
 		dst.MaxConnsPerActor = src.MaxConnsPerActor
+	case "metrics-listen":
+		dst.MetricsListen = src.MetricsListen
 	}
 }

@@ -44,6 +44,17 @@ type Options struct {
 	// on the one goroutine that answers publishers: it must be quick.
 	OnStored map[string]func(wire.Envelope)
 	Logger   *slog.Logger
+	// Observer, if set, is told each record's outcome and how long it took
+	// from arrival to its answer (for metrics).
+	Observer Observer
+}
+
+// Observer is told the outcome of every record the service answers: its
+// dataset ("" when the subject named none), its status, for a refusal the
+// keyword of its first violation, and the time from arrival to answer. It
+// must not block.
+type Observer interface {
+	ObserveRecord(dataset string, status wire.Status, reason string, took time.Duration)
 }
 
 // Counts are running totals since start, for metrics and tests.
@@ -109,6 +120,7 @@ type job struct {
 	msg    *nats.Msg
 	done   chan struct{}
 	result *pending
+	at     time.Time // arrival
 }
 
 // Start subscribes to every ingest subject and starts the pipeline:
@@ -128,7 +140,7 @@ func (s *Service) Start(ctx context.Context) error {
 	go func() { defer s.wg.Done(); defer close(acks); s.publisher(acks) }()
 	go func() { defer s.wg.Done(); s.acker(acks) }()
 	sub, err := s.nc.QueueSubscribe(wire.IngestWildcard, wire.IngestQueue, func(m *nats.Msg) {
-		j := &job{msg: m, done: make(chan struct{})}
+		j := &job{msg: m, done: make(chan struct{}), at: time.Now()}
 		s.order <- j
 		s.work <- j
 	})
@@ -203,11 +215,13 @@ type pending struct {
 	fut      jetstream.PubAckFuture
 	reply    wire.Reply
 	rejected bool
+	at       time.Time // arrival, for the observer
 }
 
 func (s *Service) worker() {
 	for j := range s.work {
 		j.result = s.check(j.msg)
+		j.result.at = j.at
 		close(j.done)
 	}
 }
@@ -453,6 +467,13 @@ func (s *Service) answer(p *pending) {
 		s.rejected.Add(1)
 	default:
 		s.unavailable.Add(1)
+	}
+	if o := s.opts.Observer; o != nil && !p.at.IsZero() {
+		reason := ""
+		if len(p.reply.Violations) > 0 {
+			reason = p.reply.Violations[0].Keyword
+		}
+		o.ObserveRecord(p.reply.Dataset, p.reply.Status, reason, time.Since(p.at))
 	}
 	if p.req.Reply == "" {
 		return

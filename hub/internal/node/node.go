@@ -25,6 +25,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
+	"github.com/jobtech-dev/datahub/hub/internal/accessreq"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
@@ -35,12 +36,16 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/jobstore"
 	"github.com/jobtech-dev/datahub/hub/internal/jsread"
+	"github.com/jobtech-dev/datahub/hub/internal/metrics"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
+	"github.com/jobtech-dev/datahub/hub/internal/redrive"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/hub/internal/web"
 	"github.com/jobtech-dev/datahub/internal/dirlock"
 	"github.com/jobtech-dev/datahub/internal/fds"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
@@ -84,6 +89,15 @@ type Node struct {
 	integrity *integrity.Tracker
 	// taxonomy is what the schemas' x-taxonomy keyword checks against.
 	taxonomy *taxonomy.Index
+	// metrics counts and reads what Prometheus scrapes; metricsHTTP serves
+	// it on --metrics-listen when set.
+	metrics     *metrics.Metrics
+	metricsHTTP *httpserve.Server
+	metricsLn   net.Listener
+	redrive     *redrive.Service
+	services    *jobstore.Store
+	requests    *accessreq.Service
+	apiHandler  *api.Handler
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -95,7 +109,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: log}
+	n := &Node{cfg: cfg, log: log, metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -142,6 +156,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		MaxPayload:       int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
 		Logger:           log,
 		OnViolation: func(actor string, cid uint64, msg string) {
+			n.metrics.Violation(actor)
 			if a := n.accessSvc(); a != nil {
 				a.Violation(actor, cid, msg)
 			}
@@ -233,7 +248,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := acc.LoadInitial(ctx, cfg.Policies); err != nil {
 		return nil, err
 	}
-	n.nats.SetAuthorizer(acc)
+	n.nats.SetAuthorizer(n.metrics.Authorizer(acc))
+	n.metrics.Watch(metrics.Sources{Registry: n.reg, JetStream: n.js, NATS: n.nats.NATS(), Connected: n.nats.Connected, Logger: log,
+		Policies: func() map[string]int {
+			set := acc.Policies()
+			out := map[string]int{"files": set.Base().Len()}
+			for layer, ids := range set.Layers() {
+				out[layer] = len(ids)
+			}
+			return out
+		}})
 	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
 	n.deliv.SetRegistrar(n.datasets.RegisterForActor)
 	if err := n.deliv.Start(ctx); err != nil {
@@ -253,7 +277,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log,
-		OnStored: onStored})
+		OnStored: onStored, Observer: n.metrics})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -263,11 +287,27 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.pub, err = publish.New(n.ncAdmin, wire.AdminActor); err != nil {
 		return nil, err
 	}
+	if n.redrive, err = redrive.Open(ctx, n.js, n.ingest.StoreAs, n.auditw, log); err != nil {
+		return nil, err
+	}
+	known := func(d string) bool { _, ok := n.reg.Get(d); return ok }
+	if n.services, err = jobstore.Open(ctx, n.js, n.auditw, known, log); err != nil {
+		return nil, err
+	}
+	if n.requests, err = accessreq.Open(ctx, n.js, acc, n.reg, n.auditw, log); err != nil {
+		return nil, err
+	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
 	limits.http.Refuse = problem.WriteStatus
-	n.http = httpserve.New(api.New(api.Deps{
+	pages, err := web.New(web.Deps{Registry: n.reg, JetStream: n.js, Access: acc, Audit: n.audit, Anchors: n.anchors, Services: n.services,
+		Requests: n.requests, Redrive: n.redrive, Tokens: n.token, Connected: n.nats.Connected, Origin: cfg.Name,
+		SessionMaxAge: cfg.SessionMaxAge, DownloadsPerMinute: cfg.PublicRateLimit, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.apiHandler = api.New(api.Deps{
 		Registry:           n.reg,
 		Datasets:           n.datasets,
 		JetStream:          n.js,
@@ -288,7 +328,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Logger:             log,
 		Damage:             n.integrity,
 		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
-	}), limits.http, log.With("component", "http"))
+		Metrics:            n.metrics.Handler(),
+		Extra:              api.Extras{Redrive: n.redrive, Services: n.services, Requests: n.requests},
+		Web:                pages,
+	})
+	n.http = httpserve.New(n.apiHandler, limits.http, log.With("component", "http"))
+	if err := n.serveMetrics(cfg, limits.http); err != nil {
+		return nil, err
+	}
 	serve := n.http.Serve
 	if n.tls != nil {
 		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
@@ -442,6 +489,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if err := n.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
+	}
+	if n.metricsHTTP != nil {
+		_ = n.metricsHTTP.Shutdown(ctx)
 	}
 	if n.pub != nil {
 		_ = n.pub.Close()

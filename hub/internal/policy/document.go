@@ -91,6 +91,7 @@ type compiled struct {
 	window    *TimeWindowCondition
 	cidr      *ladon.CIDRCondition
 	groups    []string // literal group names among the subjects, for the unknown-group check
+	layer     string   // the layer the policy belongs to; "" for the applied files
 }
 
 // parseFile parses one policy file's content. It returns every policy that

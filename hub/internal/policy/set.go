@@ -14,6 +14,7 @@ type Set struct {
 	memberOf map[string][]string // actor → sorted groups
 	files    map[string][]byte   // bare file name → raw content, as loaded
 	digest   string              // digestFiles(files)
+	base     *Set                // the files alone, when layers were added (nil: this is it)
 }
 
 // Files returns the raw content of every file the set was loaded from, by

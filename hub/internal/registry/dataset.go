@@ -72,6 +72,8 @@ type Dataset struct {
 	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
 	// concept gets (taxonomy_deprecated; schema.WarnDeprecated by default).
 	TaxonomyDeprecated schema.DeprecatedReaction
+	// Open is open data: the public catalog lets anyone download it.
+	Open bool
 
 	keyPtr, tombstonePtr  string
 	nameLine, nameCol     int // where the name is declared, for duplicate errors

@@ -40,6 +40,9 @@ type declaration struct {
 	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
 	// concept (x-taxonomy) gets: reject, warn (the default) or accept.
 	TaxonomyDeprecated string `yaml:"taxonomy_deprecated"`
+	// Open makes the dataset open data: anyone may download it from the
+	// public catalog, without credentials. A YAML boolean (true or false).
+	Open bool `yaml:"open"`
 }
 
 // Limits and defaults of a declaration.
@@ -251,7 +254,7 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 		Name:               d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
 		Key: d.Key, Tombstone: d.Tombstone, KeyScope: scope,
 		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey,
-		Compatibility: mode, CompatibilityPolicy: pol, DeclaredVersion: declared, SchemaName: d.Schema,
+		Compatibility: mode, CompatibilityPolicy: pol, DeclaredVersion: declared, SchemaName: d.Schema, Open: d.Open,
 		File:   file,
 		keyPtr: fieldPointer(d.Key), tombstonePtr: fieldPointer(d.Tombstone),
 	}, errs

@@ -25,6 +25,8 @@ type Declaration struct {
 	CompatibilityPolicy compat.Policy `json:"compatibility_policy"`
 	// TaxonomyDeprecated is the reaction to a deprecated taxonomy concept.
 	TaxonomyDeprecated schema.DeprecatedReaction `json:"taxonomy_deprecated,omitempty"`
+	// Open is open data (the public catalog serves it to anyone).
+	Open bool `json:"open,omitempty"`
 	// Schema is the schema file as declared (relative to the declaration).
 	Schema string `json:"schema"`
 	// File is the declaration file it was last applied from; it is not part
@@ -37,7 +39,7 @@ func (d *Dataset) Declaration() Declaration {
 	return Declaration{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
 		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: d.Retention, DedupeWindow: d.DedupeWindow,
 		MaxPerKey: d.MaxPerKey, Compatibility: d.Compatibility, CompatibilityPolicy: d.CompatibilityPolicy,
-		TaxonomyDeprecated: d.TaxonomyDeprecated, Schema: d.SchemaName, File: d.File}
+		TaxonomyDeprecated: d.TaxonomyDeprecated, Open: d.Open, Schema: d.SchemaName, File: d.File}
 }
 
 // Dataset returns a dataset with this declaration and no versions (see
@@ -46,7 +48,7 @@ func (c Declaration) Dataset() *Dataset {
 	d := &Dataset{Name: c.Name, Title: c.Title, Description: c.Description, Owner: c.Owner, Key: c.Key,
 		Tombstone: c.Tombstone, KeyScope: c.KeyScope, Retention: c.Retention, DedupeWindow: c.DedupeWindow,
 		MaxPerKey: c.MaxPerKey, Compatibility: c.Compatibility, CompatibilityPolicy: c.CompatibilityPolicy,
-		TaxonomyDeprecated: c.TaxonomyDeprecated, SchemaName: c.Schema, File: c.File, keyPtr: fieldPointer(c.Key), tombstonePtr: fieldPointer(c.Tombstone)}
+		TaxonomyDeprecated: c.TaxonomyDeprecated, Open: c.Open, SchemaName: c.Schema, File: c.File, keyPtr: fieldPointer(c.Key), tombstonePtr: fieldPointer(c.Tombstone)}
 	if d.KeyScope == "" {
 		d.KeyScope = DefaultKeyScope
 	}
@@ -86,6 +88,7 @@ func (c Declaration) Changes(old Declaration) []string {
 	add(c.Compatibility != old.Compatibility, "compatibility")
 	add(c.CompatibilityPolicy != old.CompatibilityPolicy, "compatibility_policy")
 	add(c.TaxonomyDeprecated != old.TaxonomyDeprecated, "taxonomy_deprecated")
+	add(c.Open != old.Open, "open")
 	add(c.Schema != old.Schema, "schema")
 	return out
 }
