@@ -61,6 +61,8 @@ type Deps struct {
 	// Origin is this hub's name (the origin of keys an admin assigns).
 	Owners *owners.Store
 	Origin string
+	// NATSURL is where actors connect, as the AsyncAPI document names it.
+	NATSURL string
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	Logger        *slog.Logger
@@ -159,6 +161,7 @@ func (a *api) routes() http.Handler {
 	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
 	v1.HandleFunc("POST /api/v1/token/rotate", h(a.rotateToken))
 	v1.HandleFunc("POST /api/v1/backup", h(a.backup))
+	v1.HandleFunc("GET /api/v1/asyncapi.json", h(a.asyncAPI))
 	mux.Handle("/api/", a.requireToken(problem.Mux(v1)))
 	mux.HandleFunc("/", problem.Handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
