@@ -50,8 +50,9 @@ type Client struct {
 	vmu     sync.Mutex
 	waiters map[string][]chan struct{} // subject → waiters for a violation
 
-	smu     sync.Mutex
-	schemas map[string]cachedSchema
+	smu      sync.Mutex
+	schemas  map[string]cachedSchema
+	versions map[string]*VersionedSchema // "dataset@n": versions never change
 }
 
 type cachedSchema struct {
