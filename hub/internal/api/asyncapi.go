@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -35,11 +36,16 @@ func (a *api) asyncAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("asyncapi document: %w", err)
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "_INBOX_<actor>" reads as written
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("asyncapi document: %w", err)
 	}
-	w.Header().Set("Content-Type", asyncapi.MediaType)
-	_, err = w.Write(append(b, '\n'))
+	// application/json, not the AsyncAPI media type: every client of the
+	// API (the CLI among them) takes JSON answers as JSON.
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(b.Bytes())
 	return err
 }

@@ -5,7 +5,8 @@ import "encoding/json"
 // Version is the AsyncAPI version of the documents this package writes.
 const Version = "3.0.0"
 
-// MediaType is the media type of a generated document.
+// MediaType is the media type of an AsyncAPI 3.0.0 document, and the
+// schemaFormat of a schema written in AsyncAPI's own schema format.
 const MediaType = "application/vnd.aai.asyncapi+json;version=" + Version
 
 // Document is an AsyncAPI 3.0.0 document, with only the members the hub
