@@ -50,9 +50,10 @@ type Client struct {
 	vmu     sync.Mutex
 	waiters map[string][]chan struct{} // subject → waiters for a violation
 
-	smu     sync.Mutex
-	schemas map[string]cachedSchema
-	skips   map[string]bool // datasets whose local check was said to skip a keyword
+	smu      sync.Mutex
+	schemas  map[string]cachedSchema
+	skips    map[string]bool             // datasets whose local check was said to skip a keyword
+	versions map[string]*VersionedSchema // "dataset@n": versions never change
 }
 
 type cachedSchema struct {

@@ -22,7 +22,11 @@ import (
 // dataset, ErrUnknownDataset, ErrHubUnreachable or ErrUnavailable (retry
 // with WithRecordID and the returned id: stored once).
 func (c *Client) Publish(ctx context.Context, dataset string, data []byte, opts ...PublishOption) (string, error) {
-	res, err := c.PublishBatch(ctx, dataset, []BatchRecord{{Data: data, ID: publishID(opts)}})
+	var po publishOptions
+	for _, o := range opts {
+		o(&po)
+	}
+	res, err := c.PublishBatch(ctx, dataset, []BatchRecord{{Data: data, ID: po.id, SchemaVersion: po.version}})
 	if err != nil {
 		return "", err
 	}
@@ -32,18 +36,13 @@ func (c *Client) Publish(ctx context.Context, dataset string, data []byte, opts 
 	return res[0].ID, res[0].Err
 }
 
-func publishID(opts []PublishOption) string {
-	var po publishOptions
-	for _, o := range opts {
-		o(&po)
-	}
-	return po.id
-}
-
-// BatchRecord is one record of a batch; ID may be empty.
+// BatchRecord is one record of a batch; ID may be empty. SchemaVersion,
+// when not 0, pins the schema version the record is validated against
+// (see WithSchemaVersion).
 type BatchRecord struct {
-	ID   string
-	Data []byte
+	ID            string
+	Data          []byte
+	SchemaVersion int
 }
 
 // Result is the outcome of one record of a batch.
@@ -86,7 +85,7 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 		}
 		results[i].ID = id
 		if c.opts.validate {
-			if err := c.checkLocally(ctx, dataset, r.Data); err != nil {
+			if err := c.checkLocally(ctx, dataset, r.SchemaVersion, r.Data); err != nil {
 				results[i].Err = err
 				if errors.Is(err, ErrUnknownDataset) {
 					for j := i + 1; j < len(recs); j++ {
@@ -97,7 +96,11 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 				continue
 			}
 		}
-		f, err := pub.Send(ctx, dataset, r.Data, id)
+		var sendOpts []publish.SendOption
+		if r.SchemaVersion != 0 {
+			sendOpts = append(sendOpts, publish.WithSchemaVersion(r.SchemaVersion))
+		}
+		f, err := pub.Send(ctx, dataset, r.Data, id, sendOpts...)
 		if errors.Is(err, nats.ErrMaxPayload) {
 			// Over the server's limit: sending it again cannot help.
 			results[i].Err = fmt.Errorf("%s: %d bytes: %w: %v", dataset, len(r.Data), ErrTooLarge, err)
@@ -147,11 +150,12 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 	return results, nil
 }
 
-// checkLocally validates data against the dataset's schema when the actor
-// may read it; the hub checks again either way. Taxonomy references
-// (x-taxonomy) are not checked here: the kit holds no taxonomy.
-func (c *Client) checkLocally(ctx context.Context, dataset string, data []byte) error {
-	s, _, err := c.Schema(ctx, dataset)
+// checkLocally validates data against the dataset's schema (version, or
+// the latest for 0) when the actor may read it; the hub checks again
+// either way. Taxonomy references (x-taxonomy) are not checked here: the
+// kit holds no taxonomy.
+func (c *Client) checkLocally(ctx context.Context, dataset string, version int, data []byte) error {
+	s, err := c.schemaFor(ctx, dataset, version)
 	switch {
 	case errors.Is(err, ErrUnknownDataset):
 		return err

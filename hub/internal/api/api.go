@@ -62,6 +62,8 @@ type Deps struct {
 	// Origin is this hub's name (the origin of keys an admin assigns).
 	Owners *owners.Store
 	Origin string
+	// NATSURL is where actors connect, as the AsyncAPI document names it.
+	NATSURL string
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	Logger        *slog.Logger

@@ -99,6 +99,7 @@ func (a *api) table() []Route {
 		admin("POST /api/v1/damage/{name}/ack", a.ackDamage),
 		admin("POST /api/v1/token/rotate", a.rotateToken),
 		admin("POST /api/v1/backup", a.backup),
+		admin("GET /api/v1/asyncapi.json", a.asyncAPI, "actor"),
 	}
 	if a.Metrics != nil {
 		rs = append(rs, admin("GET /api/v1/metrics", a.metrics))

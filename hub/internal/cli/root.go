@@ -65,6 +65,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		datasetListCmd("datasets"),
 		datasetCmd(),
 		schemaCmd(),
+		asyncAPICmd(),
 		keyCmd(),
 		actorCmd(),
 		policyCmd(),

@@ -324,6 +324,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Anchors:            n.anchors,
 		Owners:             n.owners,
 		Origin:             cfg.Name,
+		NATSURL:            n.NATSURL(),
 		NATSConnected:      n.nats.Connected,
 		Logger:             log,
 		Damage:             n.integrity,
