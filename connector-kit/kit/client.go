@@ -229,7 +229,9 @@ func (c *Client) onAsyncError(_ *nats.Conn, _ *nats.Subscription, err error) {
 		c.opts.log.Warn("hub connection error", "err", err)
 		return
 	}
-	subj := m[1]
+	// A hub node checks an actor's publish on the subject its mapping made
+	// of it (ingest.<d>.<actor>.<node>); the kit sent the one without the node.
+	subj := wire.ActorIngestSubject(m[1])
 	c.publisher().FailSubject(subj, fmt.Errorf("%s: %w", subj, ErrForbidden))
 	c.vmu.Lock()
 	ws := c.waiters[subj]

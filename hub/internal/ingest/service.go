@@ -33,6 +33,15 @@ type Options struct {
 	// Window bounds the JetStream publishes in flight per worker; default 1024.
 	Window int
 	Logger *slog.Logger
+	// Subject is what the validators subscribe to, in the queue group
+	// wire.IngestQueue; default wire.IngestWildcard. A hub node gives its
+	// own ingest subject (natsd.Server.IngestSubject), which its server maps
+	// its clients' records to, so a record is validated where it arrived.
+	Subject string
+	// Ordered stores each publisher's records of a dataset one after the
+	// other, each only after the one before it is stored (see chain.go).
+	// A cluster node sets it; a single hub pipelines instead.
+	Ordered bool
 }
 
 // Counts are running totals since start, for metrics and tests.
@@ -71,6 +80,9 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	if o.Origin == "" {
 		o.Origin = "hub"
 	}
+	if o.Subject == "" {
+		o.Subject = wire.IngestWildcard
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
@@ -102,14 +114,14 @@ func (s *Service) Start(ctx context.Context) error {
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); defer close(acks); s.publisher(acks) }()
 	go func() { defer s.wg.Done(); s.acker(acks) }()
-	sub, err := s.nc.QueueSubscribe(wire.IngestWildcard, wire.IngestQueue, func(m *nats.Msg) {
+	sub, err := s.nc.QueueSubscribe(s.opts.Subject, wire.IngestQueue, func(m *nats.Msg) {
 		j := &job{msg: m, done: make(chan struct{})}
 		s.order <- j
 		s.work <- j
 	})
 	if err != nil {
 		s.closePipeline()
-		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+		return fmt.Errorf("subscribe %s: %w", s.opts.Subject, err)
 	}
 	// Clients bound what they keep in flight; this only needs to hold a burst.
 	_ = sub.SetPendingLimits(1<<20, 1<<30)
@@ -120,7 +132,7 @@ func (s *Service) Start(ctx context.Context) error {
 		defer cancel()
 	}
 	if err := s.nc.FlushWithContext(ctx); err != nil {
-		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+		return fmt.Errorf("subscribe %s: %w", s.opts.Subject, err)
 	}
 	return nil
 }

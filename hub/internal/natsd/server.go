@@ -42,15 +42,23 @@ type Config struct {
 	// OnViolation, if set, is told about every permission violation of an
 	// actor connection (a publish or subscribe its rights do not allow).
 	OnViolation func(actor string, cid uint64, msg string)
+	// Cluster, if set, makes the server a node of a cluster of hub nodes;
+	// Name must then be unique among them.
+	Cluster *ClusterConfig
+	// Advertise is the client address (host:port) this node tells clients
+	// and the other nodes about, when Listen is not how clients reach it.
+	Advertise string
 }
 
 // Server is a running embedded NATS server and the hub's identity on it.
 type Server struct {
-	ns      *server.Server
-	hub     nkeys.KeyPair
-	log     *slog.Logger
-	callout *callout
-	authNC  *nats.Conn // answers authorization requests
+	ns        *server.Server
+	hub       nkeys.KeyPair
+	log       *slog.Logger
+	callout   *callout
+	authNC    *nats.Conn // answers authorization requests
+	node      string     // the server name, unique in a cluster
+	clustered bool
 }
 
 // ErrNotReady is returned when the server did not become ready in time.
@@ -91,6 +99,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if name == "" {
 		name = "hub"
 	}
+	if !validNode(name) {
+		return nil, fmt.Errorf("server name %q must be 1 to 63 letters, digits, '-' or '_'", name)
+	}
 	storeDir := cfg.StoreDir
 	if storeDir == "" {
 		storeDir = "jetstream"
@@ -115,6 +126,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			AuthUsers: []string{hubPub},
 		},
 	}
+	if cfg.Advertise != "" {
+		opts.ClientAdvertise = cfg.Advertise
+	}
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.apply(opts); err != nil {
+			return nil, err
+		}
+		if opts.Cluster.Port != server.RANDOM_PORT {
+			ln, err := net.Listen("tcp", net.JoinHostPort(opts.Cluster.Host, strconv.Itoa(opts.Cluster.Port)))
+			if err != nil {
+				return nil, fmt.Errorf("cluster listen %s: %w", cfg.Cluster.Listen, err)
+			}
+			ln.Close()
+		}
+	}
 	if cfg.TLS != nil {
 		opts.TLSConfig = cfg.TLS
 		opts.TLSVerify = cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
@@ -124,7 +150,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
-	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}}
+	s := &Server{ns: ns, hub: hubKey, log: log, node: name, clustered: cfg.Cluster != nil}
+	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, subject: s.nodeSubject}
+	s.callout = co
 	adapter := slogAdapter{l: log.With("component", "nats")}
 	if cfg.OnViolation != nil {
 		adapter.violation = func(cid uint64, msg string) { cfg.OnViolation(co.actorOf(cid), cid, msg) }
@@ -139,7 +167,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("start nats on %s: %w", cfg.Listen, ErrNotReady)
 	}
-	s := &Server{ns: ns, hub: hubKey, log: log, callout: co}
+	if err := s.ingestMapping(); err != nil {
+		ns.Shutdown()
+		return nil, err
+	}
 	if s.authNC, err = s.Connect("hub-auth"); err != nil {
 		ns.Shutdown()
 		return nil, err
