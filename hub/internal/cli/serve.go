@@ -114,6 +114,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.StringVar(&cfg.AuditAnchorFile, "audit-anchor-file", cfg.AuditAnchorFile, "file the audit anchors are appended to, outside the data dir (default <data>-audit/anchors.ndjson)")
 	f.DurationVar(&cfg.AuditAnchorInterval, "audit-anchor-interval", cfg.AuditAnchorInterval, "how often the audit chain's head is anchored while it moves")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "audit retention: older entries removed under a signed checkpoint (0 = keep all)")
+	clusterFlags(f, &cfg)
 	return cmd
 }
 
@@ -136,6 +137,9 @@ func reloadOn(ctx context.Context, hup <-chan os.Signal, n *node.Node, log *slog
 
 // applyFlag copies the setting behind flag name from src to dst.
 func applyFlag(dst *config.Config, src config.Config, name string) {
+	if applyClusterFlag(dst, src, name) {
+		return
+	}
 	switch name {
 	case "name":
 		dst.Name = src.Name

@@ -72,6 +72,9 @@ type Config struct {
 	// AuditMaxAge is the audit log's retention: entries older than it are
 	// removed under a signed checkpoint. 0 keeps every entry.
 	AuditMaxAge time.Duration `yaml:"audit_max_age"`
+
+	// The cluster settings (cluster.go).
+	Cluster `yaml:",inline"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
@@ -205,6 +208,7 @@ func (c Config) Validate() error {
 	if c.AuditMaxAge != 0 && c.AuditMaxAge < time.Hour {
 		bad("audit_max_age", "%s must be 0 (keep every entry) or at least 1h", c.AuditMaxAge)
 	}
+	errs = append(errs, c.validateCluster()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
