@@ -40,6 +40,10 @@ type Origin struct {
 	// Source is where the files came from: the folder's absolute path, or
 	// what an API client said it sent (the CLI sends the path given to -f).
 	Source string `json:"source,omitempty"`
+	// Node is the cluster node that applied it ("" on a single hub, and
+	// for sets applied before the hub recorded it): the same folder path on
+	// two machines is not the same folder.
+	Node string `json:"node,omitempty"`
 	// Digest is the digest of the set applied.
 	Digest string `json:"digest"`
 	// At is when it was applied.
@@ -65,14 +69,11 @@ func (s *Service) readApplied(ctx context.Context) (*policy.Set, Origin, error) 
 	case err != nil:
 		return nil, Origin{}, fmt.Errorf("read applied policies: %w", err)
 	}
-	var files map[string][]byte
-	if err := json.Unmarshal(e.Value(), &files); err != nil {
-		return nil, Origin{}, fmt.Errorf("decode applied policies: %w", err)
-	}
-	set, err := policy.LoadFiles(files)
+	set, err := decodeSet(e.Value())
 	if err != nil {
-		return nil, Origin{}, fmt.Errorf("applied policies: %w", err)
+		return nil, Origin{}, err
 	}
+	s.seen(e.Revision())
 	var o Origin
 	if e, err := s.kv.Get(ctx, originKey); err == nil {
 		if json.Unmarshal(e.Value(), &o) != nil || o.Digest != set.Digest() {
@@ -136,8 +137,8 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 	if err != nil {
 		abs = dir
 	}
-	from := Origin{Route: RouteFolder, By: ByStart, Source: abs}
-	if applied != nil && applied.Digest() != set.Digest() && !(origin.Route == RouteFolder && origin.Source == abs) {
+	from := Origin{Route: RouteFolder, By: ByStart, Source: abs, Node: s.Node}
+	if applied != nil && applied.Digest() != set.Digest() && !(origin.Route == RouteFolder && origin.Source == abs && origin.Node == s.Node) {
 		s.override(applied, origin, set, abs)
 	}
 	_, err = s.ApplyFrom(ctx, set, from)
@@ -152,6 +153,8 @@ func (s *Service) override(applied *policy.Set, origin Origin, set *policy.Set, 
 	switch {
 	case origin.Route == RouteAPI:
 		how = "applied through the admin API/CLI by " + origin.By
+	case origin.Route == RouteFolder && origin.Node != s.Node:
+		how = "applied from the folder " + origin.Source + " of node " + origin.Node
 	case origin.Route == RouteFolder:
 		how = "applied from another folder (" + origin.Source + ")"
 	case origin.Route == "":

@@ -39,6 +39,9 @@ type Deps struct {
 	Anchors *audit.Anchorer
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
+	// Cluster, if set, is the state of the cluster this node belongs to
+	// (nil when it runs alone), shown by the health checks.
+	Cluster func() any
 	Logger        *slog.Logger
 }
 
@@ -111,7 +114,19 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	out := map[string]any{"status": "ok"}
+	if c := a.cluster(); c != nil {
+		out["cluster"] = c
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// cluster is the cluster's state, nil outside a cluster.
+func (a *api) cluster() any {
+	if a.Cluster == nil {
+		return nil
+	}
+	return a.Cluster()
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
@@ -120,5 +135,9 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 			return newProblem(http.StatusServiceUnavailable, err.Error())
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	out := map[string]any{"status": "ready"}
+	if c := a.cluster(); c != nil {
+		out["cluster"] = c
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

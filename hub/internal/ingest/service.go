@@ -66,6 +66,8 @@ type Service struct {
 	stopErr  error
 
 	stored, dups, rejected, unavailable atomic.Uint64
+
+	chains *chains // Options.Ordered: one record in flight per publisher and dataset
 }
 
 // New returns a service that receives on nc and stores through js. Give js
@@ -87,7 +89,11 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest")}
+	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest")}
+	if o.Ordered {
+		s.chains = newChains(s.publish)
+	}
+	return s
 }
 
 // job is one record on its way through the pipeline. Workers fill in
@@ -253,6 +259,10 @@ func (s *Service) check(m *nats.Msg) *pending {
 // store starts the JetStream publish of what p holds.
 func (s *Service) store(p *pending) *pending {
 	if p.out == nil {
+		return p
+	}
+	if s.chains != nil && !p.rejected {
+		p.fut = s.chains.send(p.req.Subject, p.out, p.reply.ID, p.req.Header.Get(wire.RequestRecordID) != "")
 		return p
 	}
 	fut, err := s.publish(p.out)

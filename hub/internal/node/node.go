@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,6 +24,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/hub/internal/adopt"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
@@ -60,6 +62,12 @@ type Node struct {
 	token   string
 	tls     *servertls.Certs // nil: both listeners are plain
 	lock    *dirlock.Lock    // the data dir's, held from the start to the end of Shutdown
+
+	// In a cluster (cluster.go).
+	peerTLS  *servertls.Peer    // the routes' certificates, nil without TLS
+	adopting atomic.Bool        // bringing a single hub's data into the cluster
+	helloSub *nats.Subscription // answers the other nodes at start
+	replLoop *replicaLoop       // raises the streams' copies as nodes join
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -96,6 +104,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
 		return nil, err
 	}
+	cluster, err := n.clusterConfig()
+	if err != nil {
+		return nil, err
+	}
+	var adoptable *adopt.Manifest
+	if cluster != nil {
+		if adoptable, err = n.exportStandalone(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var natsTLS *tls.Config
 	if cfg.TLSCert != "" {
 		if n.tls, err = servertls.Load(servertls.Files{Cert: cfg.TLSCert, Key: cfg.TLSKey, ClientCA: cfg.TLSClientCA}, log); err != nil {
@@ -105,7 +123,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}
 	n.nats, err = natsd.Start(ctx, natsd.Config{
 		TLS:        natsTLS,
-		Name:       cfg.Name,
+		Name:       cfg.Node(),
+		Cluster:    cluster,
+		Advertise:  cfg.NATSAdvertise,
 		Listen:     cfg.NATSListen,
 		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
 		MaxPayload: int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
@@ -128,23 +148,43 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.js, err = jetstream.New(n.ncJS, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes}); err != nil {
-		return nil, err
-	}
-	for _, d := range datasets {
-		if err := store.EnsureDataset(ctx, n.js, d, 1); err != nil {
-			return nil, err
-		}
-	}
 	key, created, err := audit.LoadOrCreateKey(cfg.AnchorKeyPath())
 	if err != nil {
 		return nil, fmt.Errorf("audit_anchor_key: %w", err)
 	}
+	anchorPub, _ := key.PublicKey()
 	if created {
-		pub, _ := key.PublicKey()
-		log.Info("audit anchor key created; keep it apart from the data dir", "path", cfg.AnchorKeyPath(), "public_key", pub)
+		log.Info("audit anchor key created; keep it apart from the data dir", "path", cfg.AnchorKeyPath(), "public_key", anchorPub)
 	}
-	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key)); err != nil {
+	if cluster != nil {
+		// Nothing of the hub's state is created or changed before the
+		// cluster has a quorum and holds what a joining hub brings.
+		if err := n.startHello(); err != nil {
+			return nil, err
+		}
+		if err := n.waitQuorum(ctx); err != nil {
+			return nil, err
+		}
+		if err := n.joinCluster(ctx, adoptable, anchorPub); err != nil {
+			return nil, err
+		}
+	}
+	def := cfg.DefaultReplicas()
+	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes,
+		Replicas: n.replicas(ctx, wire.DeadLetterStream, def)}); err != nil {
+		return nil, err
+	}
+	for _, d := range datasets {
+		want := def
+		if d.Replicas > 0 {
+			want = d.Replicas
+		}
+		if err := store.EnsureDataset(ctx, n.js, d, n.replicas(ctx, wire.StreamName(d.Name), want)); err != nil {
+			return nil, err
+		}
+	}
+	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key),
+		audit.WithReplicas(n.replicas(ctx, audit.StreamName, def))); err != nil {
 		return nil, err
 	}
 	n.anchors, err = audit.NewAnchorer(n.audit, audit.AnchorerOptions{Hub: cfg.Name, File: cfg.AnchorFilePath(), Interval: cfg.AuditAnchorInterval, Logger: log})
@@ -152,11 +192,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
-	if n.actors, err = actors.Open(ctx, n.js); err != nil {
+	if n.actors, err = actors.Open(ctx, n.js, actors.Options{Replicas: n.replicas(ctx, "KV_"+actors.Bucket, def), Removed: n.actorRemoved, Logger: log}); err != nil {
 		return nil, err
 	}
-	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
-		SubscriptionGrace: cfg.SubscriptionGrace})
+	deps := access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
+		SubscriptionGrace: cfg.SubscriptionGrace, Replicas: n.replicas(ctx, "KV_"+access.PolicyBucket, def)}
+	if cluster != nil {
+		deps.Node, deps.Leader = cfg.Node(), n.leads
+	}
+	acc, err := access.New(ctx, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +215,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
 	}
-	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Logger: log})
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Logger: log,
+		Subject: n.nats.IngestSubject(), Ordered: cluster != nil})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -197,6 +242,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			Audit:          n.audit,
 			Anchors:        n.anchors,
 			NATSConnected:  n.nats.Connected,
+			Cluster:        n.clusterHealth,
 			Logger:         log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -220,6 +266,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		log.Warn("audit anchor at start", "err", err)
 	}
 	n.anchors.Start()
+	if cluster != nil {
+		n.startReplicaLoop()
+	}
 	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
 	return n, nil
 }
@@ -243,6 +292,11 @@ func (n *Node) Anchors() *audit.Anchorer { return n.anchors }
 func (n *Node) Ready(ctx context.Context) error {
 	if n.ncIn == nil || !n.ncIn.IsConnected() || n.ncJS == nil || !n.ncJS.IsConnected() {
 		return errors.New("not connected to the embedded NATS server")
+	}
+	if n.nats.Clustered() {
+		if st := n.nats.Cluster(); !st.Quorum {
+			return fmt.Errorf("no JetStream quorum: node %s sees no leader it is current with (routed to %v of a cluster of %d)", st.Node, st.Routed, st.Size)
+		}
 	}
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
@@ -314,8 +368,15 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	n.replLoop.close()
+	if n.helloSub != nil {
+		_ = n.helloSub.Unsubscribe()
+	}
 	if a := n.accessSvc(); a != nil {
 		a.Close()
+	}
+	if n.actors != nil {
+		n.actors.Close()
 	}
 	// Every audit entry is written before the last anchor is taken, and
 	// both before JetStream stops.

@@ -29,7 +29,10 @@ type Dataset struct {
 	// DedupeWindow is how long a record id is remembered for dedupe.
 	DedupeWindow time.Duration
 	// MaxPerKey bounds the history kept per key; 0 is unlimited.
-	MaxPerKey     int64
+	MaxPerKey int64
+	// Replicas is how many cluster nodes keep a copy of the dataset's
+	// stream; 0 leaves it to the hub (3 in a cluster, 1 alone).
+	Replicas      int
 	SchemaVersion int
 	// SchemaFile is the schema's path as loaded.
 	SchemaFile string

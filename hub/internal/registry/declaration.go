@@ -25,6 +25,7 @@ type declaration struct {
 	Retention     any    `yaml:"retention"`
 	DedupeWindow  any    `yaml:"dedupe_window"`
 	MaxPerKey     int64  `yaml:"max_per_key"`
+	Replicas      int    `yaml:"replicas"`
 	SchemaVersion int    `yaml:"schema_version"`
 	Schema        string `yaml:"schema"`
 }
@@ -34,6 +35,8 @@ const (
 	DefaultDedupeWindow = time.Hour
 	MinDedupeWindow     = time.Second
 	MaxDedupeWindow     = 7 * 24 * time.Hour
+	// MaxReplicas is the most copies JetStream keeps of a stream.
+	MaxReplicas = 5
 )
 
 // nameRE is the form of dataset and actor names.
@@ -195,6 +198,9 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	if d.MaxPerKey < 0 {
 		bad("max_per_key", "%d must be 0 (unlimited) or more", d.MaxPerKey)
 	}
+	if d.Replicas < 0 || d.Replicas > MaxReplicas {
+		bad("replicas", "%d must be between 0 (the hub's default: 3 in a cluster, 1 alone) and %d", d.Replicas, MaxReplicas)
+	}
 	if d.SchemaVersion < 1 {
 		bad("schema_version", "is required: an integer of 1 or more")
 	}
@@ -208,7 +214,7 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	return &Dataset{
 		Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
 		Key: d.Key, Tombstone: d.Tombstone,
-		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, SchemaVersion: d.SchemaVersion,
+		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, Replicas: d.Replicas, SchemaVersion: d.SchemaVersion,
 		File:   file,
 		keyPtr: fieldPointer(d.Key), tombstonePtr: fieldPointer(d.Tombstone),
 	}, errs
