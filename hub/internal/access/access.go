@@ -84,8 +84,8 @@ type Service struct {
 	rev       atomic.Uint64          // the policy bucket revision of the set in force
 	watch     jetstream.KeyWatcher   // follows applies made through other nodes
 	watchEnd  chan struct{}
-	graceMu   sync.Mutex             // serialises reconcileSubscriptions
-	graceNext time.Time              // earliest end of a running grace period
+	graceMu   sync.Mutex // serialises reconcileSubscriptions
+	graceNext time.Time  // earliest end of a running grace period
 	graceWake chan struct{}
 	graceOnce sync.Once
 }

@@ -42,7 +42,7 @@ type Deps struct {
 	// Cluster, if set, is the state of the cluster this node belongs to
 	// (nil when it runs alone), shown by the health checks.
 	Cluster func() any
-	Logger        *slog.Logger
+	Logger  *slog.Logger
 }
 
 type api struct {
