@@ -60,7 +60,13 @@ certificate files: new connections get the new certificate, open ones stay.`,
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			// A cluster node waits for a majority of the nodes however long
+			// it takes (saying so every ten seconds); each step after that
+			// has its own time limit. A single hub is ready in moments.
+			startCtx, cancel := ctx, context.CancelFunc(func() {})
+			if !cfg.Clustered() {
+				startCtx, cancel = context.WithTimeout(ctx, 30*time.Second)
+			}
 			n, err := node.Start(startCtx, cfg, log)
 			cancel()
 			if err != nil {

@@ -154,7 +154,7 @@ func (n *Node) waitQuorum(ctx context.Context) error {
 		}
 		if time.Since(said) >= 10*time.Second {
 			said = time.Now()
-			n.log.Warn("waiting for the cluster: JetStream needs a majority of the nodes to elect a leader",
+			n.log.Warn("waiting for the cluster: JetStream elects a leader once a majority of the nodes is up (a new cluster: every node in routes, the first time)",
 				"routed_to", st.Routed, "routes", n.cfg.Routes, "waited", time.Since(began).Round(time.Second).String())
 		}
 		select {
@@ -184,9 +184,23 @@ func (n *Node) onlineNodes() int {
 // replicas is how many copies a stream that should have want gets now:
 // want, or the nodes online when fewer (the reconciler raises it as nodes
 // join), and never fewer than the stream already has.
+//
+// It also lets the leading node create a stream first when the nodes of a
+// new cluster start together: JetStream leaves the second of two creates of
+// the same stream crossing each other unanswered, so a node that does not
+// lead waits a moment for the stream to exist and then only updates it.
 func (n *Node) replicas(ctx context.Context, stream string, want int) int {
 	if !n.cfg.Clustered() {
 		return 1
+	}
+	if !n.leads() {
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			if _, err := n.js.Stream(ctx, stream); err == nil || !errors.Is(err, jetstream.ErrStreamNotFound) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	r := max(1, min(want, n.onlineNodes()))
 	return store.KeepReplicas(ctx, n.js, stream, r)
@@ -198,13 +212,17 @@ func (n *Node) replicas(ctx context.Context, stream string, want int) int {
 // of a new cluster records that it created it. It also checks that this
 // node signs the audit chain with the cluster's anchor key.
 func (n *Node) joinCluster(ctx context.Context, m *adopt.Manifest, anchorKey string) error {
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: ClusterBucket, Description: "how the cluster's hub state was created",
-		Storage: jetstream.FileStorage, History: 5, Replicas: n.replicas(ctx, "KV_"+ClusterBucket, n.cfg.DefaultReplicas())})
-	if err != nil {
-		return fmt.Errorf("open %s bucket: %w", ClusterBucket, err)
-	}
-	st, err := readState(ctx, kv)
-	if err != nil {
+	var kv jetstream.KeyValue
+	var st *clusterState
+	if err := n.retry(ctx, "cluster state", func(ctx context.Context) (err error) {
+		kv, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: ClusterBucket, Description: "how the cluster's hub state was created",
+			Storage: jetstream.FileStorage, History: 5, Replicas: n.replicas(ctx, "KV_"+ClusterBucket, n.cfg.DefaultReplicas())})
+		if err != nil {
+			return fmt.Errorf("open %s bucket: %w", ClusterBucket, err)
+		}
+		st, err = readState(ctx, kv)
+		return err
+	}); err != nil {
 		return err
 	}
 	dir := filepath.Join(n.cfg.Data, exportDirName)
@@ -221,7 +239,7 @@ func (n *Node) joinCluster(ctx context.Context, m *adopt.Manifest, anchorKey str
 				return fmt.Errorf("import the single hub's streams into the cluster (the export in %s is kept; start again to retry): %w", dir, err)
 			}
 			st = &clusterState{Kind: "adopted", CreatedBy: n.cfg.Node(), CreatedAt: time.Now().UTC(), Export: m.ID, AnchorKey: anchorKey}
-			if err := createState(ctx, kv, st); err != nil {
+			if err := n.retry(ctx, "record the cluster's state", func(ctx context.Context) error { _, err := createState(ctx, kv, st); return err }); err != nil {
 				return err
 			}
 			n.adopting.Store(false)
@@ -231,6 +249,7 @@ func (n *Node) joinCluster(ctx context.Context, m *adopt.Manifest, anchorKey str
 		}
 		n.log.Info("the single hub's streams are the cluster's now", "streams", len(m.Streams))
 	case st == nil:
+		var err error
 		if st, err = n.createOrWait(ctx, kv, anchorKey); err != nil {
 			return err
 		}
@@ -250,15 +269,25 @@ func (n *Node) createOrWait(ctx context.Context, kv jetstream.KeyValue, anchorKe
 		if err != nil {
 			return nil, err
 		}
-		if st, err := readState(ctx, kv); err != nil || st != nil {
+		var st *clusterState
+		if err := n.retry(ctx, "read the cluster's state", func(ctx context.Context) (err error) { st, err = readState(ctx, kv); return err }); err != nil || st != nil {
 			return st, err
 		}
 		if len(adopting) == 0 {
-			st := &clusterState{Kind: "new", CreatedBy: n.cfg.Node(), CreatedAt: time.Now().UTC(), AnchorKey: anchorKey}
-			if err := createState(ctx, kv, st); err != nil {
+			st = &clusterState{Kind: "new", CreatedBy: n.cfg.Node(), CreatedAt: time.Now().UTC(), AnchorKey: anchorKey}
+			created := false
+			if err := n.retry(ctx, "record the cluster's state", func(ctx context.Context) (err error) {
+				created, err = createState(ctx, kv, st)
+				return err
+			}); err != nil {
 				return nil, err
 			}
-			return readState(ctx, kv)
+			if created {
+				return st, nil
+			}
+			// Another node was first: read what it recorded (a read may
+			// come from a copy that has not seen it yet).
+			continue
 		}
 		if time.Since(said) > 10*time.Second {
 			said = time.Now()
@@ -345,13 +374,18 @@ func readState(ctx context.Context, kv jetstream.KeyValue) (*clusterState, error
 }
 
 // createState records st unless a state exists already (another node was
-// first: that one holds).
-func createState(ctx context.Context, kv jetstream.KeyValue, st *clusterState) error {
+// first: that one holds); it reports whether it recorded st.
+func createState(ctx context.Context, kv jetstream.KeyValue, st *clusterState) (bool, error) {
 	b, _ := json.Marshal(st)
-	if _, err := kv.Create(ctx, stateKey, b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return fmt.Errorf("record the cluster's state: %w", err)
+	_, err := kv.Create(ctx, stateKey, b)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return false, nil
+	default:
+		return false, fmt.Errorf("record the cluster's state: %w", err)
 	}
-	return nil
 }
 
 // leads reports whether this node leads JetStream's meta group: it then

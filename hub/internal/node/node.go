@@ -170,8 +170,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 	}
 	def := cfg.DefaultReplicas()
-	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes,
-		Replicas: n.replicas(ctx, wire.DeadLetterStream, def)}); err != nil {
+	if err := n.retry(ctx, "dead-letter stream", func(ctx context.Context) error {
+		return store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes,
+			Replicas: n.replicas(ctx, wire.DeadLetterStream, def)})
+	}); err != nil {
 		return nil, err
 	}
 	for _, d := range datasets {
@@ -179,12 +181,17 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		if d.Replicas > 0 {
 			want = d.Replicas
 		}
-		if err := store.EnsureDataset(ctx, n.js, d, n.replicas(ctx, wire.StreamName(d.Name), want)); err != nil {
+		if err := n.retry(ctx, "stream of "+d.Name, func(ctx context.Context) error {
+			return store.EnsureDataset(ctx, n.js, d, n.replicas(ctx, wire.StreamName(d.Name), want))
+		}); err != nil {
 			return nil, err
 		}
 	}
-	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key),
-		audit.WithReplicas(n.replicas(ctx, audit.StreamName, def))); err != nil {
+	if err := n.retry(ctx, "audit log", func(ctx context.Context) (err error) {
+		n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key),
+			audit.WithReplicas(n.replicas(ctx, audit.StreamName, def)))
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	n.anchors, err = audit.NewAnchorer(n.audit, audit.AnchorerOptions{Hub: cfg.Name, File: cfg.AnchorFilePath(), Interval: cfg.AuditAnchorInterval, Logger: log})
@@ -192,22 +199,28 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
-	if n.actors, err = actors.Open(ctx, n.js, actors.Options{Replicas: n.replicas(ctx, "KV_"+actors.Bucket, def), Removed: n.actorRemoved, Logger: log}); err != nil {
+	if err := n.retry(ctx, "actors", func(ctx context.Context) (err error) {
+		n.actors, err = actors.Open(ctx, n.js, actors.Options{Replicas: n.replicas(ctx, "KV_"+actors.Bucket, def), Removed: n.actorRemoved, Logger: log})
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	deps := access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
-		SubscriptionGrace: cfg.SubscriptionGrace, Replicas: n.replicas(ctx, "KV_"+access.PolicyBucket, def)}
-	if cluster != nil {
-		deps.Node, deps.Leader = cfg.Node(), n.leads
-	}
-	acc, err := access.New(ctx, deps)
-	if err != nil {
+	var acc *access.Service
+	if err := n.retry(ctx, "policies", func(ctx context.Context) (err error) {
+		deps := access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
+			SubscriptionGrace: cfg.SubscriptionGrace, Replicas: n.replicas(ctx, "KV_"+access.PolicyBucket, def)}
+		if cluster != nil {
+			deps.Node, deps.Leader = cfg.Node(), n.leads
+		}
+		acc, err = access.New(ctx, deps)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	n.mu.Lock()
 	n.access = acc
 	n.mu.Unlock()
-	if err := acc.LoadInitial(ctx, cfg.Policies); err != nil {
+	if err := n.retry(ctx, "policies in force", func(ctx context.Context) error { return acc.LoadInitial(ctx, cfg.Policies) }); err != nil {
 		return nil, err
 	}
 	n.nats.SetAuthorizer(acc)
