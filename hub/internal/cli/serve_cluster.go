@@ -18,6 +18,7 @@ func clusterFlags(f *pflag.FlagSet, cfg *config.Config) {
 	f.StringVar(&cfg.ClusterTLSCert, "cluster-tls-cert", cfg.ClusterTLSCert, "PEM certificate of this node for mutual TLS on the routes (serverAuth and clientAuth)")
 	f.StringVar(&cfg.ClusterTLSKey, "cluster-tls-key", cfg.ClusterTLSKey, "PEM private key of --cluster-tls-cert")
 	f.StringVar(&cfg.ClusterTLSCA, "cluster-tls-ca", cfg.ClusterTLSCA, "PEM CA that signed every node's route certificate")
+	f.StringVar(&cfg.AdminTokenFile, "admin-token-file", cfg.AdminTokenFile, "file holding the admin API token (mode 0600; give every node of a cluster the same) instead of <data>/admin.token")
 	f.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "copies of each stream and of the hub's state (0 = 3 in a cluster, 1 alone; a dataset's replicas: wins)")
 }
 
@@ -45,6 +46,8 @@ func applyClusterFlag(dst *config.Config, src config.Config, name string) bool {
 		dst.ClusterTLSKey = src.ClusterTLSKey
 	case "cluster-tls-ca":
 		dst.ClusterTLSCA = src.ClusterTLSCA
+	case "admin-token-file":
+		dst.AdminTokenFile = src.AdminTokenFile
 	case "replicas":
 		dst.Replicas = src.Replicas
 	default:

@@ -40,6 +40,10 @@ type Cluster struct {
 	ClusterTLSCert string `yaml:"cluster_tls_cert"`
 	ClusterTLSKey  string `yaml:"cluster_tls_key"`
 	ClusterTLSCA   string `yaml:"cluster_tls_ca"`
+	// AdminTokenFile, when set, holds the admin API's token (mode 0600)
+	// instead of admin.token in the data dir: the nodes of a cluster are
+	// given the same one, so an admin's call works on any node.
+	AdminTokenFile string `yaml:"admin_token_file"`
 	// Replicas is how many nodes keep a copy of each stream and of the
 	// hub's state (actors, policies, audit log): 0 means 3 in a cluster (as
 	// soon as three nodes have joined) and 1 on a single hub. A dataset's

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
+	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/adopt"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
@@ -97,6 +98,23 @@ func (n *Node) clusterConfig() (*natsd.ClusterConfig, error) {
 		n.peerTLS = p
 	}
 	return cc, nil
+}
+
+// adminToken is the admin API's token: from admin_token_file when given
+// (the same on every node of a cluster), else the data dir's own.
+func (n *Node) adminToken() (string, error) {
+	if n.cfg.AdminTokenFile == "" {
+		return admintoken.LoadOrCreate(n.cfg.Data)
+	}
+	b, err := secretfile.Read(n.cfg.AdminTokenFile, "admin token file", n.log)
+	if err != nil {
+		return "", fmt.Errorf("admin_token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < MinClusterSecret {
+		return "", fmt.Errorf("admin_token_file %s: the token has %d characters, want at least %d (make one with `openssl rand -hex 32`)", n.cfg.AdminTokenFile, len(tok), MinClusterSecret)
+	}
+	return tok, nil
 }
 
 // exportStandalone exports the streams of a data dir where a hub ran alone
@@ -485,11 +503,61 @@ func (l *replicaLoop) close() {
 // Cluster is the cluster's state as this node sees it.
 func (n *Node) Cluster() natsd.ClusterState { return n.nats.Cluster() }
 
+// ClusterHealth is what the health checks say of the cluster.
+type ClusterHealth struct {
+	natsd.ClusterState
+	// Streams are the hub's streams and the state of their copies.
+	Streams map[string]StreamHealth `json:"streams,omitempty"`
+}
+
+// StreamHealth is one stream's copies as this node sees them.
+type StreamHealth struct {
+	Replicas int    `json:"replicas"`
+	Leader   string `json:"leader,omitempty"`
+	// Lagging names the copies behind the leader, with how many
+	// operations each is behind.
+	Lagging map[string]uint64 `json:"lagging,omitempty"`
+	// Offline names the copies the leader has not heard from lately.
+	Offline []string `json:"offline,omitempty"`
+}
+
 // clusterHealth is what the health check says of the cluster: nil on a
 // single hub.
 func (n *Node) clusterHealth() any {
 	if !n.nats.Clustered() {
 		return nil
 	}
-	return n.nats.Cluster()
+	h := ClusterHealth{ClusterState: n.nats.Cluster()}
+	if !h.Quorum {
+		return h
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	h.Streams = map[string]StreamHealth{}
+	for name := range n.hubStreams() {
+		s, err := n.js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		info := s.CachedInfo()
+		sh := StreamHealth{Replicas: info.Config.Replicas}
+		if c := info.Cluster; c != nil {
+			sh.Leader = c.Leader
+			for _, r := range c.Replicas {
+				if r == nil {
+					continue
+				}
+				if r.Offline {
+					sh.Offline = append(sh.Offline, r.Name)
+				} else if !r.Current || r.Lag > 0 {
+					if sh.Lagging == nil {
+						sh.Lagging = map[string]uint64{}
+					}
+					sh.Lagging[r.Name] = r.Lag
+				}
+			}
+		}
+		h.Streams[name] = sh
+	}
+	return h
 }

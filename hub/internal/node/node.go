@@ -23,7 +23,6 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
-	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/adopt"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
@@ -101,7 +100,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 		return nil, err
 	}
-	if n.token, err = admintoken.LoadOrCreate(cfg.Data); err != nil {
+	if n.token, err = n.adminToken(); err != nil {
 		return nil, err
 	}
 	cluster, err := n.clusterConfig()
