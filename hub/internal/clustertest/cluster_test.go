@@ -171,4 +171,3 @@ func TestThreeNodesAreOneHub(t *testing.T) {
 		}
 	}
 }
-
