@@ -199,6 +199,22 @@ func (p *Publisher) FailSubject(subject string, err error) {
 	}
 }
 
+// FailAll ends every outstanding future with err: the connection they were
+// sent on is lost, and the node that would have answered may be gone with
+// it. A record whose answer is lost this way may have been stored: sending
+// it again with its id stores it once.
+func (p *Publisher) FailAll(err error) {
+	p.mu.Lock()
+	toks := make([]string, 0, len(p.waiting))
+	for tok := range p.waiting {
+		toks = append(toks, tok)
+	}
+	p.mu.Unlock()
+	for _, tok := range toks {
+		p.finish(tok, wire.Reply{}, err)
+	}
+}
+
 // Close stops waiting for replies; outstanding futures end with ErrClosed.
 func (p *Publisher) Close() error {
 	p.mu.Lock()

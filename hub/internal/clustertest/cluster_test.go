@@ -30,12 +30,12 @@ func TestThreeNodesAreOneHub(t *testing.T) {
 
 	pubCreds := c.actor(0, "p0")
 	subCreds := c.actor(1, "sub")
-	pub, err := kit.Dial(ctx, "nats://"+c.nodes[0].nats, pubCreds)
+	pub, err := dial(ctx, "nats://"+c.nodes[0].nats, pubCreds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	sub, err := kit.Dial(ctx, "nats://"+c.nodes[2].nats, subCreds)
+	sub, err := dial(ctx, "nats://"+c.nodes[2].nats, subCreds)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/creds"
+	"github.com/jobtech-dev/datahub/connector-kit/kit"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 )
@@ -363,4 +365,9 @@ func ctxFor(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// dial connects a kit client as the actor of credsFile, quietly.
+func dial(ctx context.Context, url, credsFile string) (*kit.Client, error) {
+	return kit.Dial(ctx, url, credsFile, kit.WithLogger(slog.New(slog.DiscardHandler)))
 }

@@ -251,7 +251,6 @@ func (n *Node) joinCluster(ctx context.Context, m *adopt.Manifest, anchorKey str
 			"empty their data dirs and start this node first: %w", dir, st.CreatedBy, st.CreatedAt.Format(time.RFC3339), st.Kind, adopt.ErrConflict)
 	case m != nil:
 		if st == nil {
-			n.adopting.Store(true)
 			n.log.Warn("bringing the single hub's streams into the cluster", "streams", len(m.Streams), "export", dir)
 			if err := adopt.Import(ctx, n.ncJS, m, dir, n.log); err != nil {
 				return fmt.Errorf("import the single hub's streams into the cluster (the export in %s is kept; start again to retry): %w", dir, err)
@@ -260,8 +259,8 @@ func (n *Node) joinCluster(ctx context.Context, m *adopt.Manifest, anchorKey str
 			if err := n.retry(ctx, "record the cluster's state", func(ctx context.Context) error { _, err := createState(ctx, kv, st); return err }); err != nil {
 				return err
 			}
-			n.adopting.Store(false)
 		}
+		n.adopting.Store(false)
 		if err := os.RemoveAll(dir); err != nil {
 			n.log.Warn("remove the imported export", "dir", dir, "err", err)
 		}

@@ -112,6 +112,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		if adoptable, err = n.exportStandalone(ctx); err != nil {
 			return nil, err
 		}
+		// Said to the other nodes from the moment they can ask: they wait
+		// for this node's records before they create anything.
+		n.adopting.Store(adoptable != nil)
 	}
 	var natsTLS *tls.Config
 	if cfg.TLSCert != "" {
