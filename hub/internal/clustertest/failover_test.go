@@ -67,26 +67,41 @@ type load struct {
 	ackTimes map[int]time.Time
 }
 
-// publish POSTs records n = 0, 1, … to the sidecar one after the other
-// until stop closes, pausing every between records.
-func (s *sidecar) publish(t testing.TB, stop <-chan struct{}, every time.Duration, l *load) {
+// publish POSTs records n = 0, 1, … to the sidecar until stop closes, in
+// NDJSON batches of batch records one after the other (the sidecar forwards
+// a batch pipelined, so the hub has many records of one publisher in flight
+// at once), pausing every between batches.
+func (s *sidecar) publish(t testing.TB, stop <-chan struct{}, every time.Duration, batch int, l *load) {
 	client := &http.Client{Timeout: 30 * time.Second}
-	for n := 0; ; n++ {
+	for n := 0; ; n += batch {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		body := fmt.Sprintf(`{"id":"%s-k%d","n":%d,"pad":"%s"}`, s.name, n%64, n, s.name)
-		resp, err := client.Post("http://"+s.addr+"/v1/datasets/ticks/records", "application/json", bytes.NewReader([]byte(body)))
-		l.mu.Lock()
-		l.sent = n + 1
+		var body bytes.Buffer
+		for i := n; i < n+batch; i++ {
+			fmt.Fprintf(&body, `{"id":"%s-k%d","n":%d,"pad":"%s"}`+"\n", s.name, i%64, i, s.name)
+		}
+		resp, err := client.Post("http://"+s.addr+"/v1/datasets/ticks/records", "application/x-ndjson", &body)
+		var res struct {
+			Results []struct {
+				Line   int    `json:"line"`
+				Status string `json:"status"`
+			} `json:"results"`
+		}
 		if err == nil {
-			if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusAccepted {
-				l.acked[n] = resp.StatusCode
-				l.ackTimes[n] = time.Now()
-			}
+			_ = json.NewDecoder(resp.Body).Decode(&res)
 			resp.Body.Close()
+		}
+		l.mu.Lock()
+		l.sent = n + batch
+		for _, r := range res.Results {
+			switch r.Status {
+			case "stored", "duplicate", "queued":
+				l.acked[n+r.Line-1] = resp.StatusCode
+				l.ackTimes[n+r.Line-1] = time.Now()
+			}
 		}
 		l.mu.Unlock()
 		if every > 0 {
@@ -172,7 +187,7 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 			}
 			for _, n := range names {
 				wg.Add(1)
-				go func() { defer wg.Done(); sidecars[n].publish(t, stop, 2*time.Millisecond, loads[n]) }()
+				go func() { defer wg.Done(); sidecars[n].publish(t, stop, 5*time.Millisecond, 20, loads[n]) }()
 			}
 		}
 		time.Sleep(2 * time.Second) // steady load
@@ -184,8 +199,16 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 			leader = info.Stats.Leader
 		}
 		killed := time.Now()
-		c.nodes[victim].proc.kill()
-		t.Logf("round %d: killed %s (the ticks stream's leader was %s)", round+1, c.nodes[victim].name, leader)
+		how := "killed (SIGKILL)"
+		if round%2 == 1 {
+			// A soak alternates a kill with an orderly stop (a rolling
+			// upgrade), which hands the streams' leadership over.
+			how = "stopped (SIGTERM)"
+			go c.nodes[victim].proc.stop(t)
+		} else {
+			c.nodes[victim].proc.kill()
+		}
+		t.Logf("round %d: %s %s (the ticks stream's leader was %s)", round+1, how, c.nodes[victim].name, leader)
 		// p0 moves to a surviving node by itself and is answered again.
 		l := loads["p0"]
 		eventually(t, 30*time.Second, "p0 answered 2xx after the kill", func() bool {
@@ -208,6 +231,10 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 		l.mu.Unlock()
 		t.Logf("round %d: p0's next 2xx answer came %s after the kill", round+1, next.Sub(killed).Round(time.Millisecond))
 		time.Sleep(2 * time.Second) // load on two nodes
+		<-c.nodes[victim].proc.stopped()
+		if took := time.Since(killed); took > 15*time.Second {
+			t.Logf("round %d: %s took %s to stop:\n%s", round+1, c.nodes[victim].name, took.Round(time.Millisecond), c.nodes[victim].proc.out)
+		}
 		c.start(victim)
 		c.waitReady(victim, 60*time.Second)
 		t.Logf("round %d: %s back after %s", round+1, c.nodes[victim].name, time.Since(killed).Round(time.Millisecond))

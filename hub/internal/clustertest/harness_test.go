@@ -80,6 +80,10 @@ type proc struct {
 	cmd  *exec.Cmd
 	out  *lockedBuffer
 	done chan error
+
+	once   sync.Once
+	exited chan struct{}
+	err    error
 }
 
 func startProc(t testing.TB, bin string, args ...string) *proc {
@@ -96,27 +100,33 @@ func startProc(t testing.TB, bin string, args ...string) *proc {
 
 // kill ends the process at once (SIGKILL), as a machine loss would.
 func (p *proc) kill() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-	p.cmd.ProcessState = &os.ProcessState{}
+	<-p.stopped()
+}
+
+// stopped is closed once the process has exited.
+func (p *proc) stopped() <-chan struct{} {
+	p.once.Do(func() {
+		p.exited = make(chan struct{})
+		go func() { p.err = <-p.done; close(p.exited) }()
+	})
+	return p.exited
 }
 
 // stop asks the process to end (SIGTERM) and waits.
 func (p *proc) stop(t testing.TB) {
-	t.Helper()
-	if p.cmd.ProcessState != nil {
-		return
-	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
-		p.cmd.ProcessState = &os.ProcessState{}
+	case <-p.stopped():
 	case <-time.After(30 * time.Second):
-		p.kill()
-		t.Fatalf("%s did not stop on SIGTERM", p.cmd.Path)
+		// SIGQUIT makes a Go program print where each goroutine is.
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.stopped():
+		case <-time.After(5 * time.Second):
+			p.kill()
+		}
+		t.Errorf("%s did not stop on SIGTERM within 30s:\n%s", p.cmd.Path, p.out)
 	}
 }
 
@@ -243,9 +253,8 @@ func (c *cluster) waitReady(i int, within time.Duration) {
 	deadline := time.Now().Add(within)
 	for {
 		select {
-		case err := <-n.proc.done:
-			n.proc.done <- err
-			c.t.Fatalf("node %s exited at start: %v\n%s", n.name, err, n.proc.out)
+		case <-n.proc.stopped():
+			c.t.Fatalf("node %s exited at start: %v\n%s", n.name, n.proc.err, n.proc.out)
 		default:
 		}
 		resp, err := c.client.Get("http://" + n.http + "/readyz")

@@ -133,6 +133,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		if err := cfg.Cluster.apply(opts); err != nil {
 			return nil, err
 		}
+		// The hand-over at shutdown (see Shutdown) stays short: leaders
+		// move within a second, then the clients left are closed.
+		opts.LameDuckDuration = 2 * time.Second
+		opts.LameDuckGracePeriod = 500 * time.Millisecond
 		if opts.Cluster.Port != server.RANDOM_PORT {
 			ln, err := net.Listen("tcp", net.JoinHostPort(opts.Cluster.Host, strconv.Itoa(opts.Cluster.Port)))
 			if err != nil {
@@ -259,7 +263,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		s.ns.Shutdown()
+		if s.clustered {
+			// A cluster node hands over first: the streams it leads get a
+			// new leader at once (no election timeout for the others to wait
+			// out), and its clients are closed so they move to other nodes.
+			s.ns.LameDuckShutdown()
+		} else {
+			s.ns.Shutdown()
+		}
 		s.ns.WaitForShutdown()
 		close(done)
 	}()

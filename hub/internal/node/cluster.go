@@ -560,3 +560,18 @@ func (n *Node) clusterHealth() any {
 	}
 	return h
 }
+
+// handOver, on a cluster node that stops, sends its actors to the other
+// nodes first: their connections are cut while this node still answers,
+// so their clients reconnect elsewhere (the cluster told them of the other
+// nodes) and send again what was in flight, instead of waiting on a node
+// that is going away. The streams' leadership moves when the server stops
+// (natsd.Server.Shutdown).
+func (n *Node) handOver() {
+	if n.nats == nil || !n.nats.Clustered() {
+		return
+	}
+	if cut := n.nats.Kick(""); cut > 0 {
+		n.log.Info("node stopping: its actors' connections are cut so they move to the other nodes", "connections", cut)
+	}
+}

@@ -364,6 +364,7 @@ func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 // the server so JetStream's files are complete.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	n.handOver()
 	if n.http != nil {
 		if err := n.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
