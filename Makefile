@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test bench cluster-bench cluster-soak flood vet fmt clean
+.PHONY: all build run test bench cluster-bench cluster-soak k8s-config flood vet fmt clean
 
 all: build
 
@@ -43,6 +43,11 @@ cluster-soak:
 # (the normal suite runs 1,000) and an admin working through a refusal flood.
 flood:
 	HUB_FLOOD=full $(GO) test -count=1 -v -run 'TestRandomKeyConnectionFloodIsBounded|TestAdminEntriesKeptDuringARefusalFlood' ./hub/internal/access/
+
+# The Kubernetes ConfigMaps of schemas/ and policies/ (deploy/k8s/config.yaml);
+# a test fails when they are out of date.
+k8s-config:
+	$(GO) run ./deploy/k8s/gen
 
 vet:
 	$(GO) vet $(PKGS)

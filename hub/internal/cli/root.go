@@ -51,6 +51,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		actorCmd(),
 		policyCmd(),
 		auditCmd(),
+		statusCmd(),
+		clusterCmd(),
 	} {
 		root.AddCommand(c)
 	}

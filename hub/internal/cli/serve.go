@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,7 +40,12 @@ subscribe right is paused and keeps its position for --subscription-grace.
 With --tls-cert and --tls-key both listeners serve TLS only (tls:// and https://);
 --tls-client-ca also requires every client to present a certificate from that CA
 (mutual TLS: in addition to the actor's nkey, not instead of it). SIGHUP reloads the
-certificate files: new connections get the new certificate, open ones stay.`,
+certificate files: new connections get the new certificate, open ones stay.
+
+With --cluster-listen, --routes and --cluster-secret-file the hub is a node of a cluster:
+every node is a full hub (actors, validators, admin API), JetStream keeps each stream on
+--replicas nodes (3 by default), and a node started on a single hub's data dir brings its
+records into the cluster. See deploy/README.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -87,6 +93,11 @@ certificate files: new connections get the new certificate, open ones stay.`,
 				fmt.Fprintf(out, "  TLS:         %s, valid until %s%s (SIGHUP reloads)\n", cfg.TLSCert, c.Leaf().NotAfter.UTC().Format(time.DateOnly), mutual)
 			}
 			fmt.Fprintf(out, "  audit:       anchors to %s  (anchor key: %s)\n", cfg.AnchorFilePath(), cfg.AnchorKeyPath())
+			if cfg.Clustered() {
+				st := n.Cluster()
+				fmt.Fprintf(out, "  cluster:     %s, node %s, routes to %s, JetStream leader %s (hub status --hub-url %s)\n",
+					st.Name, st.Node, strings.Join(st.Routed, ", "), st.Leader, n.HTTPURL())
+			}
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
 			<-ctx.Done()
 			log.Info("shutting down")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +170,25 @@ func TestThreeNodesAreOneHub(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Fatalf("node 1's audit log lacks %s:\n%s", want, b)
 		}
+	}
+
+	// The health output names the cluster's state.
+	out, err := exec.Command(hubBin, "status", "--hub-url", "http://"+c.nodes[1].http).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "quorum true, 3 nodes") || !strings.Contains(string(out), "DS_ticks") || !strings.Contains(string(out), "3 copies") {
+		t.Fatalf("hub status: %v\n%s", err, out)
+	}
+
+	// Node 3 restarting with its policies folder, which the apply through
+	// node 2 replaced, does not overwrite it silently: a WARN and a
+	// policy.override entry say what the folder drops and adds.
+	c.nodes[2].proc.stop(t)
+	c.start(2)
+	c.waitReady(2, time.Minute)
+	if log := c.nodes[2].proc.out.String(); !strings.Contains(log, "policies folder replaces the set applied through the admin API/CLI") {
+		t.Fatalf("node 3 restarted with a stale folder without a WARN:\n%s", log)
+	}
+	st, b = c.api(0, "GET", "/api/v1/audit?n=5", nil)
+	if st != http.StatusOK || !strings.Contains(string(b), `"kind":"policy.override"`) || !strings.Contains(string(b), "ticks-all") {
+		t.Fatalf("no policy.override entry after node 3's start: %d %s", st, b)
 	}
 }
