@@ -73,7 +73,7 @@ func TestJobBoardToMatcher(t *testing.T) {
 		t.Fatalf("jobads has %d records, want 3 ads and a tombstone", len(recs))
 	}
 	for _, r := range recs {
-		if r.Publisher != "jobbland" || !printed[r.ID] {
+		if r.Publisher != "jobbland" || !printed[r.RecordID] {
 			t.Errorf("stored record %s (key %s) published by %q: want one of the printed ids, by jobbland", r.ID, r.Key, r.Publisher)
 		}
 	}
@@ -133,7 +133,7 @@ func TestTaxonomyFeed(t *testing.T) {
 	}
 	keys := map[string]bool{}
 	for _, r := range recs {
-		if r.ID != r.Key || r.Publisher != "arbetsformedlingen" {
+		if r.RecordID != r.Key || r.Publisher != "arbetsformedlingen" {
 			t.Errorf("record %s (key %s) published by %q: want id = concept id, by arbetsformedlingen", r.ID, r.Key, r.Publisher)
 		}
 		keys[r.Key] = true

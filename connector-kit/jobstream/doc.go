@@ -67,6 +67,12 @@
 // its state folder and advances it only when every record of a poll was
 // acked, so a crash re-reads at most the last window; record ids are
 // "jobstream-<ad id>-<hash of the ad>", so the hub stores a re-read once.
+// JobStream has one id space; a hub dataset whose keys are scoped by
+// publisher has one per publisher. [AdIDs] keeps ids unique and stable: the
+// dataset owner's ads keep their ids, every other publisher's ad and removal
+// carries "<publisher>:<id>", so one publisher's removal never removes
+// another's ad at a JobStream client.
+//
 // Removal objects are normalised to the hub's tombstone form
 // {"id": "<string>", "removed": true, "removed_date": ...}: the hub's jobads
 // schema wants a string id and taxonomy references as objects, not the bare

@@ -278,7 +278,38 @@ type removal struct {
 	Country         string  `json:"country,omitempty"`
 }
 
-// AdFromEnvelope returns a stored job-ad record as JobStream serves it. An
+// AdIDs says which id each ad carries in JobStream's output. JobStream has
+// one id space. A hub dataset with key_scope: dataset has one too (a key
+// belongs to one publisher), so every ad keeps its own id. A dataset with
+// key_scope: publisher gives each publisher its own key space, and two
+// publishers may each store an ad "22884504": there the dataset owner's ads
+// keep their ids (Arbetsförmedlingen's feed reads as JobStream's), and every
+// other publisher's ad id is prefixed with its publisher,
+// "jobbland:22884504", in ads and removals alike. The ids are stable, and a
+// removal from one publisher can never remove another's ad at the client.
+type AdIDs struct {
+	// PerPublisher is true for a dataset whose keys are scoped by publisher.
+	PerPublisher bool
+	// Owner is the publisher whose ads keep their ids as they are.
+	Owner string
+}
+
+// For returns AdIDs for a dataset as the kit describes it (key scope and
+// owner).
+func For(keyScope, owner string) AdIDs {
+	return AdIDs{PerPublisher: keyScope == wire.KeyScopePublisher, Owner: owner}
+}
+
+// prefix returns what e's ad id is prefixed with ("" for none).
+func (a AdIDs) prefix(e wire.Envelope) string {
+	if !a.PerPublisher || e.Publisher == a.Owner || e.Publisher == "" {
+		return ""
+	}
+	return e.Publisher + ":"
+}
+
+// AdFromEnvelope returns a stored job-ad record as JobStream serves it, every
+// ad under its own id (see [AdIDs] for datasets with several publishers). An
 // ad is its record data, byte for byte. A tombstone (the envelope says so,
 // or the data has "removed": true) becomes a removal object
 // {"id", "removed": true, "removed_date"}, plus the occupation and location
@@ -286,25 +317,43 @@ type removal struct {
 // the hub's publish time in JobStream's date format. Data that is not a JSON
 // object with an id returns an error wrapping [ErrNotAd].
 func AdFromEnvelope(e wire.Envelope) (json.RawMessage, error) {
-	ad, _, err := renderAd(e)
+	ad, _, err := renderAd(e, AdIDs{})
+	return ad, err
+}
+
+// Ad is AdFromEnvelope with the ad's id as ids says: an ad whose id gets a
+// prefix is the record data with only its top-level "id" value replaced.
+func (a AdIDs) Ad(e wire.Envelope) (json.RawMessage, error) {
+	ad, _, err := renderAd(e, a)
 	return ad, err
 }
 
 // renderAd is AdFromEnvelope that also says whether the ad is a removal.
-func renderAd(e wire.Envelope) (json.RawMessage, bool, error) {
+func renderAd(e wire.Envelope, ids AdIDs) (json.RawMessage, bool, error) {
 	data := bytes.TrimSpace(e.Data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, false, fmt.Errorf("%w: record %s (key %q): data is not a JSON object", ErrNotAd, e.ID, e.Key)
 	}
+	prefix := ids.prefix(e)
+	open := func() (json.RawMessage, bool, error) {
+		if prefix == "" {
+			return e.Data, false, nil
+		}
+		ad, err := prefixID(data, prefix, e.Key)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: record %s (key %q): %v", ErrNotAd, e.ID, e.Key, err)
+		}
+		return ad, false, nil
+	}
 	if !e.Tombstone && !bytes.Contains(data, []byte(`"removed"`)) {
-		return e.Data, false, nil // no removed field: an open ad, no decoding
+		return open() // no removed field: an open ad, no decoding
 	}
 	var f adFields
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, false, fmt.Errorf("%w: record %s (key %q): %v", ErrNotAd, e.ID, e.Key, err)
 	}
 	if !e.Tombstone && !f.Removed {
-		return e.Data, false, nil
+		return open()
 	}
 	id, ok := f.adID()
 	if !ok {
@@ -313,7 +362,7 @@ func renderAd(e wire.Envelope) (json.RawMessage, bool, error) {
 	if id == "" {
 		return nil, false, fmt.Errorf("%w: tombstone %s has neither an id nor a key", ErrNotAd, e.ID)
 	}
-	r := removal{ID: id, Removed: true, RemovedDate: f.RemovedDate}
+	r := removal{ID: prefix + id, Removed: true, RemovedDate: f.RemovedDate}
 	if r.RemovedDate == nil || *r.RemovedDate == "" {
 		d := FormatDate(e.PublishedAt)
 		r.RemovedDate = &d
@@ -335,6 +384,44 @@ func renderAd(e wire.Envelope) (json.RawMessage, bool, error) {
 	return b, true, nil
 }
 
+// prefixID returns the ad object data with the value of its top-level "id"
+// member replaced by prefix + that id as a string (a numeric id becomes its
+// digits; an ad without an id gets key); every other byte stays as it was.
+func prefixID(data []byte, prefix, key string) (json.RawMessage, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if _, err := d.Token(); err != nil { // '{'
+		return nil, err
+	}
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		start := d.InputOffset()
+		var raw json.RawMessage
+		if err := d.Decode(&raw); err != nil {
+			return nil, err
+		}
+		if tok != "id" {
+			continue
+		}
+		end := d.InputOffset()
+		// data[start:end] is `: <value>` with any spaces: find the value.
+		v := start + int64(bytes.Index(data[start:end], bytes.TrimSpace(raw)))
+		f := adFields{ID: raw}
+		id, ok := f.adID()
+		if !ok {
+			id = key
+		}
+		q, _ := json.Marshal(prefix + id)
+		out := make([]byte, 0, len(data)+len(prefix)+2)
+		out = append(append(append(out, data[:v]...), q...), data[v+int64(len(bytes.TrimSpace(raw))):]...)
+		return out, nil
+	}
+	return nil, fmt.Errorf("no id member to prefix with %q", prefix)
+}
+
 func setIfEmpty(dst *string, src *string) {
 	if *dst == "" && src != nil {
 		*dst = *src
@@ -353,12 +440,13 @@ func setIfEmpty(dst *string, src *string) {
 // opened but without closing it, so the client sees a truncated answer
 // rather than a short but valid one; the caller should then abort the
 // response.
-func WriteStream(ctx context.Context, w io.Writer, q StreamQuery, envs iter.Seq2[wire.Envelope, error]) (int, error) {
+func WriteStream(ctx context.Context, w io.Writer, q StreamQuery, envs iter.Seq2[wire.Envelope, error], opts ...WriteOption) (int, error) {
+	o := writeOptionsOf(opts)
 	return writeArray(ctx, w, envs, func(e wire.Envelope) (json.RawMessage, bool) {
 		if !q.Contains(e.PublishedAt) {
 			return nil, false
 		}
-		ad, _, err := renderAd(e)
+		ad, _, err := renderAd(e, o.ids)
 		if err != nil || !q.Match(ad) {
 			return nil, false
 		}
@@ -372,14 +460,32 @@ func WriteStream(ctx context.Context, w io.Writer, q StreamQuery, envs iter.Seq2
 // number of ads written and leaves the array open on error. Unlike
 // JobStream it does not drop ads whose last_publication_date has passed:
 // the hub keeps an ad until someone removes it.
-func WriteSnapshot(ctx context.Context, w io.Writer, envs iter.Seq2[wire.Envelope, error]) (int, error) {
+func WriteSnapshot(ctx context.Context, w io.Writer, envs iter.Seq2[wire.Envelope, error], opts ...WriteOption) (int, error) {
+	o := writeOptionsOf(opts)
 	return writeArray(ctx, w, envs, func(e wire.Envelope) (json.RawMessage, bool) {
-		ad, removed, err := renderAd(e)
+		ad, removed, err := renderAd(e, o.ids)
 		if err != nil || removed {
 			return nil, false
 		}
 		return ad, true
 	})
+}
+
+// WriteOption tunes WriteStream and WriteSnapshot.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct{ ids AdIDs }
+
+// WithAdIDs serves ads under the ids ids gives (see [AdIDs]); without it
+// every ad keeps its own id.
+func WithAdIDs(ids AdIDs) WriteOption { return func(o *writeOptions) { o.ids = ids } }
+
+func writeOptionsOf(opts []WriteOption) writeOptions {
+	var o writeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 func writeArray(ctx context.Context, w io.Writer, envs iter.Seq2[wire.Envelope, error], render func(wire.Envelope) (json.RawMessage, bool)) (int, error) {

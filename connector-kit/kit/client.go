@@ -56,6 +56,7 @@ type Client struct {
 
 type cachedSchema struct {
 	s       *schema.Schema
+	info    DatasetInfo
 	version int
 	at      time.Time
 	err     error
@@ -235,7 +236,7 @@ func (c *Client) onAsyncError(_ *nats.Conn, _ *nats.Subscription, err error) {
 	// A hub node checks an actor's publish on the subject its mapping made
 	// of it (ingest.<d>.<actor>.<node>); the kit sent the one without the node.
 	subj := wire.ActorIngestSubject(m[1])
-	c.publisher().FailSubject(subj, fmt.Errorf("%s: %w", subj, ErrForbidden))
+	c.publisher().FailSubject(subj, forbiddenOn(subj))
 	c.vmu.Lock()
 	ws := c.waiters[subj]
 	delete(c.waiters, subj)
@@ -293,7 +294,7 @@ func (c *Client) request(ctx context.Context, subject string, data []byte) (*nat
 	}()
 	select {
 	case <-refused:
-		return nil, fmt.Errorf("%s: %w", subject, ErrForbidden)
+		return nil, forbiddenOn(subject)
 	case r := <-done:
 		if r.err != nil {
 			if errors.Is(r.err, nats.ErrNoResponders) || errors.Is(r.err, context.DeadlineExceeded) || errors.Is(r.err, nats.ErrTimeout) ||
@@ -301,7 +302,7 @@ func (c *Client) request(ctx context.Context, subject string, data []byte) (*nat
 				return nil, fmt.Errorf("%s: %w: %v", subject, ErrHubUnreachable, r.err)
 			}
 			if errors.Is(r.err, nats.ErrPermissionViolation) {
-				return nil, fmt.Errorf("%s: %w", subject, ErrForbidden)
+				return nil, forbiddenOn(subject)
 			}
 			return nil, fmt.Errorf("%s: %w", subject, r.err)
 		}
@@ -369,8 +370,12 @@ func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, in
 	if err != nil {
 		return nil, 0, fmt.Errorf("schema of %s: %w", dataset, err)
 	}
+	info := DatasetInfo{Name: dataset, Owner: m.Header.Get(wire.HeaderDatasetOwner), KeyScope: m.Header.Get(wire.HeaderKeyScope), SchemaVersion: version}
+	if info.KeyScope == "" {
+		info.KeyScope = wire.KeyScopeDataset // a hub from before key scopes: one key space
+	}
 	c.smu.Lock()
-	c.schemas[dataset] = cachedSchema{s: s, version: version, at: time.Now()}
+	c.schemas[dataset] = cachedSchema{s: s, info: info, version: version, at: time.Now()}
 	c.smu.Unlock()
 	return s, version, nil
 }

@@ -7,8 +7,11 @@
 // when the hub has stored it. Subscribe delivers records to a handler at
 // least once: a record is acked when the handler returns nil and delivered
 // again, with backoff, when it returns an error. Errors are typed: a
-// *ValidationError lists the violations; ErrForbidden, ErrUnknownDataset,
-// ErrUnauthorized and ErrHubUnreachable say the rest.
+// *ValidationError lists the violations (ErrKeyOwned when another actor owns
+// the record's key); ErrConflict says a record id was reused for other
+// content; ErrForbidden, ErrUnknownDataset, ErrUnauthorized and
+// ErrHubUnreachable say the rest. Record ids are the actor's own: the hub
+// deduplicates per actor.
 //
 // A hub serving TLS (tls://host:port) is verified against the system's CAs
 // or the one WithCA names, host name included; ErrTLS says what failed and

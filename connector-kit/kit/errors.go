@@ -26,10 +26,16 @@ var (
 	ErrHubUnreachable = errors.New("hub unreachable")
 	// ErrUnavailable: the hub answered that it could not do it now; retry.
 	ErrUnavailable = errors.New("hub could not do it now")
-	// ErrConflict: the record id was already used by this actor for a
-	// record with other content, or the key belongs to another publisher.
-	// Resending the same record cannot succeed.
-	ErrConflict = errors.New("conflict with a stored record")
+	// ErrConflict: the record id was already used by this actor, within the
+	// dataset's dedupe window, for a record with different content; this
+	// one was not stored (the hub keeps it as a dead letter). A changed
+	// record needs a new record id; retrying cannot succeed.
+	ErrConflict = errors.New("record id already stored with different content")
+	// ErrKeyOwned: the record's key belongs to another actor in a dataset
+	// whose keys are owned (key_scope: dataset); the record was refused. It
+	// comes as a *ValidationError whose violation (keyword "owner") names
+	// the owner; errors.Is(err, ErrKeyOwned) finds it.
+	ErrKeyOwned = errors.New("record key owned by another actor")
 	// ErrTooLarge: the record is over the hub's size limit. A
 	// *ValidationError for such a record matches it with errors.Is.
 	ErrTooLarge = errors.New("record too large")
@@ -101,13 +107,68 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("record for %s rejected by %s: %s", e.Dataset, where, strings.Join(parts, "; "))
 }
 
-// Is lets errors.Is(err, ErrTooLarge) match an oversized record.
+// Is lets errors.Is(err, ErrTooLarge) match an oversized record, and
+// errors.Is(err, ErrKeyOwned) a record refused because another actor owns
+// its key.
 func (e *ValidationError) Is(target error) bool {
-	return target == ErrTooLarge && e.Code == wire.CodeTooLarge
+	switch target {
+	case ErrTooLarge:
+		return e.Code == wire.CodeTooLarge
+	case ErrKeyOwned:
+		for _, v := range e.Violations {
+			if v.Keyword == "owner" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // IsRetryable reports whether retrying err (with the same record id) may
 // succeed.
 func IsRetryable(err error) bool {
 	return errors.Is(err, ErrHubUnreachable) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited)
+}
+
+// forbiddenError is a refusal by the sharing policies in their own terms:
+// which actor may not do what to which dataset. The NATS subject the
+// server refused is the hub's business, not the actor's.
+type forbiddenError struct {
+	actor, action, dataset string
+}
+
+// Error says, for example, "jobbland may not publish to dataset
+// taxonomy-concepts (no publish right in the sharing policies)".
+func (e *forbiddenError) Error() string {
+	what := e.action + " to dataset " + e.dataset
+	if e.action == "read-schema" {
+		what = "read the schema of dataset " + e.dataset
+	}
+	return fmt.Sprintf("%s may not %s (no %s right in the sharing policies)", e.actor, what, e.action)
+}
+
+// Unwrap makes errors.Is(err, ErrForbidden) hold.
+func (e *forbiddenError) Unwrap() error { return ErrForbidden }
+
+// forbiddenOn is the error for subject, which the server refused this
+// client: in the policies' terms when the subject is one an actor's right
+// opens (ingest, subscribe, schema, delivery), else naming the subject.
+func forbiddenOn(subject string) error {
+	if dataset, actor, err := wire.ParseIngestSubject(subject); err == nil {
+		return &forbiddenError{actor: actor, action: "publish", dataset: dataset}
+	}
+	for _, s := range []struct{ prefix, action string }{
+		{wire.SubscribePrefix, "subscribe"}, {wire.UnsubscribePrefix, "subscribe"}, {wire.SchemaPrefix, "read-schema"},
+	} {
+		if dataset, actor, err := wire.ParseServiceSubject(s.prefix, subject); err == nil {
+			return &forbiddenError{actor: actor, action: s.action, dataset: dataset}
+		}
+	}
+	// deliver.<actor>.<dataset>.<consumer>
+	if rest, ok := strings.CutPrefix(subject, wire.DeliverPrefix+"."); ok {
+		if parts := strings.Split(rest, "."); len(parts) == 3 {
+			return &forbiddenError{actor: parts[0], action: "subscribe", dataset: parts[1]}
+		}
+	}
+	return fmt.Errorf("%s: %w", subject, ErrForbidden)
 }

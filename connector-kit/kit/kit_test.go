@@ -72,7 +72,7 @@ func TestPublishSubscribeAtLeastOnce(t *testing.T) {
 		}
 		seen[d.Seq]++
 		order = append(order, d.Seq)
-		if d.Publisher != "arbetsformedlingen" || d.Dataset != "jobads" || d.ID != ids[d.Seq-1] {
+		if d.Publisher != "arbetsformedlingen" || d.Dataset != "jobads" || d.RecordID != ids[d.Seq-1] || d.ID != "hub:arbetsformedlingen:"+ids[d.Seq-1] {
 			t.Errorf("delivery %+v", d.Envelope)
 		}
 		if d.Seq == 2 && d.Attempt != 2 {

@@ -33,7 +33,7 @@ type options struct {
 }
 
 func defaults() options {
-	return options{name: "jobtech-kit", log: slog.Default(), timeout: 10 * time.Second, validate: true, window: 1024, schemaTTL: 5 * time.Minute, reconnectMin: 250 * time.Millisecond}
+	return options{name: "jobtech-kit", log: slog.New(slog.DiscardHandler), timeout: 10 * time.Second, validate: true, window: 1024, schemaTTL: 5 * time.Minute, reconnectMin: 250 * time.Millisecond}
 }
 
 // WithName names the connection (shown in the hub's monitoring).
@@ -41,11 +41,12 @@ func WithName(name string) Option {
 	return func(o *options) error { o.name = name; return nil }
 }
 
-// WithLogger sets the logger.
+// WithLogger sets the logger; without one (or with nil) the kit logs
+// nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+			l = slog.New(slog.DiscardHandler)
 		}
 		o.log = l
 		return nil

@@ -13,10 +13,12 @@ import (
 )
 
 // Publish stores one record in dataset and returns its record id once the
-// hub has stored it (or had already stored a record with that id). It
-// returns a *ValidationError for an invalid record, ErrForbidden when the
-// actor may not publish to dataset, ErrUnknownDataset, ErrHubUnreachable or
-// ErrUnavailable (retry with WithRecordID and the returned id: stored once).
+// hub has stored it (or had already stored this record under that id). It
+// returns a *ValidationError for an invalid record (errors.Is ErrKeyOwned
+// when another actor owns its key), ErrConflict when the id was already used
+// for different content, ErrForbidden when the actor may not publish to
+// dataset, ErrUnknownDataset, ErrHubUnreachable or ErrUnavailable (retry
+// with WithRecordID and the returned id: stored once).
 func (c *Client) Publish(ctx context.Context, dataset string, data []byte, opts ...PublishOption) (string, error) {
 	res, err := c.PublishBatch(ctx, dataset, []BatchRecord{{Data: data, ID: publishID(opts)}})
 	if err != nil {
@@ -41,8 +43,13 @@ type BatchRecord struct {
 
 // Result is the outcome of one record of a batch.
 type Result struct {
+	// ID is the record id (the actor's own: record ids are per actor).
 	ID string
-	// Duplicate is true when the hub had already stored this id.
+	// EnvelopeID is the id subscribers see in the stored record's envelope,
+	// unique across actors and hubs (see wire.EnvelopeID).
+	EnvelopeID string
+	// Duplicate is true when the hub had already stored this record under
+	// this id (a retry); the same id with other content is ErrConflict.
 	Duplicate bool
 	Seq       uint64
 	Err       error
@@ -124,6 +131,7 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 		}
 		results[i].Err = replyError(dataset, reply)
 		results[i].Seq = reply.Seq
+		results[i].EnvelopeID = reply.EnvelopeID
 		results[i].Duplicate = reply.Status == wire.StatusDuplicate
 	}
 	return results, nil

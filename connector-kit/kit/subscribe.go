@@ -137,6 +137,10 @@ func (s *Subscription) open(ctx context.Context) error {
 	body, _ := json.Marshal(s.opts.req)
 	s.mu.Unlock()
 	m, err := s.c.request(ctx, wire.ServiceSubject(wire.SubscribePrefix, s.dataset, s.c.actor), body)
+	var fe *forbiddenError
+	if errors.As(err, &fe) {
+		return err // it says what was refused
+	}
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", s.dataset, err)
 	}

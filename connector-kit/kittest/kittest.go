@@ -339,6 +339,7 @@ func (h *Hub) Get(path string) []byte {
 // Envelope is the part of a stored record's envelope tests look at.
 type Envelope struct {
 	ID        string          `json:"id"`
+	RecordID  string          `json:"record_id"`
 	Key       string          `json:"key"`
 	Seq       uint64          `json:"seq"`
 	Publisher string          `json:"publisher"`

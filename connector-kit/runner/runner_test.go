@@ -255,7 +255,7 @@ func TestExamplePluginsRun(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if want := "jobads example-0\njobads example-1\njobads example-2\n"; out.String() != want {
+	if want := "jobads hub:arbetsformedlingen:example-0\njobads hub:arbetsformedlingen:example-1\njobads hub:arbetsformedlingen:example-2\n"; out.String() != want {
 		t.Fatalf("sink printed %q, want %q", out.String(), want)
 	}
 }

@@ -110,7 +110,8 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkPreChecks measures the size, UTF-8 and depth scans alone.
+// BenchmarkPreChecks measures the pass over the bytes before the decoder:
+// size, and the one scan that checks depth and the I-JSON rules.
 func BenchmarkPreChecks(b *testing.B) {
 	for _, recs := range benchRecords(b) {
 		b.Run(recs.name, func(b *testing.B) {
@@ -118,7 +119,7 @@ func BenchmarkPreChecks(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				data := recs.data[i%len(recs.data)]
-				if len(data) > DefaultMaxBytes || depthExceeded(data, DefaultMaxDepth) >= 0 {
+				if out, _, issue := scanRecord(data, DefaultMaxDepth); len(data) > DefaultMaxBytes || out != scanOK || issue != nil {
 					b.Fatal("rejected")
 				}
 			}

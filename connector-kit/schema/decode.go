@@ -21,10 +21,14 @@ var decoder = sonic.Config{
 }.Froze()
 
 // Decode runs the pre-checks on a record and decodes it: size, UTF-8, nesting
-// depth, well-formed JSON and a top-level object, in that order, stopping at
-// the first that fails. It returns the decoded value (numbers as
-// [encoding/json.Number]) or the violation; nil violations mean the record
-// passed.
+// depth, well-formed JSON, a top-level object and the I-JSON rules (no
+// duplicate member names, numbers every parser reads alike, no lone
+// surrogates; see [KeywordDuplicateKey]), in that order, stopping at the
+// first that fails. An I-JSON violation carries the JSON pointer of the
+// offending value. Depth and the I-JSON rules are checked in one pass over
+// the bytes, before the decoder runs. It returns the decoded value (numbers
+// as [encoding/json.Number]) or the violation; nil violations mean the
+// record passed.
 func Decode(data []byte, lim Limits) (any, []Violation) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxBytes {
@@ -35,7 +39,16 @@ func Decode(data []byte, lim Limits) (any, []Violation) {
 		return nil, []Violation{{Keyword: "utf8",
 			Message: fmt.Sprintf("record is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8Offset(data))}}
 	}
-	if off := depthExceeded(data, lim.MaxDepth); off >= 0 {
+	outcome, off, issue := scanRecord(data, lim.MaxDepth)
+	if outcome == scanSyntax {
+		// Not JSON: the decoder says why, unless brackets nest too deep
+		// for it to be safe to try.
+		off = depthExceeded(data, lim.MaxDepth)
+		if off >= 0 {
+			outcome = scanDeep
+		}
+	}
+	if outcome == scanDeep {
 		return nil, []Violation{{Keyword: "maxDepth",
 			Message: fmt.Sprintf("record nests objects and arrays deeper than the limit of %d levels (at byte offset %d)", lim.MaxDepth, off)}}
 	}
@@ -46,6 +59,9 @@ func Decode(data []byte, lim Limits) (any, []Violation) {
 	if _, ok := v.(map[string]any); !ok {
 		return nil, []Violation{{Keyword: "type",
 			Message: fmt.Sprintf("record must be a JSON object, not %s", jsonKind(v))}}
+	}
+	if issue != nil {
+		return nil, []Violation{*issue}
 	}
 	return v, nil
 }

@@ -3,9 +3,12 @@
 // locally is not rejected by the hub for a different reason.
 //
 // A check has two stages. The pre-checks look at the raw bytes only: size,
-// UTF-8, nesting depth (a single byte scan that stops at the limit, so a
-// deeply nested document never reaches a recursive decoder), well-formed JSON
-// and a top-level object. The record is then decoded once, with numbers kept
+// UTF-8, nesting depth and the I-JSON rules (RFC 7493: no member name twice
+// in an object, numbers within float64's range and integer literals within
+// ±(2^53−1), no lone surrogate escapes), all in one byte scan that stops at
+// the depth limit, so a deeply nested document never reaches a recursive
+// decoder; then well-formed JSON and a top-level object. A record that passes
+// reads the same in every common JSON parser. The record is then decoded once, with numbers kept
 // as [encoding/json.Number] so that integers of any size are validated
 // exactly, and validated against the compiled schema.
 //

@@ -58,6 +58,8 @@ func Compile(name string, doc []byte, resources map[string][]byte) (*Schema, err
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	c.UseLoader(refusingLoader{})
+	c.AssertVocabs()
+	c.RegisterVocabulary(safeIntegerVocab())
 	// Add resources in a fixed order so that errors do not depend on map order.
 	keys := make([]string, 0, len(resources))
 	for k := range resources {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -11,13 +12,19 @@ import (
 // hub builds a stored record's headers from scratch, so a forged Hub-Publisher
 // on an ingest request never reaches the stream.
 const (
-	HeaderRecordID      = "Nats-Msg-Id" // JetStream dedupes on it
-	HeaderDataset       = "Hub-Dataset"
-	HeaderKey           = "Hub-Key"
-	HeaderSchemaVersion = "Hub-Schema-Version"
-	HeaderPublisher     = "Hub-Publisher"
-	HeaderOrigin        = "Hub-Origin"
-	HeaderTombstone     = "Hub-Tombstone"
+	// HeaderRecordID holds the record's envelope id, unique across
+	// publishers and hubs: see [EnvelopeID]. JetStream dedupes on it, so one
+	// publisher's record ids never collide with another's.
+	HeaderRecordID = "Nats-Msg-Id"
+	// HeaderPublisherRecordID holds the record id as its publisher gave it
+	// (or as the hub made it): unique only per origin and publisher.
+	HeaderPublisherRecordID = "Hub-Record-Id"
+	HeaderDataset           = "Hub-Dataset"
+	HeaderKey               = "Hub-Key"
+	HeaderSchemaVersion     = "Hub-Schema-Version"
+	HeaderPublisher         = "Hub-Publisher"
+	HeaderOrigin            = "Hub-Origin"
+	HeaderTombstone         = "Hub-Tombstone"
 )
 
 // Headers a publisher may set on an ingest request.
@@ -52,10 +59,31 @@ func ValidRecordID(id string) bool {
 	return true
 }
 
+// EnvelopeID is a stored record's id as every API returns it:
+// "<origin>:<publisher>:<record id>". Origin and publisher are names
+// ([ValidName]: no colon), so the parts are read back from the left.
+// JetStream dedupes on it, which makes deduplication per publisher: another
+// actor using the same record id stores a different record.
+func EnvelopeID(origin, publisher, recordID string) string {
+	return origin + ":" + publisher + ":" + recordID
+}
+
+// SplitEnvelopeID returns the parts of an [EnvelopeID].
+func SplitEnvelopeID(id string) (origin, publisher, recordID string, ok bool) {
+	origin, rest, ok1 := strings.Cut(id, ":")
+	publisher, recordID, ok2 := strings.Cut(rest, ":")
+	return origin, publisher, recordID, ok1 && ok2 && origin != "" && publisher != "" && recordID != ""
+}
+
 // Envelope is how every API returns a stored record: the payload as published
 // plus the metadata the hub stamped on it.
+//
+// ID is unique across publishers and hubs ([EnvelopeID]: origin, publisher
+// and the publisher's record id), so a consumer can de-duplicate on it alone;
+// RecordID is the id the publisher gave the record.
 type Envelope struct {
 	ID            string          `json:"id"`
+	RecordID      string          `json:"record_id,omitempty"`
 	Dataset       string          `json:"dataset"`
 	Key           string          `json:"key"`
 	Seq           uint64          `json:"seq"`
@@ -84,6 +112,7 @@ func EnvelopeFromMsg(h map[string][]string, data []byte, seq uint64, stored time
 	e := Envelope{
 		PublishedAt: stored.UTC(),
 		ID:          get(HeaderRecordID),
+		RecordID:    get(HeaderPublisherRecordID),
 		Dataset:     get(HeaderDataset),
 		Key:         get(HeaderKey),
 		Seq:         seq,
@@ -91,6 +120,9 @@ func EnvelopeFromMsg(h map[string][]string, data []byte, seq uint64, stored time
 		Origin:      get(HeaderOrigin),
 		Tombstone:   get(HeaderTombstone) == "true",
 		Data:        json.RawMessage(data),
+	}
+	if e.RecordID == "" {
+		e.RecordID = e.ID // stored before envelope ids were qualified
 	}
 	if v := get(HeaderSchemaVersion); v != "" {
 		n, err := strconv.Atoi(v)
@@ -104,8 +136,14 @@ func EnvelopeFromMsg(h map[string][]string, data []byte, seq uint64, stored time
 
 // DeadLetter is how APIs return a rejected record: the bytes as received and
 // why they were refused.
+//
+// ID and RecordID are set when the publisher gave the record an id: ID is the
+// envelope id the record would have been stored under ([EnvelopeID]), unique
+// across publishers, so a re-drive de-duplicates on it as on a stored record.
 type DeadLetter struct {
 	Seq        uint64      `json:"seq"`
+	ID         string      `json:"id,omitempty"`
+	RecordID   string      `json:"record_id,omitempty"`
 	Dataset    string      `json:"dataset"`
 	Subject    string      `json:"subject"`
 	Publisher  string      `json:"publisher"`

@@ -24,7 +24,8 @@ const (
 	// CodeTooLarge: the record or request is over the hub's size limit.
 	CodeTooLarge Code = "too_large"
 	// CodeConflict: the record id was already used by this publisher for a
-	// record with different content, or the key belongs to someone else.
+	// record with different content. (A key another publisher owns is
+	// CodeInvalid, with a violation of keyword "owner" naming the owner.)
 	CodeConflict Code = "conflict"
 	// CodeRateLimited: a limit on the actor was reached (for example its
 	// number of subscriptions); retry later or free something.
@@ -34,6 +35,9 @@ const (
 	CodeUnavailable Code = "unavailable"
 	// CodeBadRequest: the request itself is malformed (not the record).
 	CodeBadRequest Code = "bad_request"
+	// CodeKeysNotShared: a question about key ownership on a dataset whose
+	// keys are scoped by publisher (no key has an owner to ask about).
+	CodeKeysNotShared Code = "keys_not_shared"
 	// CodeNotFound: the named thing (a subscription) does not exist.
 	CodeNotFound Code = "not_found"
 	// CodeInternal: a fault in the hub; report it.

@@ -16,9 +16,10 @@ const (
 	// StatusQueued means the sidecar holds the record durably in its outbox
 	// and will forward it; the hub has not answered yet.
 	StatusQueued Status = "queued"
-	// StatusConflict means the record id was already used by this publisher
-	// for different content, or the key belongs to another publisher. Not
-	// stored; resending the same record cannot succeed.
+	// StatusConflict means a record with the same id from the same
+	// publisher was stored within the dataset's dedupe window with different
+	// content: this record was not stored (it is kept in the dead-letter
+	// stream). A changed record needs a new id. Do not retry it.
 	StatusConflict Status = "conflict"
 	// StatusRejected means the record failed validation; it was kept in the
 	// dead-letter stream and will never be stored. Do not retry it.
@@ -63,10 +64,14 @@ func StatusFor(c Code) Status {
 // Reply is the hub's answer to one ingest request, sent only after the
 // outcome is durable. A record that was not stored has a Code (what to do
 // about it) and an Error (what happened, for people).
+//
+// ID is the record id the publisher gave (or the hub made); EnvelopeID is the
+// id readers see in the record's envelope ([EnvelopeID]).
 type Reply struct {
 	Status     Status      `json:"status"`
 	Code       Code        `json:"code,omitempty"`
 	ID         string      `json:"id,omitempty"`
+	EnvelopeID string      `json:"envelope_id,omitempty"`
 	Dataset    string      `json:"dataset"`
 	Key        string      `json:"key,omitempty"`
 	Seq        uint64      `json:"seq,omitempty"`

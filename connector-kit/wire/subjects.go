@@ -34,6 +34,10 @@ const (
 	// CatalogPrefix: hub.catalog.<actor> lists the hub's dataset names, which
 	// are public (the web catalog shows them to anyone).
 	CatalogPrefix = "hub.catalog"
+	// KeysPrefix: hub.keys.<dataset>.<actor> answers who owns a key of a
+	// dataset whose keys are owned (key_scope: dataset), and lets the
+	// dataset's owner transfer one (see [KeyRequest]).
+	KeysPrefix = "hub.keys"
 )
 
 // CatalogSubject is where actor asks for the dataset names.
@@ -134,10 +138,20 @@ func ActorIngestSubject(subj string) string {
 	return subj
 }
 
-// DataSubject is the subject a record with key is stored under; one subject
+// DataSubject is the subject a record with key is stored under in a dataset
+// whose keys are shared by all publishers (key_scope: dataset); one subject
 // per key is what lets JetStream hand out the latest record per key.
 func DataSubject(dataset, key string) string {
 	return DataPrefix + "." + dataset + "." + EncodeKey(key)
+}
+
+// ScopedDataSubject is the subject a record with key is stored under in a
+// dataset whose keys are scoped by publisher (key_scope: publisher):
+// data.<dataset>.<key>.<origin>.<publisher>. Each publisher of each hub has
+// its own subject per key, so its latest record per key is its own and no
+// other publisher's record or tombstone can replace it.
+func ScopedDataSubject(dataset, key, origin, publisher string) string {
+	return DataPrefix + "." + dataset + "." + EncodeKey(key) + "." + origin + "." + publisher
 }
 
 // DataFilter matches every stored record of dataset.

@@ -103,3 +103,22 @@ func TestWireIsALeaf(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvelopeID(t *testing.T) {
+	id := EnvelopeID("hub", "jobbland", "jobads:squat-77")
+	if id != "hub:jobbland:jobads:squat-77" {
+		t.Fatal(id)
+	}
+	o, p, r, ok := SplitEnvelopeID(id)
+	if !ok || o != "hub" || p != "jobbland" || r != "jobads:squat-77" {
+		t.Fatalf("%q %q %q %v", o, p, r, ok)
+	}
+	for _, bad := range []string{"", "hub", "hub:jobbland", ":a:b", "a::b", "a:b:"} {
+		if _, _, _, ok := SplitEnvelopeID(bad); ok {
+			t.Errorf("SplitEnvelopeID(%q) ok", bad)
+		}
+	}
+	if s := ScopedDataSubject("jobads", "a.b", "hub", "jobbland"); s != "data.jobads.a~2Eb.hub.jobbland" {
+		t.Fatal(s)
+	}
+}

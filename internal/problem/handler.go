@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
-	"strings"
+	"strconv"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
@@ -36,13 +36,15 @@ func Handle(log *slog.Logger, h HandlerFunc) http.HandlerFunc {
 
 // Mux wraps a ServeMux so that everything it would answer in plain text or
 // HTML becomes a problem document: an unknown path is 404, a wrong method
-// 405 with the Allow header, and a path that is not clean (dot segments,
-// double slashes) is 400 instead of the mux's redirect, because a name in
-// a path must never be resolved by anyone but the handler that checks it.
+// 405 with the Allow header, and a path that is not canonical (dot
+// segments, empty segments, a trailing slash) is 400 instead of the mux's
+// redirect, because a name in a path must never be resolved by anyone but
+// the handler that checks it.
 func Mux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p == "" || !strings.HasPrefix(p, "/") || (p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/")) || strings.Contains(p, "//") {
-			Write(w, r, Newf(wire.CodeBadRequest, "path %q is not clean: no '.' or '..' segments or empty segments", p))
+		if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+			Write(w, r, Newf(wire.CodeBadRequest, "path %s is not canonical: no '.', '..' or empty segments and no trailing slash (did you mean %s?)",
+				quoteShort(p), path.Clean("/"+p)))
 			return
 		}
 		if _, pattern := mux.Handler(r); pattern != "" {
@@ -60,6 +62,15 @@ func Mux(mux *http.ServeMux) http.Handler {
 		}
 		Write(w, r, New(wire.CodeNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)))
 	})
+}
+
+// quoteShort quotes s for an error message, cut to 64 bytes: a path a
+// stranger sent can be anything, and is echoed back only as far as needed.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 // statusOnly records a status and headers and drops the body.

@@ -44,6 +44,7 @@ var kinds = map[wire.Code]kind{
 	CodeUnauthorized:         {http.StatusUnauthorized, "Missing or wrong credentials"},
 	wire.CodeForbidden:       {http.StatusForbidden, "Forbidden by the hub's sharing policies"},
 	wire.CodeNotFound:        {http.StatusNotFound, "Not found"},
+	wire.CodeKeysNotShared:   {http.StatusBadRequest, "Keys not shared: each publisher's keys are its own"},
 	wire.CodeUnknownDataset:  {http.StatusNotFound, "Unknown dataset"},
 	CodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
 	wire.CodeConflict:        {http.StatusConflict, "Conflict"},
@@ -62,6 +63,29 @@ func Status(code wire.Code) int {
 		return k.status
 	}
 	return http.StatusInternalServerError
+}
+
+// ForStatus is the code an HTTP status stands for in the table (the first
+// listed for it), for callers that only know a status, such as an HTTP
+// server refusing a connection over its caps; CodeInternal when none.
+func ForStatus(status int) wire.Code {
+	for _, c := range order {
+		if kinds[c].status == status {
+			return c
+		}
+	}
+	return wire.CodeInternal
+}
+
+// order fixes which code ForStatus picks for a status several share.
+var order = []wire.Code{wire.CodeBadRequest, wire.CodeKeysNotShared, CodeUnauthorized, wire.CodeForbidden, wire.CodeNotFound, wire.CodeUnknownDataset,
+	CodeMethodNotAllowed, wire.CodeConflict, wire.CodeTooLarge, CodeUnsupportedMediaType, wire.CodeInvalid,
+	wire.CodeRateLimited, wire.CodeInternal, CodeHubUnreachable, wire.CodeUnavailable}
+
+// WriteStatus answers status with detail as a problem document (the code
+// ForStatus gives).
+func WriteStatus(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	Write(w, r, New(ForStatus(status), detail))
 }
 
 // OutcomeStatus is the HTTP status of a record outcome: the same on the
@@ -126,12 +150,16 @@ func Newf(code wire.Code, format string, a ...any) *Problem {
 	return New(code, fmt.Sprintf(format, a...))
 }
 
-// Error returns the title and the detail.
+// Error returns the title, the HTTP status and the detail.
 func (p *Problem) Error() string {
-	if p.Detail == "" {
-		return p.Title
+	s := p.Title
+	if p.Status != 0 {
+		s += " (" + strconv.Itoa(p.Status) + ")"
 	}
-	return p.Title + ": " + p.Detail
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	return s
 }
 
 // Unwrap exposes the problem as a *wire.Error, so errors.Is(err,

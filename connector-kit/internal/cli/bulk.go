@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
 	"github.com/jobtech-dev/datahub/internal/recordid"
 )
@@ -49,15 +50,16 @@ func openInput(path string, stdin io.Reader) (importInput, error) {
 }
 
 func importCmd() *cobra.Command {
-	var hub, credsFile, dataset, idFrom string
+	var hf hubFlags
+	var dataset, idFrom string
 	var quiet bool
-	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "import --dataset D FILE... (- for standard input)",
 		Short: "Bulk-publish JSON or NDJSON files or a pipe, with progress and a summary",
 		Long: `import publishes every record of the inputs to dataset D straight to the hub, pipelined,
 then prints a summary; each rejected record is printed with its file:line and violations.
-Exit status 1 if any record was rejected.
+Exit status 1 if any record was rejected or the sharing policies do not let the actor
+publish to D; 2 for an unknown dataset or a hub that cannot be reached.
 
 An input is a file, a named pipe, or - (standard input). A .ndjson or .jsonl name means one
 record per line, a .json name one document (a record or an array of them); any other name,
@@ -73,11 +75,14 @@ name, the line and a hash of the record (recordid.FromLine: "ads.ndjson:12:3fa4â
 same id the sidecar's ?id_from= and the file source's id_from make). The default tells two
 identical lines apart, so a record repeated on purpose (removed, added, removed again) is
 stored each time; run it again the same way (same file name, or - again) to get the same ids.`,
-		Example: `  connector import --dataset jobads --credentials af.nk testdata/jobtech/job-ads.ndjson
-  cat ads.ndjson | connector import --dataset jobads --credentials af.nk -
-  connector import --dataset jobads --credentials af.nk --id-from id ads.ndjson`,
+		Example: `  connector import --dataset jobads --credentials jobbland.nk testdata/jobtech/job-ads.ndjson
+  cat testdata/jobtech/job-ads.ndjson | connector import --dataset jobads --credentials jobbland.nk -
+  connector import --dataset jobads --credentials jobbland.nk --id-from id testdata/jobtech/job-ads.ndjson
+  connector import -d taxonomy-concepts --credentials arbetsformedlingen.nk -q testdata/jobtech/taxonomy-concepts.json
+  connector import --dataset jobads --credentials jobbland.nk --hub tls://hub.example.org:4222 --ca ca.pem testdata/jobtech/job-ads.ndjson`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, files []string) error {
+		RunE: func(cmd *cobra.Command, files []string) (err error) {
+			defer func() { err = refusal(err) }()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			var inputs []importInput
@@ -90,7 +95,7 @@ stored each time; run it again the same way (same file name, or - again) to get 
 				inputs = append(inputs, in)
 				countable = countable && in.regular
 			}
-			c, err := kit.Dial(ctx, hub, credsFile, append(tf.options(), kit.WithName("connector-import"))...)
+			c, err := hf.dial(ctx, "connector-import")
 			if err != nil {
 				return err
 			}
@@ -183,20 +188,18 @@ stored each time; run it again the same way (same file name, or - again) to get 
 			fmt.Fprintf(out, "%d records in %s (%.0f records/s): %d stored, %d duplicates, %d rejected\n",
 				read, el.Round(time.Millisecond), float64(read)/el.Seconds(), stored, dups, rejected)
 			if rejected > 0 {
-				return exitCode(1)
+				return exitCode(clirun.Refused)
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&hub, "hub", "", hubFlagHelp)
-	f.StringVar(&credsFile, "credentials", "", "the actor's credentials file")
-	tf.register(cmd)
+	hf.register(cmd)
 	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
 	f.StringVar(&idFrom, "id-from", "", "make record ids from this field (or JSON pointer) and the record's hash")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress display")
 	_ = cmd.MarkFlagRequired("dataset")
-	_ = cmd.MarkFlagRequired("credentials")
+	_ = cmd.RegisterFlagCompletionFunc("dataset", hf.datasetNames)
 	return cmd
 }
 
@@ -249,17 +252,29 @@ func (p progress) finish() {
 }
 
 func tailCmd() *cobra.Command {
-	var hub, credsFile string
+	var hf hubFlags
 	var all bool
-	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "tail DATASET",
 		Short: "Print a dataset's records as NDJSON envelopes as they arrive",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Long: `tail subscribes to DATASET as the actor of --credentials and prints each record as it
+arrives, one envelope per line (records are data: there is no table), until interrupted;
+--all prints the stored records first. Exit status 1 if the sharing policies do not let the
+actor subscribe, 2 for an unknown dataset.`,
+		Example: `  connector tail jobads --credentials matchwise.nk
+  connector tail jobads --credentials matchwise.nk --all | jq -r .key`,
+		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return hf.datasetNames(cmd, args, prefix)
+		},
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			defer func() { err = refusal(err) }()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			c, err := kit.Dial(ctx, hub, credsFile, append(tf.options(), kit.WithName("connector-tail"))...)
+			c, err := hf.dial(ctx, "connector-tail")
 			if err != nil {
 				return err
 			}
@@ -279,11 +294,7 @@ func tailCmd() *cobra.Command {
 			return sub.Stop()
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&hub, "hub", "", hubFlagHelp)
-	f.StringVar(&credsFile, "credentials", "", "the actor's credentials file")
-	tf.register(cmd)
-	f.BoolVar(&all, "all", false, "print the stored records first")
-	_ = cmd.MarkFlagRequired("credentials")
+	hf.register(cmd)
+	cmd.Flags().BoolVar(&all, "all", false, "print the stored records first")
 	return cmd
 }

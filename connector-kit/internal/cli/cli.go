@@ -1,10 +1,15 @@
 // Package cli is the `connector` command: `connector run` runs the sidecar
 // beside an actor's systems; `connector import` bulk-publishes a file and
 // `connector tail` prints a dataset's records as they arrive.
+//
+// It follows the same manner as the hub command (package clirun): --version,
+// an Examples section in every help, one exit-status table, and shell
+// completion of the hub's dataset names.
 package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,39 +22,69 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/builtin"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
+	"github.com/jobtech-dev/datahub/connector-kit/kit"
+	"github.com/jobtech-dev/datahub/internal/buildinfo"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 )
 
-// Main runs the connector command and returns the exit code.
+// rootLong is the root's help: what connector does, the exit statuses, and
+// how to turn shell completion on.
+const rootLong = `connector shares datasets through a JobTech Data Hub from any system: 'connector run'
+runs the sidecar (a local HTTP API, a durable outbox, inputs and outputs), 'connector
+import' bulk-publishes files and 'connector tail' prints a dataset's records as they
+arrive. Relative paths in connector.yaml are relative to the file's folder.
+
+` + clirun.ExitHelp + `
+
+Shell completion (commands, flags, and the hub's dataset names once --credentials is on
+the command line):
+  source <(connector completion bash)  # this shell; see 'connector completion bash --help'
+  connector completion zsh > "${fpath[1]}/_connector"`
+
+// Main runs the connector command and returns the exit status (see package
+// clirun).
 func Main(args []string, stdout, stderr io.Writer) int {
+	return clirun.Execute(newRoot(stdout, stderr), args)
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "connector",
-		Short:         "JobTech Data Hub connector: share datasets through a hub from any system",
+		Use:   "connector",
+		Short: "JobTech Data Hub connector: share datasets through a hub from any system",
+		Long:  rootLong,
+		Example: `  connector run -c connector.yaml
+  connector import --dataset jobads --credentials jobbland.nk testdata/jobtech/job-ads.ndjson
+  connector tail jobads --credentials matchwise.nk
+  connector --version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetArgs(args)
-	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), outboxCmd(), &cobra.Command{
-		Use: "version", Short: "Print the version", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "connector (JobTech Data Hub) dev")
-			return nil
-		},
-	})
-	if err := root.Execute(); err != nil {
-		if code, ok := err.(exitCode); ok {
-			return int(code)
-		}
-		fmt.Fprintln(stderr, "error:", err)
-		return 2
-	}
-	return 0
+	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), outboxCmd())
+	clirun.Version(root, "connector", buildinfo.Read().String())
+	clirun.InitHelpAndCompletion(root, "connector")
+	return root
 }
 
-type exitCode int
+// exitCode ends a command with code after it already printed why.
+func exitCode(code int) error { return clirun.Silent(code) }
 
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+// refusal gives a kit error its exit status: a refusal by the hub or its
+// policies (forbidden, a revoked or unknown key, a conflict) is 1, an
+// unknown dataset a usage error; anything else (the hub unreachable, TLS)
+// stays an operational error.
+func refusal(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kit.ErrForbidden), errors.Is(err, kit.ErrConflict):
+		return clirun.Refusal(err)
+	case errors.Is(err, kit.ErrUnknownDataset):
+		return clirun.Usage(err)
+	}
+	return err
+}
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
@@ -66,12 +101,18 @@ func runCmd() *cobra.Command {
 		Long: `run starts the sidecar. Applications POST records to its local HTTP API and read datasets
 from it; configured inputs feed the hub and outputs deliver subscriptions to webhooks or
 files. Records are kept in a durable outbox until the hub stored them. Flags override the
-config file. It stops cleanly on SIGINT or SIGTERM; queued records stay in the outbox.
+config file. Relative paths in the file (credentials, CA and client certificate, outbox,
+state, and plugin paths such as an ndjson_file's path) are relative to the file's folder;
+relative paths in flags to the working directory. It stops cleanly on SIGINT or SIGTERM;
+queued records stay in the outbox.
 
 The local API has no authentication of its own unless an API token is set
 (--api-token-file, --api-token or api_token in connector.yaml): then every request but
 /healthz needs "Authorization: Bearer <token>". A --listen address other than loopback
 (127.0.0.1, ::1, localhost) requires one: run refuses to start without it.`,
+		Example: `  connector run -c connector.yaml
+  connector run --config /etc/jobtech-connector/connector.yaml
+  connector run --hub nats://127.0.0.1:4222 --credentials jobbland.nk --listen 127.0.0.1:8181 --outbox jobbland-outbox`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -94,7 +135,7 @@ The local API has no authentication of its own unless an API token is set
 			sc, err := sidecar.Start(startCtx, cfg, env, log)
 			cancel()
 			if err != nil {
-				return err
+				return refusal(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "connector for actor %q is ready\n  local API:  %s\n  hub:        %s\n  outbox:     %s\n", sc.Client().Actor(), sc.URL(), sc.Client().URL(), cfg.Outbox)
 			<-ctx.Done()
@@ -116,6 +157,10 @@ The local API has no authentication of its own unless an API token is set
 	f.StringVar(&cfg.Outbox, "outbox", cfg.Outbox, "outbox folder")
 	f.StringVar(&cfg.State, "state", cfg.State, "folder for plugin state and dead-letter files")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
+	_ = cmd.MarkFlagDirname("outbox")
+	_ = cmd.MarkFlagDirname("state")
+	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -9,12 +9,13 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/internal/outbox"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 )
 
 // outboxCmd is `connector outbox check|repair`: the way forward when the
 // outbox is damaged on disk and the connector refuses to start.
 func outboxCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := clirun.Group(&cobra.Command{
 		Use:   "outbox",
 		Short: "Check or repair the connector's outbox (stop the connector first)",
 		Long: `The outbox keeps every POSTed record on disk until the hub stored it. Each record is a
@@ -26,7 +27,8 @@ forwarded. When the connector refuses to start because its outbox is damaged:
                                          the damaged bytes to DIR.quarantine/ with a report
 
 Both take the outbox's lock: stop the connector first.`,
-	}
+		Example: "  connector outbox check -c connector.yaml\n  connector outbox repair -c connector.yaml",
+	})
 	var dir, file string
 	where := func(c *cobra.Command) {
 		c.Flags().StringVar(&dir, "outbox", "outbox", "outbox folder")

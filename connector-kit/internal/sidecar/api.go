@@ -287,7 +287,7 @@ func (s *Sidecar) jobStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer stop()
 	w.Header().Set("Content-Type", "application/json")
-	if _, err := jobstream.WriteStream(r.Context(), w, q, envs); err != nil {
+	if _, err := jobstream.WriteStream(r.Context(), w, q, envs, jobstream.WithAdIDs(s.adIDs(r.Context()))); err != nil {
 		s.log.Warn("jobstream answer cut short", "err", err)
 	}
 	return nil
@@ -301,10 +301,23 @@ func (s *Sidecar) jobSnapshot(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer stop()
 	w.Header().Set("Content-Type", "application/json")
-	if _, err := jobstream.WriteSnapshot(r.Context(), w, envs); err != nil {
+	if _, err := jobstream.WriteSnapshot(r.Context(), w, envs, jobstream.WithAdIDs(s.adIDs(r.Context()))); err != nil {
 		s.log.Warn("jobstream snapshot cut short", "err", err)
 	}
 	return nil
+}
+
+// adIDs says which id each JobStream ad carries: its own, unless the
+// dataset's keys are scoped by publisher and the ad is not the dataset
+// owner's (see jobstream.AdIDs). Not knowing the dataset, every publisher's
+// ids get their prefix: unique, if not as JobStream has them.
+func (s *Sidecar) adIDs(ctx context.Context) jobstream.AdIDs {
+	info, err := s.c.Dataset(s.quick(ctx), s.cfg.JobStreamDataset)
+	if err != nil {
+		s.log.Warn("jobstream: dataset unknown, every ad id gets its publisher as prefix", "dataset", s.cfg.JobStreamDataset, "err", err)
+		return jobstream.AdIDs{PerPublisher: true}
+	}
+	return jobstream.For(info.KeyScope, info.Owner)
 }
 
 // envelopes reads the records stored at the start position as an iterator

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/goccy/go-yaml"
 
 	"github.com/jobtech-dev/datahub/connector-kit/creds"
+	"github.com/jobtech-dev/datahub/connector-kit/plugin"
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
@@ -63,6 +65,12 @@ type Config struct {
 	Outputs []PluginConfig `yaml:"outputs"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Dir is the folder the config file's relative paths are relative to:
+	// ReadConfig and LoadConfig set it to the file's folder and resolve the
+	// hub's files, the outbox and the state folder against it; Start
+	// resolves the plugin settings whose spec type is "path" against it.
+	// Empty means the working directory.
+	Dir string `yaml:"-"`
 }
 
 // PluginConfig configures one source or sink.
@@ -102,6 +110,11 @@ func DefaultConfig() Config {
 
 // ReadConfig reads a YAML config over the defaults without validating it
 // (flags may still complete it; Start validates); unknown keys are errors.
+// Relative paths in it — the credentials, CA and client certificate files,
+// the outbox and the state folder, the defaults of the last two included —
+// are made relative to the file's folder, so a config means the same
+// wherever the connector is started from; plugin paths follow at Start
+// (see Dir).
 func ReadConfig(path string) (Config, error) {
 	c := DefaultConfig()
 	b, err := os.ReadFile(path)
@@ -111,23 +124,72 @@ func ReadConfig(path string) (Config, error) {
 	if err := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField()).Decode(&c); err != nil {
 		return c, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
 	}
+	c.Dir = filepath.Dir(path)
+	for _, p := range []*string{&c.Hub.Credentials, &c.Hub.CA, &c.Hub.ClientCert, &c.Hub.ClientKey, &c.Outbox, &c.State} {
+		*p = inDir(c.Dir, *p)
+	}
 	return c, nil
 }
 
-// LoadConfig reads and validates a YAML config.
+// LoadConfig reads a YAML config as ReadConfig does, and validates it.
 func LoadConfig(path string) (Config, error) {
-	c := DefaultConfig()
-	b, err := os.ReadFile(path)
+	c, err := ReadConfig(path)
 	if err != nil {
-		return c, fmt.Errorf("read config: %w", err)
-	}
-	if err := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField()).Decode(&c); err != nil {
-		return c, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
+		return c, err
 	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// inDir is path made relative to dir when it is relative (and not empty).
+func inDir(dir, path string) string {
+	if path == "" || dir == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
+
+// withPluginPaths returns c with every plugin setting whose type in the
+// plugin's spec is "path" (an ndjson_file's path, …) made relative to
+// c.Dir. A plugin env does not know is left as it is: Start reports it.
+func (c Config) withPluginPaths(env *plugin.Environment) Config {
+	if c.Dir == "" || env == nil {
+		return c
+	}
+	paths := map[string]map[string]bool{} // kind/name → path fields
+	for _, p := range env.Plugins() {
+		for _, f := range p.Fields {
+			if f.Type == "path" {
+				if paths[p.Kind+"/"+p.Name] == nil {
+					paths[p.Kind+"/"+p.Name] = map[string]bool{}
+				}
+				paths[p.Kind+"/"+p.Name][f.Name] = true
+			}
+		}
+	}
+	resolve := func(kind string, in []PluginConfig) []PluginConfig {
+		out := make([]PluginConfig, len(in))
+		for i, p := range in {
+			fields := paths[kind+"/"+p.Type]
+			conf := make(yaml.MapSlice, len(p.Config))
+			for j, it := range p.Config {
+				if k, _ := it.Key.(string); fields[k] {
+					if v, ok := it.Value.(string); ok {
+						it.Value = inDir(c.Dir, v)
+					}
+				}
+				conf[j] = it
+			}
+			p.Config = conf
+			out[i] = p
+		}
+		return out
+	}
+	c.Inputs = resolve("source", c.Inputs)
+	c.Outputs = resolve("sink", c.Outputs)
+	return c
 }
 
 // Validate reports every bad setting, naming its key.

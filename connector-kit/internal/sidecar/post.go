@@ -362,7 +362,7 @@ func (s *Sidecar) render(w http.ResponseWriter, r *http.Request, p *post) error 
 func subscribeErr(dataset string, err error) error {
 	switch {
 	case errors.Is(err, kit.ErrForbidden):
-		return problem.Newf(wire.CodeForbidden, "this actor may not read %s", dataset)
+		return problem.New(wire.CodeForbidden, err.Error()) // names the actor, the dataset and the right
 	case errors.Is(err, kit.ErrUnknownDataset):
 		return problem.Newf(wire.CodeUnknownDataset, "dataset %q is not on the hub", dataset)
 	case errors.Is(err, kit.ErrHubUnreachable):

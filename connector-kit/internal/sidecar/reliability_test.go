@@ -50,7 +50,7 @@ func waitDrained(t *testing.T, url string, within time.Duration) {
 func countByID(h *kittest.Hub, dataset string) map[string]int {
 	m := map[string]int{}
 	for _, e := range h.Records(dataset) {
-		m[e.ID]++
+		m[e.RecordID]++
 	}
 	return m
 }

@@ -51,12 +51,13 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	var err error
 	if cfg.Hub.URL, err = kit.ResolveURL(cfg.Hub.URL, cfg.Hub.Credentials); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withPluginPaths(env)
 	s := &Sidecar{cfg: cfg, log: log, env: env, limits: schema.Limits{MaxBytes: cfg.MaxRecordBytes}, runErr: make(chan error, 16),
 		rights: newRights(), clog: newConnLog(log, cfg.Hub.URL, logEvery)}
 	if s.token, err = cfg.apiToken(); err != nil {

@@ -12,7 +12,7 @@
 //
 //	X-Hub-Timestamp:     <unix seconds when the attempt was sent>
 //	X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>
-//	X-Hub-Delivery:      <record id, or the first record id of a batch>
+//	X-Hub-Delivery:      <envelope id (origin:publisher:record id), or the first of a batch>
 //	Content-Type:        application/json
 //
 // Receivers check both with [Verify]. X-Hub-Delivery is the same on every

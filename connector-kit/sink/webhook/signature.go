@@ -17,8 +17,9 @@ const (
 	// HeaderSignature holds "sha256=" and the hex HMAC-SHA256 of
 	// "<timestamp>.<body>" keyed with the shared secret.
 	HeaderSignature = "X-Hub-Signature-256"
-	// HeaderDelivery holds the record id, or the first record id of a
-	// batch; it is the same on every retry, so receivers dedupe on it.
+	// HeaderDelivery holds the envelope id (unique across publishers and
+	// hubs: wire.EnvelopeID), or the first one of a batch; it is the same on
+	// every retry, so receivers dedupe on it.
 	HeaderDelivery = "X-Hub-Delivery"
 )
 

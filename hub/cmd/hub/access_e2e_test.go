@@ -148,7 +148,7 @@ func TestStartSaysWhenPolicyFolderOverridesAppliedSet(t *testing.T) {
 	// A start with the folder puts the folder's set back, and says so: a
 	// WARN naming what it drops and adds and how the set it replaces came.
 	h = serve(t, data)
-	out, _, code := run(t, nil, append([]string{"audit", "tail", "-n", "0"}, common()...)...)
+	out, _, code := run(t, nil, append([]string{"audit", "tail", "-n", "0", "-o", "json"}, common()...)...)
 	if code != 0 || !strings.Contains(out, `"policy.override"`) || !strings.Contains(out, `"dropped":["jobfinder-reads-taxonomy"]`) ||
 		!strings.Contains(out, `"added":["ifau-subscribes-jobads-2026"]`) {
 		t.Fatalf("the override is not audited with its difference:\n%s", out)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 var hubBin string
 
 func TestMain(m *testing.M) {
+	execWithFileLimitIfAsked()
 	dir, err := os.MkdirTemp("", "hub-e2e-bin")
 	if err != nil {
 		panic(err)
@@ -69,8 +71,19 @@ func (p *hubProc) natsURL(t *testing.T) string {
 // policies; extra flags come last and win.
 func serve(t *testing.T, data string, extra ...string) *hubProc {
 	t.Helper()
-	cmd := exec.Command(hubBin, append([]string{"serve", "--data", data, "--schemas", hubtest.SchemasDir(), "--policies", filepath.Join(hubtest.RepoRoot(), "policies"),
-		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, extra...)...)
+	return startServe(t, exec.Command(hubBin, serveArgs(data, extra...)...))
+}
+
+// serveArgs are the arguments of `hub serve` on data with the repository's
+// datasets and policies and free ports; more flags come last and win.
+func serveArgs(data string, more ...string) []string {
+	return append([]string{"serve", "--data", data, "--schemas", hubtest.SchemasDir(), "--policies", filepath.Join(hubtest.RepoRoot(), "policies"),
+		"--nats-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, more...)
+}
+
+// startServe starts cmd, a `hub serve`, and waits until it prints its URLs.
+func startServe(t *testing.T, cmd *exec.Cmd) *hubProc {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +120,24 @@ func serve(t *testing.T, data string, extra ...string) *hubProc {
 		t.Fatalf("hub not ready\n%s", p.stderr)
 	}
 	return p
+}
+
+// lockedBuffer is a buffer a running process writes to and a test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // stop sends SIGTERM and expects a clean exit.
@@ -238,7 +269,7 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Join(keys, ",") != "23174210,23187561" {
 		t.Fatalf("snapshot keys %v: ad 22884504 was removed by its tombstone", keys)
 	}
-	out, _, code = run(t, nil, append([]string{"deadletters", "--dataset", "jobads"}, common...)...)
+	out, _, code = run(t, nil, append([]string{"deadletters", "--dataset", "jobads", "-o", "json"}, common...)...)
 	var dls []wire.DeadLetter
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		var d wire.DeadLetter

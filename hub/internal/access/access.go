@@ -101,7 +101,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		d.Now = time.Now
 	}
 	if d.Logger == nil {
-		d.Logger = slog.Default()
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	kv, err := d.JS.CreateOrUpdateKeyValue(ctx, PolicyBucketConfig(d.Replicas))
 	if err != nil {

@@ -7,7 +7,8 @@ import (
 )
 
 // GrantFor compiles an actor's rights into NATS subject permissions:
-//   - publish:   ingest.<dataset>.<actor>
+//   - publish:   ingest.<dataset>.<actor>, and hub.keys.<dataset>.<actor> to
+//     ask who owns a key (and, for the dataset's owner, to transfer one)
 //   - subscribe: hub.subscribe/hub.unsubscribe.<dataset>.<actor> to ask for
 //     a subscription, and deliver.<actor>.<dataset>.> to receive it
 //   - read-schema: hub.schema.<dataset>.<actor>
@@ -29,7 +30,8 @@ func GrantFor(actor string, r policy.Rights) natsd.Grant {
 		}
 		switch gr.Action {
 		case policy.ActionPublish:
-			g.Publish = append(g.Publish, wire.IngestSubject(gr.Dataset, actor))
+			g.Publish = append(g.Publish, wire.IngestSubject(gr.Dataset, actor),
+				wire.ServiceSubject(wire.KeysPrefix, gr.Dataset, actor))
 		case policy.ActionSubscribe:
 			g.Publish = append(g.Publish,
 				wire.ServiceSubject(wire.SubscribePrefix, gr.Dataset, actor),

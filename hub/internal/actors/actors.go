@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 )
 
 // Bucket is the key-value bucket holding the actors.
@@ -77,36 +78,58 @@ func BucketConfig(replicas int) jetstream.KeyValueConfig {
 
 // Open opens (or creates) the actors bucket, loads it, and follows it: an
 // actor created or revoked through any node of a cluster is known here
-// within moments. Call Close.
+// within moments. Call Close. Errors name the bucket. Entries the server
+// cannot load (damaged on disk) are passed over: Open then returns the
+// store of every readable actor together with an error wrapping
+// [jsread.ErrUnreadable] that names their sequences; the actors in them are
+// refused until an admin creates them again.
 func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, BucketConfig(o.Replicas))
 	if err != nil {
-		return nil, fmt.Errorf("open actors bucket: %w", err)
+		return nil, fmt.Errorf("open actors bucket %s: %w", Bucket, err)
 	}
 	s := &Store{kv: kv, o: o, byKey: map[string]Actor{}, byNm: map[string]Actor{}, end: make(chan struct{})}
-	// The watch delivers every actor first, then nil, then each change.
-	if s.w, err = kv.WatchAll(context.Background()); err != nil {
-		return nil, fmt.Errorf("watch actors: %w", err)
+	// Read the newest entry of every key up to the bucket's last revision in
+	// one ordered pass (jsread), not a key listing and a get per key: a
+	// damaged entry then cannot stall the start, and is named. The watch
+	// then takes over from the next revision, so no change made meanwhile
+	// on another node is missed.
+	str, err := js.Stream(ctx, "KV_"+Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("actors bucket %s: %w", Bucket, err)
 	}
-	for {
-		select {
-		case e := <-s.w.Updates():
-			if e == nil {
-				go s.follow()
-				return s, nil
+	last := str.CachedInfo().State.LastSeq
+	var unreadable error
+	if last > 0 {
+		prefix := "$KV." + Bucket + "."
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{prefix + ">"}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy}
+		err = jsread.Read(ctx, js, "KV_"+Bucket, cfg, jsread.Options{StopAt: last}, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+			switch m.Headers().Get("KV-Operation") {
+			case "DEL", "PURGE":
+				return nil // revoked
 			}
-			if err := s.apply(e); err != nil {
-				_ = s.w.Stop()
-				return nil, err
+			key := strings.TrimPrefix(m.Subject(), prefix)
+			var a Actor
+			if err := json.Unmarshal(m.Data(), &a); err != nil {
+				return fmt.Errorf("actors bucket %s: decode actor %s (sequence %d): %w", Bucket, key, meta.Sequence.Stream, err)
 			}
-		case <-ctx.Done():
-			_ = s.w.Stop()
-			return nil, fmt.Errorf("load actors: %w", ctx.Err())
+			s.byKey[a.PublicKey], s.byNm[a.Name] = a, a
+			return nil
+		})
+		if errors.Is(err, jsread.ErrUnreadable) {
+			unreadable = fmt.Errorf("actors bucket %s: %w", Bucket, err)
+		} else if err != nil {
+			return nil, fmt.Errorf("load actors bucket %s: %w", Bucket, err)
 		}
 	}
+	if s.w, err = kv.WatchAll(context.Background(), jetstream.ResumeFromRevision(last+1)); err != nil {
+		return nil, fmt.Errorf("watch actors bucket %s: %w", Bucket, err)
+	}
+	go s.follow()
+	return s, unreadable
 }
 
 // follow applies the changes made anywhere in the cluster until Close.

@@ -1,13 +1,13 @@
 // Package admintoken creates and finds the secret that guards the hub's admin
 // API. The hub writes it into its data dir at first start, readable only by
 // its owner, so whoever runs the hub (and nobody else on the machine) can
-// administer it without any set-up.
+// administer it without any set-up. A [Keeper] holds the token in force and
+// rotates it: the new token is written to the data dir first (atomically,
+// 0600), then takes effect at once, and the old one is refused from then on.
 package admintoken
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,11 +36,10 @@ func LoadOrCreate(dataDir string) (string, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", fmt.Errorf("create data dir %s: %w", dataDir, err)
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generate admin token: %w", err)
+	tok, err := generate()
+	if err != nil {
+		return "", err
 	}
-	tok := hex.EncodeToString(b)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("create admin token %s: %w", path, err)

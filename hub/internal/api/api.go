@@ -2,16 +2,25 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/backup"
+	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -31,36 +40,88 @@ type Deps struct {
 	MaxRecordBytes int
 	MaxBatch       int
 	MaxBatchBytes  int64
+	// BatchConcurrency bounds the batches worked on at once (default 8);
+	// one more waits up to BatchWait (default 10s) for a turn, then is
+	// answered 503. BatchInflightBytes bounds the bytes of their records
+	// read but not yet answered (default 32 MiB).
+	BatchConcurrency   int
+	BatchWait          time.Duration
+	BatchInflightBytes int64
 	// Access manages actors and policies; Audit is the audit log.
 	Access *access.Service
 	Audit  *audit.Log
 	// Anchors publishes the audit chain's head; verify compares with its
 	// last anchor, and a seal is anchored at once.
 	Anchors *audit.Anchorer
+	// Owners keeps who owns the keys of datasets with key_scope: dataset;
+	// Origin is this hub's name (the origin of keys an admin assigns).
+	Owners *owners.Store
+	Origin string
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
 	// Cluster, if set, is the state of the cluster this node belongs to
 	// (nil when it runs alone), shown by the health checks.
 	Cluster func() any
 	Logger  *slog.Logger
+	// Damage is the record of data loss found (nil: none kept).
+	Damage *integrity.Tracker
+	// Tokens, when set, holds the admin token in force instead of Token,
+	// and lets an admin rotate it.
+	Tokens *admintoken.Keeper
+	// Backups takes online backups (nil: none).
+	Backups *backup.Source
 }
 
 type api struct {
 	Deps
-	log *slog.Logger
+	log     *slog.Logger
+	batches *batchLimiter
+}
+
+// Handler is the hub's HTTP API.
+type Handler struct {
+	a *api
+	h http.Handler
 }
 
 // New returns the hub's HTTP handler.
-func New(d Deps) http.Handler {
+func New(d Deps) *Handler {
+	a := newAPI(d)
+	return &Handler{a: a, h: a.routes()}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeHTTP(w, r) }
+
+// BatchBytes reports the bytes of batch records read but not yet answered:
+// now, and the most at any moment so far. It never exceeds
+// Deps.BatchInflightBytes.
+func (h *Handler) BatchBytes() (now, peak int64) { return h.a.batches.inflight() }
+
+func newAPI(d Deps) *api {
 	if d.Logger == nil {
-		d.Logger = slog.Default()
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.MaxBatchBytes == 0 {
 		d.MaxBatchBytes = 64 << 20
 	}
+	if d.BatchConcurrency <= 0 {
+		d.BatchConcurrency = 8
+	}
+	if d.BatchInflightBytes <= 0 {
+		d.BatchInflightBytes = 32 << 20
+	}
+	if d.BatchWait <= 0 {
+		d.BatchWait = 10 * time.Second
+	}
 	a := &api{Deps: d, log: d.Logger.With("component", "api")}
+	a.batches = newBatchLimiter(d.BatchConcurrency, max(d.BatchInflightBytes, int64(d.MaxRecordBytes)+recordSlack))
+	return a
+}
+
+func (a *api) routes() http.Handler {
 	mux := http.NewServeMux()
-	h := func(fn handlerFunc) http.HandlerFunc { return handle(a.log, fn) }
+	h := func(fn problem.HandlerFunc) http.HandlerFunc { return problem.Handle(a.log, checkQuery(fn)) }
 	mux.HandleFunc("GET /healthz", h(a.healthz))
 	mux.HandleFunc("GET /readyz", h(a.readyz))
 	v1 := http.NewServeMux()
@@ -71,6 +132,8 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/records", h(a.readRecords))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/snapshot", h(a.readSnapshot))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/deadletters", h(a.readDeadLetters))
+	v1.HandleFunc("GET /api/v1/datasets/{dataset}/owners/{key...}", h(a.getKeyOwner))
+	v1.HandleFunc("PUT /api/v1/datasets/{dataset}/owners/{key...}", h(a.transferKey))
 	v1.HandleFunc("GET /api/v1/actors", h(a.listActors))
 	v1.HandleFunc("POST /api/v1/actors", h(a.createActor))
 	v1.HandleFunc("DELETE /api/v1/actors/{actor}", h(a.revokeActor))
@@ -83,34 +146,62 @@ func New(d Deps) http.Handler {
 	v1.HandleFunc("POST /api/v1/audit/verify", h(a.verifyAudit))
 	v1.HandleFunc("POST /api/v1/audit/seal", h(a.sealAudit))
 	v1.HandleFunc("GET /api/v1/audit/anchor", h(a.lastAnchor))
-	mux.Handle("/api/", a.requireToken(problemsFor(a.log, v1)))
-	mux.HandleFunc("/", h(func(w http.ResponseWriter, r *http.Request) error {
+	v1.HandleFunc("GET /api/v1/damage", h(a.listDamage))
+	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
+	v1.HandleFunc("POST /api/v1/token/rotate", h(a.rotateToken))
+	v1.HandleFunc("POST /api/v1/backup", h(a.backup))
+	mux.Handle("/api/", a.requireToken(problem.Mux(v1)))
+	mux.HandleFunc("/", problem.Handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, err := w.Write([]byte("JobTech Data Hub\n\nGET /healthz, /readyz; admin API under /api/v1 (Authorization: Bearer <token from the data dir>)\n"))
 			return err
 		}
-		return newProblem(http.StatusNotFound, "nothing at "+r.URL.Path)
+		return problem.New(wire.CodeNotFound, "nothing at "+quoteShort(r.URL.Path))
 	}))
-	return mux
+	return problem.Mux(mux)
+}
+
+// quoteShort quotes s for an error message, cut to 64 bytes: a name that a
+// stranger sent can be anything, and is echoed back only as far as needed.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 // requireToken refuses /api/v1 calls without the admin token; nothing behind
-// it runs for them.
+// it runs for them, and their body is never read: the connection closes
+// after the answer, so a stranger cannot keep it busy sending one.
 func (a *api) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !admintoken.Equal(strings.TrimSpace(tok), a.Token) {
+		if !ok || !a.validToken(strings.TrimSpace(tok)) {
 			detail := "send Authorization: Bearer <token>; the token is in the hub's data dir (admin.token)"
 			if ok {
 				detail = "the admin token is wrong"
 			}
-			a.log.Warn("admin API refused", "path", r.URL.Path, "remote", r.RemoteAddr)
-			writeError(a.log, w, r, newProblem(http.StatusUnauthorized, detail))
+			a.log.Warn("admin API refused", "path", quoteShort(r.URL.Path), "remote", r.RemoteAddr)
+			if r.ContentLength != 0 {
+				// net/http drains up to 256 KiB of an unread body after
+				// the answer; a second is all a stranger gets for it.
+				w.Header().Set("Connection", "close")
+				_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Second))
+			}
+			problem.Write(w, r, problem.New(problem.CodeUnauthorized, detail))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// validToken reports whether tok is the admin token in force.
+func (a *api) validToken(tok string) bool {
+	if a.Tokens != nil {
+		return a.Tokens.Valid(tok)
+	}
+	return admintoken.Equal(tok, a.Token)
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -118,7 +209,7 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
 	if c := a.cluster(); c != nil {
 		out["cluster"] = c
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, out)
 }
 
 // cluster is the cluster's state, nil outside a cluster.
@@ -132,12 +223,15 @@ func (a *api) cluster() any {
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 	if a.Ready != nil {
 		if err := a.Ready(r.Context()); err != nil {
-			return newProblem(http.StatusServiceUnavailable, err.Error())
+			if d, ok := errors.AsType[*integrity.DegradedError](err); ok {
+				return a.writeDegraded(w, r, d)
+			}
+			return problem.New(wire.CodeUnavailable, err.Error())
 		}
 	}
 	out := map[string]any{"status": "ready"}
 	if c := a.cluster(); c != nil {
 		out["cluster"] = c
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, out)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 type client struct {
@@ -54,7 +55,7 @@ func example(t *testing.T, dataset, kind, file string) []byte {
 	return hubtest.ReadFile(t, filepath.Join(hubtest.SchemasDir(), dataset, "examples", kind, file))
 }
 
-func problemOf(t *testing.T, resp *http.Response, body []byte, status int) api.Problem {
+func problemOf(t *testing.T, resp *http.Response, body []byte, status int) problem.Problem {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, body)
@@ -62,7 +63,7 @@ func problemOf(t *testing.T, resp *http.Response, body []byte, status int) api.P
 	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("content type %q, want application/problem+json", ct)
 	}
-	var p api.Problem
+	var p problem.Problem
 	if err := json.Unmarshal(body, &p); err != nil || p.Status != status || p.Title == "" || p.Type == "" {
 		t.Fatalf("problem %s: %v", body, err)
 	}
@@ -144,7 +145,7 @@ func TestListDatasets(t *testing.T) {
 	c.problem("GET", "/api/v1/datasets/nosuch", "", nil, http.StatusNotFound)
 }
 
-func (c *client) problem(method, path, ctype string, body []byte, status int) api.Problem {
+func (c *client) problem(method, path, ctype string, body []byte, status int) problem.Problem {
 	c.t.Helper()
 	resp, b := c.do(method, path, ctype, body)
 	return problemOf(c.t, resp, b, status)
@@ -189,11 +190,11 @@ func TestPublishAndRead(t *testing.T) {
 	if resp.StatusCode != 422 {
 		t.Fatalf("batch with a bad line: %d %s", resp.StatusCode, body)
 	}
-	var res api.BatchResult
+	var res problem.Batch
 	if err := json.Unmarshal(body, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Stored != 3 || res.Rejected != 1 || res.Results[3].Line != 4 || res.Results[3].Violations[0].Keyword != "json" {
+	if res.Counts[wire.StatusStored] != 3 || res.Refused() != 1 || res.Results[3].Line != 4 || res.Results[3].Violations[0].Keyword != "json" {
 		t.Fatalf("batch result %+v", res)
 	}
 	mid := time.Now()
@@ -254,7 +255,7 @@ func TestAdminBodiesAreStrict(t *testing.T) {
 	c.problem("PUT", "/api/v1/policies", "application/json", []byte(`{"files":{}} trailing`), http.StatusBadRequest)
 	c.problem("POST", "/api/v1/actors", "application/json", []byte(`{"name":"x","public_key":"SUAB"}`), http.StatusBadRequest)
 	p := c.problem("PUT", "/api/v1/policies", "application/json", []byte(`{"files":{"a.json":"[{\"id\":\"x\"}]"}}`), http.StatusUnprocessableEntity)
-	if !strings.Contains(p.Type, "invalid-policy") || !strings.Contains(p.Detail, "a.json") {
+	if p.Code != wire.CodeInvalid || !strings.Contains(p.Title, "Policy files rejected") || !strings.Contains(p.Detail, "a.json") {
 		t.Fatalf("policy problem %+v", p)
 	}
 	if n.Access().Policies().Len() == 0 {

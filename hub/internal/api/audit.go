@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 // VerifyRequest is the optional body of POST /api/v1/audit/verify: an
@@ -50,7 +52,7 @@ func (a *api) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, rep)
+	return problem.WriteJSON(w, http.StatusOK, rep)
 }
 
 // sealAudit acknowledges the log's present breaks with a signed seal entry
@@ -69,9 +71,9 @@ func (a *api) sealAudit(w http.ResponseWriter, r *http.Request) error {
 	e, rep, err := a.Audit.Seal(r.Context(), req.Reason, audit.ActorAdmin, anchor)
 	switch {
 	case errors.Is(err, audit.ErrNoReason):
-		return newProblem(http.StatusBadRequest, `give "reason": why the break is acknowledged (it is kept in the seal entry)`)
+		return problem.New(wire.CodeBadRequest, `give "reason": why the break is acknowledged (it is kept in the seal entry)`)
 	case errors.Is(err, audit.ErrNothingToSeal):
-		p := newProblem(http.StatusConflict, "nothing to seal: the audit log verifies intact")
+		p := problem.New(wire.CodeConflict, "nothing to seal: the audit log verifies intact")
 		p.Title = "Nothing to seal"
 		return p
 	case err != nil:
@@ -85,15 +87,15 @@ func (a *api) sealAudit(w http.ResponseWriter, r *http.Request) error {
 			res.Anchor = &an
 		}
 	}
-	return writeJSON(w, http.StatusCreated, res)
+	return problem.WriteJSON(w, http.StatusCreated, res)
 }
 
 // lastAnchor is the hub's last anchor of the audit chain.
 func (a *api) lastAnchor(w http.ResponseWriter, r *http.Request) error {
 	if a.Anchors != nil {
 		if last, ok := a.Anchors.Last(); ok {
-			return writeJSON(w, http.StatusOK, last)
+			return problem.WriteJSON(w, http.StatusOK, last)
 		}
 	}
-	return newProblem(http.StatusNotFound, "no audit anchor yet: the log is empty")
+	return problem.New(wire.CodeNotFound, "no audit anchor yet: the log is empty")
 }

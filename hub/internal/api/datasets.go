@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 // DatasetInfo is how the API describes a dataset.
@@ -16,6 +18,7 @@ type DatasetInfo struct {
 	Owner         string       `json:"owner"`
 	Key           string       `json:"key"`
 	Tombstone     string       `json:"tombstone,omitempty"`
+	KeyScope      string       `json:"key_scope"`
 	Retention     string       `json:"retention"`
 	DedupeWindow  string       `json:"dedupe_window"`
 	MaxPerKey     int64        `json:"max_per_key,omitempty"`
@@ -29,7 +32,7 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 		ret = d.Retention.String()
 	}
 	i := DatasetInfo{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
-		Tombstone: d.Tombstone, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
+		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
 		SchemaVersion: d.SchemaVersion}
 	if st, err := store.DatasetStats(r.Context(), a.JetStream, d.Name); err == nil {
 		i.Stats = &st
@@ -39,11 +42,16 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 	return i
 }
 
+// dataset is the declared dataset the path names. The name is checked
+// before it is looked up or reaches a subject: anything else is a 404.
 func (a *api) dataset(r *http.Request) (*registry.Dataset, error) {
 	name := r.PathValue("dataset")
+	if !wire.ValidName(name) {
+		return nil, problem.New(wire.CodeNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
+	}
 	d, ok := a.Registry.Get(name)
 	if !ok {
-		return nil, newProblem(http.StatusNotFound, fmt.Sprintf("dataset %q is not declared on this hub", name))
+		return nil, problem.New(wire.CodeNotFound, fmt.Sprintf("dataset %q is not declared on this hub", name))
 	}
 	return d, nil
 }
@@ -53,7 +61,7 @@ func (a *api) listDatasets(w http.ResponseWriter, r *http.Request) error {
 	for _, d := range a.Registry.List() {
 		out = append(out, a.info(r, d))
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *api) getDataset(w http.ResponseWriter, r *http.Request) error {
@@ -61,7 +69,7 @@ func (a *api) getDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.info(r, d))
+	return problem.WriteJSON(w, http.StatusOK, a.info(r, d))
 }
 
 func (a *api) getSchema(w http.ResponseWriter, r *http.Request) error {

@@ -2,36 +2,24 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
-	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/httpserve"
+	"github.com/jobtech-dev/datahub/internal/problem"
+	"github.com/jobtech-dev/datahub/internal/recordid"
 )
-
-// BatchResult answers a batch publish: one result per input line.
-type BatchResult struct {
-	Stored      int           `json:"stored"`
-	Duplicates  int           `json:"duplicates"`
-	Rejected    int           `json:"rejected"`
-	Unavailable int           `json:"unavailable"`
-	Results     []LineOutcome `json:"results"`
-}
-
-// LineOutcome is the outcome of one line of a batch.
-type LineOutcome struct {
-	Line int `json:"line"`
-	wire.Reply
-}
 
 // publishTimeout bounds how long a publish request waits for the hub's answer.
 const publishTimeout = 30 * time.Second
@@ -47,7 +35,7 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 		return a.publishBatch(w, r, d.Name)
 	case "", "application/json":
 	default:
-		return newProblem(http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: send application/json (one record) or application/x-ndjson (a batch)", ct))
+		return problem.New(problem.CodeUnsupportedMediaType, fmt.Sprintf("content type %q: send application/json (one record) or application/x-ndjson (a batch)", ct))
 	}
 	// Read a little past the record limit so an oversized record still reaches
 	// the validator (and the dead letters) with a precise answer.
@@ -56,103 +44,36 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("record larger than %d bytes", a.MaxRecordBytes))
+			return problem.New(wire.CodeTooLarge, fmt.Sprintf("record larger than %d bytes", a.MaxRecordBytes))
 		}
-		return newProblem(http.StatusBadRequest, "read body: "+err.Error())
+		return problem.New(wire.CodeBadRequest, "read body: "+err.Error())
+	}
+	id := r.Header.Get(wire.RequestRecordID)
+	if idFrom := r.URL.Query().Get("id_from"); idFrom != "" {
+		if id, err = recordid.FromField(d.Name, idFrom, body); err != nil {
+			p := problem.New(wire.CodeInvalid, err.Error())
+			p.Violations = []wire.Violation{{Keyword: "id_from", Message: err.Error()}}
+			return p
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
 	defer cancel()
-	reply, err := a.Publisher.Publish(ctx, d.Name, body, r.Header.Get(wire.RequestRecordID))
+	reply, err := a.Publisher.Publish(ctx, d.Name, body, id)
 	if err != nil {
-		return newProblem(http.StatusServiceUnavailable, "record not stored, retry: "+err.Error())
+		return problem.New(wire.CodeUnavailable, "record not stored, retry: "+err.Error())
 	}
-	switch reply.Status {
-	case wire.StatusStored:
-		return writeJSON(w, http.StatusCreated, reply)
-	case wire.StatusDuplicate:
-		return writeJSON(w, http.StatusOK, reply)
-	case wire.StatusRejected, wire.StatusTooLarge, wire.StatusUnknownDataset:
-		status := http.StatusUnprocessableEntity
-		if reply.Status == wire.StatusTooLarge {
-			status = http.StatusRequestEntityTooLarge
-		} else if reply.Status == wire.StatusUnknownDataset {
-			status = http.StatusNotFound
+	// One answer for one record, the same as the sidecar's: the line result
+	// with the outcome's status, or a problem naming the code and every
+	// violation.
+	if !reply.OK() {
+		p := problem.New(reply.Code, reply.Error)
+		if reply.Code == "" {
+			p = problem.New(wire.CodeUnavailable, reply.Error)
 		}
-		p := newProblem(status, reply.Error)
 		p.Violations = reply.Violations
 		return p
-	default:
-		return newProblem(http.StatusServiceUnavailable, reply.Error)
 	}
-}
-
-func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset string) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.MaxBatchBytes))
-	if err != nil {
-		return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("batch larger than %d bytes: split it", a.MaxBatchBytes))
-	}
-	type line struct {
-		n    int
-		data []byte
-	}
-	var lines []line
-	for n, raw := range bytes.Split(body, []byte("\n")) {
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 {
-			continue
-		}
-		lines = append(lines, line{n + 1, raw})
-		if len(lines) > a.MaxBatch {
-			return newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("batch has more than %d records: split it", a.MaxBatch))
-		}
-	}
-	if len(lines) == 0 {
-		return newProblem(http.StatusBadRequest, "empty batch: send one JSON record per line")
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
-	defer cancel()
-	futures := make([]*publish.Future, len(lines))
-	res := BatchResult{Results: make([]LineOutcome, len(lines))}
-	for i, l := range lines {
-		res.Results[i].Line = l.n
-		f, err := a.Publisher.Send(ctx, dataset, l.data, "")
-		if err != nil {
-			res.Results[i].Reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: dataset, Error: err.Error()}
-			continue
-		}
-		futures[i] = f
-	}
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		reply, err := f.Result(ctx)
-		if err != nil {
-			a.Publisher.Abandon(f)
-			reply = wire.Reply{Status: wire.StatusUnavailable, Dataset: dataset, Error: "outcome unknown, retry: " + err.Error()}
-		}
-		res.Results[i].Reply = reply
-	}
-	for _, o := range res.Results {
-		switch o.Status {
-		case wire.StatusStored:
-			res.Stored++
-		case wire.StatusDuplicate:
-			res.Duplicates++
-		case wire.StatusRejected, wire.StatusTooLarge, wire.StatusUnknownDataset:
-			res.Rejected++
-		default:
-			res.Unavailable++
-		}
-	}
-	status := http.StatusOK
-	switch {
-	case res.Unavailable > 0:
-		status = http.StatusServiceUnavailable
-	case res.Rejected > 0:
-		status = http.StatusUnprocessableEntity
-	}
-	return writeJSON(w, status, res)
+	return problem.WriteJSON(w, problem.OutcomeStatus(reply.Status), problem.ResultOf(0, reply))
 }
 
 func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
@@ -163,23 +84,23 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var pos store.Position
 	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
+		n, err := parseAfter(v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query after=%q: want a sequence number", v))
+			return err
 		}
 		pos.AfterSeq = n
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query since=%q: want an RFC 3339 time like 2026-01-02T15:04:05Z", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query since=%q: want an RFC 3339 time like 2026-01-02T15:04:05Z", v))
 		}
 		pos.Since = t
 	}
 	if v := q.Get("snapshot"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query snapshot=%q: want true or false", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query snapshot=%q: want true or false", v))
 		}
 		pos.Snapshot = b
 	}
@@ -187,13 +108,23 @@ func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {
 	if v := q.Get("follow"); v != "" {
 		var err error
 		if follow, err = strconv.ParseBool(v); err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
+			return problem.New(wire.CodeBadRequest, fmt.Sprintf("query follow=%q: want true or false", v))
 		}
 	}
 	if err := pos.Validate(); err != nil {
-		return newProblem(http.StatusBadRequest, err.Error())
+		return problem.New(wire.CodeBadRequest, err.Error())
 	}
 	return a.streamRecords(w, r, d.Name, pos, follow)
+}
+
+// parseAfter reads an after= sequence. Stream sequences are uint64 and the
+// read starts at the next one, so the largest uint64 has no next.
+func parseAfter(v string) (uint64, error) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == math.MaxUint64 {
+		return 0, problem.New(wire.CodeBadRequest, fmt.Sprintf("query after=%s: want a sequence number from 0 to %d", quoteShort(v), uint64(math.MaxUint64-1)))
+	}
+	return n, nil
 }
 
 func (a *api) readSnapshot(w http.ResponseWriter, r *http.Request) error {
@@ -213,7 +144,11 @@ type ndjsonWriter struct {
 	started bool
 }
 
+// newNDJSON starts a stream: every write has the server's write timeout to
+// complete, not the whole response (a follow can last hours, a full read of
+// a large dataset minutes).
 func newNDJSON(w http.ResponseWriter) *ndjsonWriter {
+	httpserve.Streaming(w)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	return &ndjsonWriter{w: w, bw: bw, enc: json.NewEncoder(bw)}
 }
@@ -249,8 +184,9 @@ func (n *ndjsonWriter) flush() error {
 }
 
 func (a *api) streamRecords(w http.ResponseWriter, r *http.Request, dataset string, pos store.Position, follow bool) error {
+	w.Header().Set("Trailer", UnreadableTrailer)
 	out := newNDJSON(w)
-	err := store.Read(r.Context(), a.JetStream, dataset, pos, store.ReadOptions{Follow: follow}, func(e wire.Envelope) error {
+	err := store.Read(r.Context(), a.JetStream, dataset, pos, store.ReadOptions{Follow: follow, OnUnreadable: a.reportUnreadable(r)}, func(e wire.Envelope) error {
 		return out.write(e, follow)
 	})
 	return a.finishStream(out, err)
@@ -259,29 +195,34 @@ func (a *api) streamRecords(w http.ResponseWriter, r *http.Request, dataset stri
 func (a *api) readDeadLetters(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("dataset")
 	if !wire.ValidName(name) && name != "_invalid" {
-		return newProblem(http.StatusNotFound, fmt.Sprintf("%q is not a dataset name", name))
+		return problem.New(wire.CodeNotFound, fmt.Sprintf("%s is not a dataset name ([a-z][a-z0-9-]{0,62})", quoteShort(name)))
 	}
 	var after uint64
 	if v := r.URL.Query().Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
+		n, err := parseAfter(v)
 		if err != nil {
-			return newProblem(http.StatusBadRequest, fmt.Sprintf("query after=%q: want a sequence number", v))
+			return err
 		}
 		after = n
 	}
+	w.Header().Set("Trailer", UnreadableTrailer)
 	out := newNDJSON(w)
-	err := store.ReadDeadLetters(r.Context(), a.JetStream, name, after, store.ReadOptions{}, func(d wire.DeadLetter) error {
+	err := store.ReadDeadLetters(r.Context(), a.JetStream, name, after, store.ReadOptions{OnUnreadable: a.reportUnreadable(r)}, func(d wire.DeadLetter) error {
 		return out.write(d, false)
 	})
 	return a.finishStream(out, err)
 }
 
 // finishStream ends an NDJSON response. Once the body has started, an error
-// can only be logged: the status line is gone.
+// can only be logged: the status line is gone. Records passed over because
+// they could not be loaded are named in the UnreadableTrailer.
 func (a *api) finishStream(out *ndjsonWriter, err error) error {
+	if ue, ok := errors.AsType[*jsread.UnreadableError](err); ok {
+		return a.unreadableEnd(out.w, out, ue)
+	}
 	if err != nil && !out.started {
 		if errors.Is(err, store.ErrNoStream) {
-			return newProblem(http.StatusNotFound, err.Error())
+			return problem.New(wire.CodeNotFound, err.Error())
 		}
 		return err
 	}

@@ -40,6 +40,18 @@ const (
 	KindSubscriptionExpired   = "subscription.expired"
 )
 
+// Kinds of entries about the hub's own data and its keeping: data found lost
+// or unreadable (at start, or by a read), an admin's acknowledgement of it,
+// a start with no record to compare the streams with, an online backup, and
+// the rotation of the admin token.
+const (
+	KindDamageFound        = "damage.found"
+	KindDamageAcknowledged = "damage.acknowledged"
+	KindDamageUnverified   = "damage.unverified"
+	KindBackup             = "backup.create"
+	KindTokenRotate        = "token.rotate"
+)
+
 // Entry is one audit record.
 type Entry struct {
 	// Seq is the entry's stream sequence, filled when an entry is read or

@@ -1,16 +1,21 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 )
 
 func auditVerifyCmd() *cobra.Command {
@@ -24,33 +29,41 @@ last anchor (or with the last anchor in FILE: an anchor file, or log lines of th
 journalctl). It names the first bad entry; breaks acknowledged by a seal are listed, not failed.`,
 		Example: `  hub audit verify
   hub audit verify --anchor /mnt/offsite/hub-anchors.ndjson
-  journalctl -u jobtech-hub -o cat | grep 'audit anchor' > anchors.log && hub audit verify --anchor anchors.log`,
+  journalctl -u jobtech-hub -o cat | grep 'audit anchor' > anchors.log && hub audit verify --anchor anchors.log
+  hub audit verify -o json | jq .problems`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, cancel, err := f.session(cmd)
+	}
+	format := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, ctx, cancel, err := f.session(cmd)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		var rep audit.Report
+		if anchorFile != "" {
+			a, _, err := audit.ReadLastAnchor(anchorFile, "")
+			if err != nil {
+				return fmt.Errorf("--anchor: %w", err)
+			}
+			err = c.sendJSON(ctx, http.MethodPost, "/api/v1/audit/verify", api.VerifyRequest{Anchor: &a}, &rep)
 			if err != nil {
 				return err
 			}
-			defer cancel()
-			var rep audit.Report
-			if anchorFile != "" {
-				a, _, err := audit.ReadLastAnchor(anchorFile, "")
-				if err != nil {
-					return fmt.Errorf("--anchor: %w", err)
-				}
-				err = c.sendJSON(ctx, http.MethodPost, "/api/v1/audit/verify", api.VerifyRequest{Anchor: &a}, &rep)
-				if err != nil {
-					return err
-				}
-			} else if err := c.getJSON(ctx, "/api/v1/audit/verify", &rep); err != nil {
+		} else if err := c.getJSON(ctx, "/api/v1/audit/verify", &rep); err != nil {
+			return err
+		}
+		if format.json() {
+			if err := printJSON(cmd.OutOrStdout(), rep); err != nil {
 				return err
 			}
+		} else {
 			printReport(cmd.OutOrStdout(), rep)
-			if !rep.OK {
-				return exitCode(1)
-			}
-			return nil
-		},
+		}
+		if !rep.OK {
+			return exitCode(clirun.Refused)
+		}
+		return nil
 	}
 	cmd.Flags().StringVar(&anchorFile, "anchor", "", "compare with the last anchor in this file instead of the hub's own")
 	f.register(cmd)
@@ -122,7 +135,7 @@ stay as evidence, and any other or later change to the log still fails verify.`,
 			case http.StatusCreated:
 			case http.StatusConflict:
 				fmt.Fprintln(out, "nothing to seal: the audit log verifies intact")
-				return exitCode(1)
+				return exitCode(clirun.Refused)
 			default:
 				return errorFrom(resp)
 			}
@@ -173,4 +186,108 @@ func auditAnchorCmd() *cobra.Command {
 	}
 	f.register(cmd)
 	return cmd
+}
+
+func auditTailCmd() *cobra.Command {
+	var tf clientFlags
+	var n int
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "tail [-n N] [-f] [-o table|json]",
+		Short: "List the last audit entries: who changed what, who was refused, which grants expired",
+		Long: `tail lists the last N audit entries (0: all), one per line with its time, sequence, kind,
+actor, subject and detail; --follow keeps printing new ones until interrupted. -o json
+prints the API's NDJSON: every entry whole, with its hash and the previous entry's.`,
+		Example: `  hub audit tail -n 20
+  hub audit tail -n 0 -o json | jq 'select(.kind == "policy.apply")'
+  hub audit tail --follow`,
+		Args: cobra.NoArgs,
+	}
+	format := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := tf.client()
+		if err != nil {
+			return err
+		}
+		q := url.Values{"n": {strconv.Itoa(n)}}
+		if follow {
+			q.Set("follow", "true")
+		}
+		ctx, cancel := streamContext(cmd, follow)
+		defer cancel()
+		out := cmd.OutOrStdout()
+		w := out
+		var pw *io.PipeWriter
+		done := make(chan error, 1)
+		if !format.json() {
+			// Rows are printed as entries arrive, so a follower sees them
+			// at once: fixed-width columns instead of a tabwriter.
+			var pr *io.PipeReader
+			pr, pw = io.Pipe()
+			w = pw
+			header := func() {
+				fmt.Fprintf(out, "%-20s  %6s  %-24s  %-18s  %-20s  %s\n", "TIME", "SEQ", "KIND", "ACTOR", "SUBJECT", "DETAIL")
+			}
+			go func() {
+				rows := 0
+				err := eachLine(pr, func(e audit.Entry) {
+					if rows++; rows == 1 {
+						header()
+					}
+					fmt.Fprintf(out, "%-20s  %6d  %-24s  %-18s  %-20s  %s\n", e.Time.UTC().Format(timeFormat), e.Seq, e.Kind, e.Actor, e.Subject, detail(e.Detail))
+				})
+				_ = pr.CloseWithError(err)
+				if err == nil && rows == 0 {
+					err = errNoRows
+				}
+				done <- err
+			}()
+		}
+		err = c.stream(ctx, "/api/v1/audit?"+q.Encode(), w)
+		if pw != nil {
+			_ = pw.Close()
+			perr := <-done
+			if errors.Is(perr, errNoRows) {
+				perr = nil
+				if err == nil {
+					fmt.Fprintln(out, "no audit entries")
+				}
+			}
+			if err == nil {
+				err = perr
+			}
+		}
+		if follow && ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	cmd.Flags().IntVarP(&n, "lines", "n", 20, "how many of the last entries (0 = all)")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new entries")
+	tf.register(cmd)
+	return cmd
+}
+
+// errNoRows tells a table printer's caller that the stream held nothing.
+var errNoRows = errors.New("no rows")
+
+// detailWidth bounds an audit entry's detail in a table row; -o json has
+// it whole.
+const detailWidth = 120
+
+// detail is an entry's detail on one line for a table: compact JSON, a
+// string without its quotes, cut at detailWidth.
+func detail(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		var b bytes.Buffer
+		if json.Compact(&b, raw) != nil || b.String() == "null" {
+			return "-"
+		}
+		s = b.String()
+	}
+	if r := []rune(s); len(r) > detailWidth {
+		return string(r[:detailWidth-1]) + "…"
+	}
+	return s
 }

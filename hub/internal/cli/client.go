@@ -4,16 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/internal/clirun"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/tlshint"
 )
 
@@ -51,7 +58,13 @@ func (f *clientFlags) session(cmd *cobra.Command) (*apiClient, context.Context, 
 }
 
 func (f *clientFlags) client() (*apiClient, error) {
-	tok, err := admintoken.Find(f.data, newLogger(f.cmd.ErrOrStderr(), "warn"))
+	return f.clientLogging(newLogger(f.cmd.ErrOrStderr(), "warn", "text"))
+}
+
+// clientLogging is client with log for the admin token's warnings (nil:
+// none, as shell completion wants).
+func (f *clientFlags) clientLogging(log *slog.Logger) (*apiClient, error) {
+	tok, err := admintoken.Find(f.data, log)
 	if err != nil {
 		return nil, err
 	}
@@ -60,16 +73,6 @@ func (f *clientFlags) client() (*apiClient, error) {
 		return nil, err
 	}
 	return &apiClient{base: strings.TrimRight(f.hubURL, "/"), token: tok, http: hc}, nil
-}
-
-// problem is the error shape of the API.
-type problem struct {
-	Title      string `json:"title"`
-	Status     int    `json:"status"`
-	Detail     string `json:"detail"`
-	Violations []struct {
-		Pointer, Keyword, Message string
-	} `json:"violations"`
 }
 
 func (c *apiClient) do(ctx context.Context, method, path, contentType string, body []byte) (*http.Response, error) {
@@ -93,7 +96,7 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 		return nil, fmt.Errorf("hub at %s unreachable: %w", c.base, err)
 	}
 	switch ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct {
-	case "application/json", "application/x-ndjson", "application/problem+json", "application/schema+json":
+	case "application/json", "application/x-ndjson", "application/problem+json", "application/schema+json", "multipart/mixed":
 		return resp, nil
 	}
 	if resp.StatusCode/100 == 2 && resp.ContentLength == 0 && resp.Header.Get("Content-Type") == "" {
@@ -105,18 +108,16 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 		c.base, method, path, resp.Header.Get("Content-Type"), strings.TrimSpace(string(b)))
 }
 
-// errorFrom turns a problem response into an error.
+// errorFrom reads a failed answer as an error: the hub's problem document
+// (decoded by internal/problem, as the connector reads a sidecar's), with
+// the HTTP status in front, or the status and the start of the body.
 func errorFrom(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var p problem
-	if json.Unmarshal(b, &p) == nil && p.Title != "" {
-		msg := fmt.Sprintf("%s (%d)", p.Title, resp.StatusCode)
-		if p.Detail != "" {
-			msg += ": " + p.Detail
-		}
-		return fmt.Errorf("%s", msg)
+	err := problem.Decode(resp)
+	var p *problem.Problem
+	if errors.As(err, &p) {
+		return fmt.Errorf("hub answered %d: %w", p.Status, p)
 	}
-	return fmt.Errorf("hub answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	return err
 }
 
 // getJSON fetches path into v.
@@ -132,7 +133,8 @@ func (c *apiClient) getJSON(ctx context.Context, path string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// stream copies an NDJSON response to w.
+// stream copies an NDJSON response to w. A read that passed over records
+// the hub could not load ends with an *unreadableError naming them.
 func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error {
 	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
 	if err != nil {
@@ -142,12 +144,35 @@ func (c *apiClient) stream(ctx context.Context, path string, w io.Writer) error 
 	if resp.StatusCode != http.StatusOK {
 		return errorFrom(resp)
 	}
-	_, err = io.Copy(w, resp.Body)
-	return err
+	if _, err = io.Copy(w, resp.Body); err != nil {
+		return err
+	}
+	if seqs := resp.Trailer.Get(api.UnreadableTrailer); seqs != "" {
+		return clirun.Refusal(&unreadableError{seqs: seqs}) // a partial answer: exit 1
+	}
+	return nil
+}
+
+// unreadableError is a read that passed over records the hub could not load.
+type unreadableError struct{ seqs string }
+
+func (e *unreadableError) Error() string {
+	return "records at sequence " + e.seqs + " are unreadable (damaged on disk) and were passed over; every other record was printed. " +
+		"The hub reports the loss: see 'hub damage list'"
 }
 
 // cmdTimeout bounds admin calls that do not follow a stream.
 const cmdTimeout = 2 * time.Minute
+
+// streamContext is the context of a read that may follow a stream: one
+// that follows ends on SIGINT or SIGTERM (and the command then succeeds),
+// one that does not is bounded by cmdTimeout.
+func streamContext(cmd *cobra.Command, follow bool) (context.Context, context.CancelFunc) {
+	if follow {
+		return signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	}
+	return context.WithTimeout(cmd.Context(), cmdTimeout)
+}
 
 // sendJSON sends v as JSON and decodes a 2xx answer into out.
 func (c *apiClient) sendJSON(ctx context.Context, method, path string, v, out any) error {

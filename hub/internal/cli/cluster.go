@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/internal/clirun"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 // Files `hub cluster init` writes: what every node of a cluster shares.
@@ -41,6 +43,8 @@ cluster's name, this node, the JetStream leader, whether there is a quorum, the 
 (current, lag) and each of the hub's streams with its copies, its leader and the copies that
 lag or are offline. Exit status 1 when the node is not ok (not ready with --ready), so it
 serves as a container's health check. No admin token is needed.`,
+		Example: `  hub status --hub-url http://127.0.0.1:8080
+  hub status --ready --quiet --hub-url http://127.0.0.1:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			hc, err := tf.httpClient(hubURL)
@@ -61,28 +65,29 @@ serves as a container's health check. No admin token is needed.`,
 			resp, err := hc.Do(req)
 			if err != nil {
 				if quiet {
-					return exitCode(1)
+					return exitCode(clirun.Refused)
 				}
 				return fmt.Errorf("hub at %s unreachable: %w", hubURL, err)
 			}
 			defer resp.Body.Close()
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			if quiet {
 				if resp.StatusCode != http.StatusOK {
-					return exitCode(1)
+					return exitCode(clirun.Refused)
 				}
 				return nil
 			}
 			out := cmd.OutOrStdout()
 			if resp.StatusCode != http.StatusOK {
-				var p problem
-				if json.Unmarshal(b, &p) == nil && p.Detail != "" {
+				// The problem document's detail says why (internal/problem).
+				perr := problem.Decode(resp)
+				if p, ok := errors.AsType[*problem.Problem](perr); ok && p.Detail != "" {
 					fmt.Fprintf(out, "not ready: %s\n", p.Detail)
 				} else {
-					fmt.Fprintf(out, "%s: %s\n", resp.Status, strings.TrimSpace(string(b)))
+					fmt.Fprintf(out, "%v\n", perr)
 				}
-				return exitCode(1)
+				return exitCode(clirun.Refused)
 			}
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			var h health
 			if err := json.Unmarshal(b, &h); err != nil {
 				return fmt.Errorf("%s%s: %w", hubURL, path, err)
@@ -174,7 +179,7 @@ func printHealth(w io.Writer, h health) {
 
 // clusterCmd groups what is done to a cluster as a whole.
 func clusterCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "cluster", Short: "Set up a cluster of hub nodes"}
+	cmd := clirun.Group(&cobra.Command{Use: "cluster", Short: "Set up a cluster of hub nodes", Example: "  hub cluster init --out secrets"})
 	var out string
 	initCmd := &cobra.Command{
 		Use:   "init --out DIR",
@@ -185,10 +190,12 @@ func clusterCmd() *cobra.Command {
   ` + AnchorKeyFile + `       the key that signs the one audit chain's anchors, seals and checkpoints (--audit-anchor-key)
 Give every node the same three files (a Kubernetes Secret, Docker secrets, or the same files on
 each machine, readable by the hub's user only). An existing file is never overwritten.`,
+		Example: `  hub cluster init --out secrets
+  hub cluster init --out /etc/jobtech-hub/cluster`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
-				return errors.New("--out DIR is required")
+				return clirun.Usagef("--out DIR is required")
 			}
 			if err := os.MkdirAll(out, 0o700); err != nil {
 				return err

@@ -1,21 +1,22 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os/signal"
 	"strconv"
-	"syscall"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/internal/clirun"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
 )
 
@@ -24,13 +25,19 @@ const publishChunk = 1000
 
 func publishCmd() *cobra.Command {
 	var cf clientFlags
-	var dataset string
+	var dataset, idFrom string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "publish --dataset D FILE...",
 		Short: "Publish records from JSON or NDJSON files through the hub's ingest path",
 		Long: `publish sends every record in the files (.ndjson/.jsonl: one per line; .json: one record
-or an array) to dataset D as the admin, and prints each record's outcome. Exit status 1
-if any record was rejected or not stored.`,
+or an array) to dataset D as the admin, and prints each record's outcome (with --quiet only
+the records not stored) and a summary. --id-from makes each record's id from that field
+and the record's content, so publishing the same file again stores nothing twice.
+Exit status 1 if any record was rejected, 2 if some could not be stored now (retry).`,
+		Example: `  hub publish --dataset jobads testdata/jobtech/job-ads.ndjson
+  hub publish --dataset jobads --id-from id --quiet testdata/jobtech/job-ads.ndjson
+  hub publish -d jobads schemas/jobads/examples/valid/small-ad.json schemas/jobads/examples/valid/tombstone-22884504.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			c, ctx, cancel, err := cf.session(cmd)
@@ -38,9 +45,13 @@ if any record was rejected or not stored.`,
 				return err
 			}
 			defer cancel()
+			path := "/api/v1/datasets/" + url.PathEscape(dataset) + "/records"
+			if idFrom != "" {
+				path += "?" + url.Values{"id_from": {idFrom}}.Encode()
+			}
 			out := cmd.OutOrStdout()
 			var batch []recordfile.Record
-			var stored, dups, bad int
+			var stored, dups, rejected, unavailable int
 			flush := func() error {
 				if len(batch) == 0 {
 					return nil
@@ -50,22 +61,14 @@ if any record was rejected or not stored.`,
 					body.Write(oneLine(r.Data))
 					body.WriteByte('\n')
 				}
-				resp, err := c.do(ctx, http.MethodPost, "/api/v1/datasets/"+url.PathEscape(dataset)+"/records", "application/x-ndjson", body.Bytes())
+				resp, err := c.do(ctx, http.MethodPost, path, "application/x-ndjson", body.Bytes())
 				if err != nil {
 					return err
 				}
 				defer resp.Body.Close()
-				var res struct {
-					Results []struct {
-						Line int `json:"line"`
-						wire.Reply
-					} `json:"results"`
-				}
-				if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnprocessableEntity && resp.StatusCode != http.StatusServiceUnavailable {
-					return errorFrom(resp)
-				}
-				if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-					return fmt.Errorf("decode publish answer: %w", err)
+				res, err := batchAnswer(resp, len(batch))
+				if err != nil {
+					return err
 				}
 				for _, o := range res.Results {
 					r := batch[o.Line-1]
@@ -76,17 +79,22 @@ if any record was rejected or not stored.`,
 						} else {
 							dups++
 						}
-						fmt.Fprintf(out, "%s: %s id=%s key=%s seq=%d\n", r.Where(), o.Status, o.ID, o.Key, o.Seq)
+						if !quiet {
+							fmt.Fprintf(out, "%s: %s id=%s key=%s seq=%d\n", r.Where(), o.Status, o.ID, o.Key, o.Seq)
+						}
+						continue
+					case wire.StatusUnavailable:
+						unavailable++
 					default:
-						bad++
-						if len(o.Violations) > 0 {
-							fmt.Fprintf(out, "%s: %s: %d violation(s)\n", r.Where(), o.Status, len(o.Violations))
-						} else {
-							fmt.Fprintf(out, "%s: %s: %s\n", r.Where(), o.Status, o.Error)
-						}
-						for _, v := range o.Violations {
-							fmt.Fprintf(out, "    %s\n", v)
-						}
+						rejected++
+					}
+					if len(o.Violations) > 0 {
+						fmt.Fprintf(out, "%s: %s: %d violation(s)\n", r.Where(), o.Status, len(o.Violations))
+					} else {
+						fmt.Fprintf(out, "%s: %s: %s\n", r.Where(), o.Status, o.Error)
+					}
+					for _, v := range o.Violations {
+						fmt.Fprintf(out, "    %s\n", v)
 					}
 				}
 				batch = batch[:0]
@@ -107,16 +115,23 @@ if any record was rejected or not stored.`,
 			if err := flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%d stored, %d duplicates, %d not stored\n", stored, dups, bad)
-			if bad > 0 {
-				return exitCode(1)
+			fmt.Fprintf(out, "%d stored, %d duplicates, %d not stored\n", stored, dups, rejected+unavailable)
+			switch {
+			case unavailable > 0:
+				return exitCode(clirun.Failed)
+			case rejected > 0:
+				return exitCode(clirun.Refused)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
+	f := cmd.Flags()
+	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
+	f.StringVar(&idFrom, "id-from", "", "make each record's id from this field (or /json/pointer) and the record's content")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print only the records not stored, and the summary")
 	_ = cmd.MarkFlagRequired("dataset")
 	cf.register(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("dataset", cf.datasetNames)
 	return cmd
 }
 
@@ -128,11 +143,17 @@ func readCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "read --dataset D [--since RFC3339 | --after SEQ | --snapshot] [--follow]",
 		Short: "Print a dataset's records as NDJSON envelopes",
-		Long: `read prints records of dataset D, one envelope per line:
+		Long: `read prints records of dataset D, one envelope per line (the API's own NDJSON; records
+are data, so there is no table):
 {"id","dataset","key","seq","schema_version","publisher","origin","published_at","data"}.
 By default it prints every stored record; --since and --after start later, --snapshot
 prints the latest record per key (keys ended by a tombstone left out). --follow keeps
 printing new records until interrupted.`,
+		Example: `  hub read --dataset jobads
+  hub read --dataset jobads --after 2
+  hub read --dataset jobads --since 2026-11-26T10:00:00Z
+  hub read --dataset jobads --snapshot | jq -r .key
+  hub read --dataset jobads --follow`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := cf.client()
@@ -149,17 +170,11 @@ printing new records until interrupted.`,
 			if snapshot {
 				q.Set("snapshot", "true")
 			}
-			ctx := cmd.Context()
 			if follow {
 				q.Set("follow", "true")
-				var stop context.CancelFunc
-				ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-				defer stop()
-			} else {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, cmdTimeout)
-				defer cancel()
 			}
+			ctx, cancel := streamContext(cmd, follow)
+			defer cancel()
 			err = c.stream(ctx, "/api/v1/datasets/"+url.PathEscape(dataset)+"/records?"+q.Encode(), cmd.OutOrStdout())
 			if follow && ctx.Err() != nil {
 				return nil
@@ -176,6 +191,7 @@ printing new records until interrupted.`,
 	cmd.MarkFlagsMutuallyExclusive("since", "after", "snapshot")
 	_ = cmd.MarkFlagRequired("dataset")
 	cf.register(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("dataset", cf.datasetNames)
 	return cmd
 }
 
@@ -184,84 +200,113 @@ func deadLettersCmd() *cobra.Command {
 	var dataset string
 	var after uint64
 	cmd := &cobra.Command{
-		Use:   "deadletters --dataset D [--after SEQ]",
-		Short: "Print the records rejected for a dataset, with the reasons, as NDJSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, cancel, err := cf.session(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			path := "/api/v1/datasets/" + url.PathEscape(dataset) + "/deadletters"
-			if after > 0 {
-				path += "?after=" + strconv.FormatUint(after, 10)
-			}
-			return c.stream(ctx, path, cmd.OutOrStdout())
-		},
+		Use:   "deadletters --dataset D [--after SEQ] [-o table|json]",
+		Short: "List the records rejected for a dataset, with the reasons",
+		Long: `deadletters lists the records the hub rejected for dataset D: when, from whom, and why.
+-o json prints the API's NDJSON, one dead letter per line, with the rejected bytes and
+every violation.`,
+		Example: `  hub deadletters --dataset jobads
+  hub deadletters --dataset jobads --after 10 -o json | jq .violations`,
+		Args: cobra.NoArgs,
 	}
-	cmd.Flags().StringVarP(&dataset, "dataset", "d", "", "dataset whose rejections to print")
+	format := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, ctx, cancel, err := cf.session(cmd)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		path := "/api/v1/datasets/" + url.PathEscape(dataset) + "/deadletters"
+		if after > 0 {
+			path += "?after=" + strconv.FormatUint(after, 10)
+		}
+		out := cmd.OutOrStdout()
+		if format.json() {
+			return c.stream(ctx, path, out)
+		}
+		var body bytes.Buffer
+		if err := c.stream(ctx, path, &body); err != nil {
+			return err
+		}
+		var list []wire.DeadLetter
+		if err := eachLine(&body, func(d wire.DeadLetter) { list = append(list, d) }); err != nil {
+			return err
+		}
+		return printTable(out, func(tw io.Writer) {
+			fmt.Fprintln(tw, "SEQ\tREJECTED AT\tPUBLISHER\tVIOLATIONS\tREASON")
+			for _, d := range list {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", d.Seq, d.RejectedAt.UTC().Format(timeFormat), d.Publisher, len(d.Violations), d.Reason)
+			}
+		})
+	}
+	cmd.Flags().StringVarP(&dataset, "dataset", "d", "", "dataset whose rejections to list")
 	cmd.Flags().Uint64Var(&after, "after", 0, "start after this dead-letter sequence number")
 	_ = cmd.MarkFlagRequired("dataset")
 	cf.register(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("dataset", cf.datasetNames)
 	return cmd
+}
+
+// timeFormat is how tables show a time: to the second, in UTC.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+// eachLine decodes each NDJSON line of r into a T and hands it to fn.
+func eachLine[T any](r io.Reader, fn func(T)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			return fmt.Errorf("hub answer, line %d: %w", n, err)
+		}
+		fn(v)
+	}
+	return sc.Err()
 }
 
 func datasetsCmd() *cobra.Command {
 	var cf clientFlags
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "datasets",
+		Use:   "datasets [-o table|json]",
 		Short: "List the hub's datasets with their record counts",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, cancel, err := cf.session(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			var list []struct {
-				Name          string `json:"name"`
-				Owner         string `json:"owner"`
-				Key           string `json:"key"`
-				SchemaVersion int    `json:"schema_version"`
-				Retention     string `json:"retention"`
-				Stats         *struct {
-					Records uint64 `json:"records"`
-					Keys    uint64 `json:"keys"`
-					LastSeq uint64 `json:"last_seq"`
-				} `json:"stats"`
-			}
-			if err := c.getJSON(ctx, "/api/v1/datasets", &list); err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(list)
-			}
-			return printTable(out, func(tw io.Writer) {
-				fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tRETENTION\tRECORDS\tKEYS\tLAST SEQ")
-				for _, d := range list {
-					var recs, keys, last uint64
-					if d.Stats != nil {
-						recs, keys, last = d.Stats.Records, d.Stats.Keys, d.Stats.LastSeq
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%d\t%d\t%d\n", d.Name, d.Owner, d.Key, d.SchemaVersion, d.Retention, recs, keys, last)
+		Example: `  hub datasets
+  hub datasets -o json | jq -r '.[].name'`,
+		Args: cobra.NoArgs,
+	}
+	format := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, ctx, cancel, err := cf.session(cmd)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		var list []api.DatasetInfo
+		if err := c.getJSON(ctx, "/api/v1/datasets", &list); err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if asJSON || format.json() {
+			return printJSON(out, list)
+		}
+		return printTable(out, func(tw io.Writer) {
+			fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tRETENTION\tRECORDS\tKEYS\tLAST SEQ")
+			for _, d := range list {
+				var recs, keys, last uint64
+				if d.Stats != nil {
+					recs, keys, last = d.Stats.Records, d.Stats.Keys, d.Stats.LastSeq
 				}
-			})
-		},
+				fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%d\t%d\t%d\n", d.Name, d.Owner, d.Key, d.SchemaVersion, d.Retention, recs, keys, last)
+			}
+		})
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	_ = cmd.Flags().MarkDeprecated("json", "use -o json")
 	cf.register(cmd)
 	return cmd
-}
-
-func printTable(w io.Writer, fill func(io.Writer)) error {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fill(tw)
-	return tw.Flush()
 }
 
 // oneLine makes a record fit one NDJSON line: valid JSON is compacted (same
@@ -276,4 +321,23 @@ func oneLine(b []byte) []byte {
 		return c.Bytes()
 	}
 	return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), []byte(" ")), []byte("\n"), []byte(" "))
+}
+
+// batchAnswer reads the answer to a batch of n lines: the batch on success,
+// or the batch a problem document carries when some lines were refused; any
+// other problem (one that stopped the batch halfway) is the error.
+func batchAnswer(resp *http.Response, n int) (*problem.Batch, error) {
+	if resp.StatusCode/100 == 2 {
+		var b problem.Batch
+		if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
+			return nil, fmt.Errorf("decode publish answer: %w", err)
+		}
+		return &b, nil
+	}
+	err := problem.Decode(resp)
+	var p *problem.Problem
+	if errors.As(err, &p) && p.Batch != nil && len(p.Results) == n {
+		return p.Batch, nil
+	}
+	return nil, err
 }

@@ -46,6 +46,10 @@ With --cluster-listen, --routes and --cluster-secret-file the hub is a node of a
 every node is a full hub (actors, validators, admin API), JetStream keeps each stream on
 --replicas nodes (3 by default), and a node started on a single hub's data dir brings its
 records into the cluster. See deploy/README.md.`,
+		Example: `  hub serve --data data --schemas schemas --policies policies
+  hub serve --config /etc/jobtech-hub/hub.yaml
+  hub serve --data data --policies '' --nats-listen 0.0.0.0:4222 --tls-cert tls/hub.pem --tls-key tls/hub.key
+  hub serve --config /etc/jobtech-hub/hub.yaml --node-name hub-1 --cluster-listen 0.0.0.0:6222 --routes hub-2:6222,hub-3:6222 --cluster-secret-file /etc/jobtech-hub/cluster.secret`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -58,7 +62,7 @@ records into the cluster. See deploy/README.md.`,
 				cfg = fromFile
 				cmd.Flags().Visit(func(f *pflag.Flag) { applyFlag(&cfg, flags, f.Name) })
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel)
+			log := newLogger(cmd.ErrOrStderr(), cfg.LogLevel, cfg.LogFormat)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			// SIGHUP reloads certificates; caught from here on so an early
@@ -123,6 +127,7 @@ records into the cluster. See deploy/README.md.`,
 	f.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most records in one API batch")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "validators in parallel (0 = one per core)")
 	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (one JSON object per line, for journald and log shippers)")
 	f.DurationVar(&cfg.SubscriptionGrace, "subscription-grace", cfg.SubscriptionGrace, "how long a subscription whose actor lost the right keeps its position (0 = removed at once)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", cfg.TLSCert, "PEM certificate: NATS and HTTP serve TLS only (with --tls-key)")
 	f.StringVar(&cfg.TLSKey, "tls-key", cfg.TLSKey, "PEM private key of --tls-cert")
@@ -131,7 +136,14 @@ records into the cluster. See deploy/README.md.`,
 	f.StringVar(&cfg.AuditAnchorFile, "audit-anchor-file", cfg.AuditAnchorFile, "file the audit anchors are appended to, outside the data dir (default <data>-audit/anchors.ndjson)")
 	f.DurationVar(&cfg.AuditAnchorInterval, "audit-anchor-interval", cfg.AuditAnchorInterval, "how often the audit chain's head is anchored while it moves")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", cfg.AuditMaxAge, "audit retention: older entries removed under a signed checkpoint (0 = keep all)")
+	f.IntVar(&cfg.HTTPMaxConnsPerIP, "http-max-conns-per-ip", cfg.HTTPMaxConnsPerIP, "open HTTP connections per client address (-1 = no cap)")
+	f.IntVar(&cfg.HTTPMaxConns, "http-max-conns", cfg.HTTPMaxConns, "open HTTP connections in all (0 = from the file descriptor limit, -1 = no cap)")
+	f.IntVar(&cfg.NATSMaxConns, "nats-max-conns", cfg.NATSMaxConns, "NATS connections in all (0 = from the file descriptor limit, -1 = no cap)")
+	f.IntVar(&cfg.MaxConnsPerActor, "max-conns-per-actor", cfg.MaxConnsPerActor, "NATS connections per actor (-1 = no cap)")
 	clusterFlags(f, &cfg)
+	for _, dir := range []string{"data", "schemas", "policies"} {
+		_ = cmd.MarkFlagDirname(dir)
+	}
 	return cmd
 }
 
@@ -180,6 +192,8 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.Workers = src.Workers
 	case "log-level":
 		dst.LogLevel = src.LogLevel
+	case "log-format":
+		dst.LogFormat = src.LogFormat
 	case "subscription-grace":
 		dst.SubscriptionGrace = src.SubscriptionGrace
 	case "tls-cert":
@@ -196,5 +210,13 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.AuditAnchorInterval = src.AuditAnchorInterval
 	case "audit-max-age":
 		dst.AuditMaxAge = src.AuditMaxAge
+	case "http-max-conns-per-ip":
+		dst.HTTPMaxConnsPerIP = src.HTTPMaxConnsPerIP
+	case "http-max-conns":
+		dst.HTTPMaxConns = src.HTTPMaxConns
+	case "nats-max-conns":
+		dst.NATSMaxConns = src.NATSMaxConns
+	case "max-conns-per-actor":
+		dst.MaxConnsPerActor = src.MaxConnsPerActor
 	}
 }

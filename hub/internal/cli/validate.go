@@ -8,6 +8,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/internal/clirun"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
 )
 
@@ -21,10 +22,13 @@ func validateCmd() *cobra.Command {
 --schemas) or against a schema file, with the same checks and error format as the hub's
 ingest path, and prints one line per record. Exit status 1 if any record is invalid.
 No hub needs to run: it is meant for admins and for the CI of schema repositories.`,
+		Example: `  hub validate --dataset jobads schemas/jobads/examples/valid/*.json
+  hub validate --dataset jobads --schemas schemas testdata/jobtech/job-ads.ndjson
+  hub validate --schema schemas/taxonomy-concepts/concept.schema.json schemas/taxonomy-concepts/examples/valid/concepts.ndjson`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if (dataset == "") == (schemaFile == "") {
-				return fmt.Errorf("give exactly one of --dataset and --schema")
+				return clirun.Usagef("give exactly one of --dataset and --schema")
 			}
 			var s *schema.Schema
 			var ds *registry.Dataset
@@ -36,7 +40,7 @@ No hub needs to run: it is meant for admins and for the CI of schema repositorie
 				reg := registry.New(all...)
 				d, ok := reg.Get(dataset)
 				if !ok {
-					return fmt.Errorf("dataset %q is not declared under %s", dataset, schemasDir)
+					return clirun.Usagef("dataset %q is not declared under %s", dataset, schemasDir)
 				}
 				ds, s = d, d.Schema
 			} else {
@@ -77,10 +81,10 @@ No hub needs to run: it is meant for admins and for the CI of schema repositorie
 			fmt.Fprintf(out, "%d valid, %d invalid\n", ok, bad)
 			if ok+bad == 0 {
 				fmt.Fprintln(out, "no records found: an empty file does not pass")
-				return exitCode(1)
+				return exitCode(clirun.Refused)
 			}
 			if bad > 0 {
-				return exitCode(1)
+				return exitCode(clirun.Refused)
 			}
 			return nil
 		},
@@ -91,5 +95,7 @@ No hub needs to run: it is meant for admins and for the CI of schema repositorie
 	f.StringVar(&schemasDir, "schemas", "schemas", "folder of dataset declarations (with --dataset)")
 	f.IntVar(&lim.MaxBytes, "max-record-bytes", schema.DefaultMaxBytes, "largest record accepted, bytes")
 	f.IntVar(&lim.MaxDepth, "max-depth", schema.DefaultMaxDepth, "deepest nesting accepted")
+	_ = cmd.RegisterFlagCompletionFunc("dataset", localDatasetNames(&schemasDir))
+	_ = cmd.MarkFlagDirname("schemas")
 	return cmd
 }

@@ -46,6 +46,9 @@ type Config struct {
 	DeadLetterMaxBytes int64         `yaml:"dead_letter_max_bytes"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (key=value lines) or json (one JSON object per
+	// line, slog's JSON handler: for journald and log shippers).
+	LogFormat string `yaml:"log_format"`
 	// SubscriptionGrace is how long a subscription whose actor lost the
 	// right to it keeps its position (paused) before it is removed; 0
 	// removes it at once.
@@ -73,6 +76,29 @@ type Config struct {
 	// removed under a signed checkpoint. 0 keeps every entry.
 	AuditMaxAge time.Duration `yaml:"audit_max_age"`
 
+	// What one client may hold of the hub (see internal/httpserve): the
+	// HTTP server's timeouts and header limit, connections per client
+	// address and in total (0 = derived from the file descriptor limit;
+	// -1 = no cap), and NATS connections per actor and in total.
+	HTTPReadHeaderTimeout time.Duration `yaml:"http_read_header_timeout"`
+	HTTPReadTimeout       time.Duration `yaml:"http_read_timeout"`
+	HTTPWriteTimeout      time.Duration `yaml:"http_write_timeout"`
+	HTTPIdleTimeout       time.Duration `yaml:"http_idle_timeout"`
+	HTTPMaxHeaderBytes    int           `yaml:"http_max_header_bytes"`
+	HTTPMaxConnsPerIP     int           `yaml:"http_max_conns_per_ip"`
+	HTTPMaxConns          int           `yaml:"http_max_conns"`
+	NATSMaxConns          int           `yaml:"nats_max_conns"`
+	MaxConnsPerActor      int           `yaml:"max_conns_per_actor"`
+	// MaxBatchBytes bounds one API batch body; BatchConcurrency is how many
+	// batches are worked on at once (more wait, then get 503); and
+	// BatchInflightBytes bounds the records of all batches read but not yet
+	// answered, so batch memory stays bounded whatever clients send.
+	MaxBatchBytes      int64 `yaml:"max_batch_bytes"`
+	BatchConcurrency   int   `yaml:"batch_concurrency"`
+	BatchInflightBytes int64 `yaml:"batch_inflight_bytes"`
+	// JetStreamSyncInterval is how often JetStream syncs its files to disk.
+	JetStreamSyncInterval time.Duration `yaml:"jetstream_sync_interval"`
+
 	// The cluster settings (cluster.go).
 	Cluster `yaml:",inline"`
 }
@@ -80,20 +106,32 @@ type Config struct {
 // Default returns the settings `hub serve` uses when told nothing.
 func Default() Config {
 	return Config{
-		Name:                "hub",
-		Data:                "data",
-		NATSListen:          "127.0.0.1:4222",
-		HTTPListen:          "127.0.0.1:8080",
-		Schemas:             "schemas",
-		Policies:            "policies",
-		MaxRecordBytes:      schema.DefaultMaxBytes,
-		MaxDepth:            schema.DefaultMaxDepth,
-		MaxBatch:            10000,
-		DeadLetterMaxAge:    30 * 24 * time.Hour,
-		DeadLetterMaxBytes:  1 << 30,
-		LogLevel:            "info",
-		SubscriptionGrace:   7 * 24 * time.Hour,
-		AuditAnchorInterval: time.Minute,
+		Name:                  "hub",
+		Data:                  "data",
+		NATSListen:            "127.0.0.1:4222",
+		HTTPListen:            "127.0.0.1:8080",
+		Schemas:               "schemas",
+		Policies:              "policies",
+		MaxRecordBytes:        schema.DefaultMaxBytes,
+		MaxDepth:              schema.DefaultMaxDepth,
+		MaxBatch:              10000,
+		DeadLetterMaxAge:      30 * 24 * time.Hour,
+		DeadLetterMaxBytes:    1 << 30,
+		LogLevel:              "info",
+		LogFormat:             "text",
+		SubscriptionGrace:     7 * 24 * time.Hour,
+		AuditAnchorInterval:   time.Minute,
+		HTTPReadHeaderTimeout: 10 * time.Second,
+		HTTPReadTimeout:       60 * time.Second,
+		HTTPWriteTimeout:      30 * time.Second,
+		HTTPIdleTimeout:       60 * time.Second,
+		HTTPMaxHeaderBytes:    64 << 10,
+		HTTPMaxConnsPerIP:     64,
+		MaxConnsPerActor:      100,
+		MaxBatchBytes:         64 << 20,
+		BatchConcurrency:      8,
+		BatchInflightBytes:    32 << 20,
+		JetStreamSyncInterval: 2 * time.Minute,
 	}
 }
 
@@ -188,6 +226,30 @@ func (c Config) Validate() error {
 	if c.Workers < 0 {
 		bad("workers", "%d must not be negative", c.Workers)
 	}
+	for key, d := range map[string]time.Duration{"http_read_header_timeout": c.HTTPReadHeaderTimeout, "http_read_timeout": c.HTTPReadTimeout,
+		"http_write_timeout": c.HTTPWriteTimeout, "http_idle_timeout": c.HTTPIdleTimeout, "jetstream_sync_interval": c.JetStreamSyncInterval} {
+		if d <= 0 {
+			bad(key, "%s must be more than 0", d)
+		}
+	}
+	if c.HTTPMaxHeaderBytes < 1<<10 || c.HTTPMaxHeaderBytes > 1<<20 {
+		bad("http_max_header_bytes", "%d must be between 1024 and %d", c.HTTPMaxHeaderBytes, 1<<20)
+	}
+	for key, n := range map[string]int{"http_max_conns_per_ip": c.HTTPMaxConnsPerIP, "http_max_conns": c.HTTPMaxConns,
+		"nats_max_conns": c.NATSMaxConns, "max_conns_per_actor": c.MaxConnsPerActor} {
+		if n < -1 {
+			bad(key, "%d must be a number of connections, 0 for the default or -1 for no cap", n)
+		}
+	}
+	if c.MaxBatchBytes < 1 {
+		bad("max_batch_bytes", "%d must be at least 1", c.MaxBatchBytes)
+	}
+	if c.BatchConcurrency < 1 {
+		bad("batch_concurrency", "%d must be at least 1", c.BatchConcurrency)
+	}
+	if c.BatchInflightBytes < int64(c.MaxRecordBytes)+64<<10 {
+		bad("batch_inflight_bytes", "%d must hold at least one record (max_record_bytes + 64 KiB)", c.BatchInflightBytes)
+	}
 	if c.SubscriptionGrace < 0 {
 		bad("subscription_grace", "%s must not be negative", c.SubscriptionGrace)
 	}
@@ -213,6 +275,11 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format", "%q must be text or json", c.LogFormat)
 	}
 	return errors.Join(errs...)
 }

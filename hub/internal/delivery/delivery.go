@@ -295,6 +295,8 @@ func (s *Service) schema(m *nats.Msg) {
 	}
 	msg := nats.NewMsg(m.Reply)
 	msg.Header.Set(wire.HeaderSchemaVersion, fmt.Sprint(d.SchemaVersion))
+	msg.Header.Set(wire.HeaderKeyScope, d.KeyScope)
+	msg.Header.Set(wire.HeaderDatasetOwner, d.Owner)
 	msg.Data = d.SchemaDoc
 	_ = m.RespondMsg(msg)
 }

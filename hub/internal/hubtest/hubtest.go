@@ -4,13 +4,16 @@
 package hubtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -169,6 +172,32 @@ func Connect(t testing.TB, n *node.Node, a Actor, opts ...nats.Option) *nats.Con
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// RealAds returns count NDJSON lines of the real JobTech ads of
+// testdata/jobtech, in turn, each under its own ad id prefix<i>.
+func RealAds(t testing.TB, prefix string, count int) []byte {
+	t.Helper()
+	var ads []map[string]any
+	for line := range bytes.Lines(ReadFile(t, filepath.Join(JobTechData(), "job-ads.ndjson"))) {
+		var ad map[string]any
+		if err := json.Unmarshal(line, &ad); err != nil {
+			t.Fatalf("job-ads.ndjson: %v", err)
+		}
+		ads = append(ads, ad)
+	}
+	var buf bytes.Buffer
+	for i := range count {
+		ad := ads[i%len(ads)]
+		ad["id"] = prefix + strconv.Itoa(i)
+		b, err := json.Marshal(ad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
 }
 
 // ReadFile reads a file or fails the test.

@@ -99,12 +99,12 @@ func TestPublishRealAdsStoredWithEnvelope(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env.ID != r.ID || env.Dataset != "jobads" || env.Key != want.ID || env.SchemaVersion != 1 ||
-			env.Publisher != "board" || env.Origin != "hub" || time.Since(env.PublishedAt) > time.Minute {
-			t.Fatalf("envelope = %+v", env)
+		if env.ID != "hub:board:"+r.ID || env.ID != r.EnvelopeID || env.RecordID != r.ID || env.Dataset != "jobads" || env.Key != want.ID ||
+			env.SchemaVersion != 1 || env.Publisher != "board" || env.Origin != "hub" || time.Since(env.PublishedAt) > time.Minute {
+			t.Fatalf("envelope = %+v (reply %+v)", env.ID, r)
 		}
-		if m.Subject != wire.DataSubject("jobads", want.ID) {
-			t.Fatalf("subject %s, want one subject per key", m.Subject)
+		if m.Subject != wire.ScopedDataSubject("jobads", want.ID, "hub", "board") {
+			t.Fatalf("subject %s, want one subject per key and publisher", m.Subject)
 		}
 		if !strings.HasPrefix(r.ID, "0") || len(r.ID) != 36 || r.ID[14] != '7' {
 			t.Fatalf("record id %q is not a UUIDv7", r.ID)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 )
 
@@ -32,6 +33,10 @@ type Options struct {
 	Workers int
 	// Window bounds the JetStream publishes in flight per worker; default 1024.
 	Window int
+	// Owners decides who may write a key of a dataset whose keys are
+	// shared (key_scope: dataset); without it such records are refused as
+	// unavailable.
+	Owners *owners.Store
 	Logger *slog.Logger
 	// Subject is what the validators subscribe to, in the queue group
 	// wire.IngestQueue; default wire.IngestWildcard. A hub node gives its
@@ -46,7 +51,7 @@ type Options struct {
 
 // Counts are running totals since start, for metrics and tests.
 type Counts struct {
-	Stored, Duplicates, Rejected, Unavailable uint64
+	Stored, Duplicates, Conflicts, Rejected, Unavailable uint64
 }
 
 // Service validates and stores published records.
@@ -65,7 +70,9 @@ type Service struct {
 	stopOnce sync.Once
 	stopErr  error
 
-	stored, dups, rejected, unavailable atomic.Uint64
+	stored, dups, conflicts, rejected, unavailable atomic.Uint64
+	streams                                        sync.Map // stream name → jetstream.Stream, for duplicate checks
+	verifying                                      chan struct{}
 
 	chains *chains // Options.Ordered: one record in flight per publisher and dataset
 }
@@ -87,14 +94,21 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	}
 	log := o.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest")}
+	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"), verifying: make(chan struct{}, maxVerifying)}
 	if o.Ordered {
 		s.chains = newChains(s.publish)
 	}
 	return s
 }
+
+// maxVerifying bounds the duplicate checks in flight; past it the acker
+// waits, so a flood of duplicates slows its sender, not the hub's memory.
+const maxVerifying = 256
+
+// claimTimeout bounds the claim of a new key in a dataset with owned keys.
+const claimTimeout = 5 * time.Second
 
 // job is one record on its way through the pipeline. Workers fill in
 // result in parallel; the publisher consumes jobs in arrival order.
@@ -184,7 +198,7 @@ func (s *Service) stop(ctx context.Context) error {
 
 // Counts reports running totals.
 func (s *Service) Counts() Counts {
-	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Rejected: s.rejected.Load(), Unavailable: s.unavailable.Load()}
+	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Conflicts: s.conflicts.Load(), Rejected: s.rejected.Load(), Unavailable: s.unavailable.Load()}
 }
 
 // pending is a checked record: what to store (the record or its dead
@@ -241,19 +255,55 @@ func (s *Service) check(m *nats.Msg) *pending {
 	} else if !wire.ValidRecordID(id) {
 		return s.reject(m, dataset, actor, "bad record id", []wire.Violation{{Keyword: "recordId", Message: fmt.Sprintf("header %s must be 1 to %d printable ASCII characters without spaces", wire.RequestRecordID, wire.MaxRecordIDLen)}})
 	}
+	origin := s.opts.Origin
+	if !d.ScopedByPublisher() {
+		if p := s.claim(m, d, key, origin, actor); p != nil {
+			return p
+		}
+	}
+	// The envelope id carries origin and publisher: JetStream dedupes on it,
+	// so each publisher's record ids are its own.
+	envID := wire.EnvelopeID(origin, actor, id)
 	h := nats.Header{
-		wire.HeaderRecordID:      {id},
-		wire.HeaderDataset:       {dataset},
-		wire.HeaderKey:           {key},
-		wire.HeaderSchemaVersion: {strconv.Itoa(d.SchemaVersion)},
-		wire.HeaderPublisher:     {actor},
-		wire.HeaderOrigin:        {s.opts.Origin},
+		wire.HeaderRecordID:          {envID},
+		wire.HeaderPublisherRecordID: {id},
+		wire.HeaderDataset:           {dataset},
+		wire.HeaderKey:               {key},
+		wire.HeaderSchemaVersion:     {strconv.Itoa(d.SchemaVersion)},
+		wire.HeaderPublisher:         {actor},
+		wire.HeaderOrigin:            {origin},
 	}
 	if d.IsTombstone(v) {
 		h[wire.HeaderTombstone] = []string{"true"}
 	}
-	out := &nats.Msg{Subject: wire.DataSubject(dataset, key), Data: m.Data, Header: h}
-	return &pending{req: m, out: out, reply: wire.Reply{Status: wire.StatusStored, ID: id, Dataset: dataset, Key: key}}
+	out := &nats.Msg{Subject: d.Subject(key, origin, actor), Data: m.Data, Header: h}
+	return &pending{req: m, out: out, reply: wire.Reply{Status: wire.StatusStored, ID: id, EnvelopeID: envID, Dataset: dataset, Key: key}}
+}
+
+// claim checks that actor of origin may write key of d, a dataset whose keys
+// are owned: it owns the key, or is the first to claim it. It returns nil
+// when it may, else the refusal (dead-lettered, naming the owner) or an
+// unavailable answer when ownership could not be decided.
+func (s *Service) claim(m *nats.Msg, d *registry.Dataset, key, origin, actor string) *pending {
+	if s.opts.Owners == nil {
+		return s.unavailableNow(m, d.Name, errors.New("key ownership is not available on this hub"))
+	}
+	owner, known := s.opts.Owners.Lookup(d.Name, key) // a known key: no round trip
+	mine := known && owner == owners.Owner{Origin: origin, Publisher: actor}
+	if !known {
+		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+		defer cancel()
+		var err error
+		if owner, mine, err = s.opts.Owners.Claim(ctx, d.Name, key, origin, actor); err != nil {
+			return s.unavailableNow(m, d.Name, err)
+		}
+	}
+	if mine {
+		return nil
+	}
+	msg := fmt.Sprintf("key %q belongs to %s: only its owner may store or remove a record under it (the owner of dataset %s, %s, or an admin can transfer it)",
+		key, owner, d.Name, d.Owner)
+	return s.reject(m, d.Name, actor, msg, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: msg}})
 }
 
 // store starts the JetStream publish of what p holds.
@@ -316,6 +366,10 @@ func (s *Service) reject(m *nats.Msg, dataset, actor, reason string, viol []wire
 		wire.HeaderReason:     {headerSafe(reason)},
 		wire.HeaderViolations: {string(vj)},
 		wire.HeaderSubject:    {headerSafe(m.Subject)},
+		wire.HeaderOrigin:     {s.opts.Origin},
+	}
+	if id := m.Header.Get(wire.RequestRecordID); wire.ValidRecordID(id) {
+		h[wire.HeaderPublisherRecordID] = []string{id}
 	}
 	data := m.Data
 	if len(data) > maxDeadLetterBytes {
@@ -334,7 +388,8 @@ func (s *Service) unavailableNow(m *nats.Msg, dataset string, err error) *pendin
 }
 
 // acker answers publishers in the order their records were taken, each only
-// after its publish is acknowledged.
+// after its publish is acknowledged. A duplicate is answered once its stored
+// twin was compared (verifyDuplicate), without holding up the others.
 func (s *Service) acker(acks <-chan *pending) {
 	for p := range acks {
 		if p.fut != nil {
@@ -343,7 +398,15 @@ func (s *Service) acker(acks <-chan *pending) {
 				if !p.rejected {
 					p.reply.Seq = ack.Sequence
 					if ack.Duplicate {
-						p.reply.Status = wire.StatusDuplicate
+						s.verifying <- struct{}{}
+						s.wg.Add(1)
+						go func() {
+							defer s.wg.Done()
+							defer func() { <-s.verifying }()
+							s.verifyDuplicate(p, ack.Stream)
+							s.answer(p)
+						}()
+						continue
 					}
 				}
 			case err := <-p.fut.Err():
@@ -356,31 +419,38 @@ func (s *Service) acker(acks <-chan *pending) {
 				}
 			}
 		}
-		switch {
-		case p.reply.Status == wire.StatusStored:
-			s.stored.Add(1)
-		case p.reply.Status == wire.StatusDuplicate:
-			s.dups.Add(1)
-		case p.rejected:
-			s.rejected.Add(1)
-		default:
-			s.unavailable.Add(1)
-		}
-		if p.req.Reply == "" {
-			continue
-		}
-		if _, actor, err := wire.ParseIngestSubject(p.req.Subject); err != nil || !wire.ReplyAllowed(actor, p.req.Reply) {
-			s.log.Warn("answer not sent: reply subject outside the publisher's inbox", "subject", p.req.Subject, "reply", p.req.Reply)
-			continue
-		}
-		b, err := json.Marshal(p.reply)
-		if err != nil {
-			s.log.Error("encode ingest reply", "err", err)
-			continue
-		}
-		if err := s.nc.Publish(p.req.Reply, b); err != nil {
-			s.log.Warn("answer publisher", "dataset", p.reply.Dataset, "err", err)
-		}
+		s.answer(p)
+	}
+}
+
+// answer counts p's outcome and sends the publisher its reply.
+func (s *Service) answer(p *pending) {
+	switch {
+	case p.reply.Status == wire.StatusStored:
+		s.stored.Add(1)
+	case p.reply.Status == wire.StatusDuplicate:
+		s.dups.Add(1)
+	case p.reply.Status == wire.StatusConflict:
+		s.conflicts.Add(1)
+	case p.rejected:
+		s.rejected.Add(1)
+	default:
+		s.unavailable.Add(1)
+	}
+	if p.req.Reply == "" {
+		return
+	}
+	if _, actor, err := wire.ParseIngestSubject(p.req.Subject); err != nil || !wire.ReplyAllowed(actor, p.req.Reply) {
+		s.log.Warn("answer not sent: reply subject outside the publisher's inbox", "subject", p.req.Subject, "reply", p.req.Reply)
+		return
+	}
+	b, err := json.Marshal(p.reply)
+	if err != nil {
+		s.log.Error("encode ingest reply", "err", err)
+		return
+	}
+	if err := s.nc.Publish(p.req.Reply, b); err != nil {
+		s.log.Warn("answer publisher", "dataset", p.reply.Dataset, "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"sort"
 	"sync"
@@ -76,6 +77,12 @@ type callout struct {
 	auth       Authorizer
 	conns      map[uint64]string // client id → actor, for Kick
 	authorized uint64
+	// perActor holds each actor's client ids, to cap its connections at
+	// maxPerActor (0 = no cap): without a cap an actor with no rights at
+	// all can still open thousands of connections and take the hub's
+	// memory and file descriptors.
+	perActor    map[string]map[uint64]struct{}
+	maxPerActor int
 }
 
 func (c *callout) setAuthorizer(a Authorizer) {
@@ -128,6 +135,12 @@ func (c *callout) handle(m *nats.Msg) {
 		deny(err.Error())
 		return
 	}
+	// Requests are answered one at a time (one subscription), so the count
+	// cannot grow between this check and the add below.
+	if c.atActorLimit(g.Actor) {
+		deny(fmt.Sprintf("too many connections: actor %s already has %d open, the limit per actor (max_conns_per_actor)", g.Actor, c.maxPerActor))
+		return
+	}
 	uc := jwt.NewUserClaims(req.UserNkey)
 	uc.Name = g.Actor
 	uc.Audience = server.DEFAULT_GLOBAL_ACCOUNT
@@ -159,6 +172,10 @@ func (c *callout) handle(m *nats.Msg) {
 	}
 	c.mu.Lock()
 	c.conns[conn.ID] = g.Actor
+	if c.perActor[g.Actor] == nil {
+		c.perActor[g.Actor] = map[uint64]struct{}{}
+	}
+	c.perActor[g.Actor][conn.ID] = struct{}{}
 	c.authorized++
 	prune := c.authorized%256 == 0
 	c.mu.Unlock()
@@ -180,6 +197,39 @@ func (c *callout) respond(m *nats.Msg, req *jwt.AuthorizationRequestClaims, user
 	_ = m.Respond([]byte(tok))
 }
 
+// atActorLimit reports whether actor already has maxPerActor live
+// connections, forgetting those that have closed.
+func (c *callout) atActorLimit(actor string) bool {
+	if c.maxPerActor <= 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := c.perActor[actor]
+	if len(ids) < c.maxPerActor {
+		return false
+	}
+	for id := range ids {
+		if c.srv.GetClient(id) == nil {
+			c.forget(id)
+		}
+	}
+	return len(c.perActor[actor]) >= c.maxPerActor
+}
+
+// forget drops client id from the bookkeeping. Lock held.
+func (c *callout) forget(id uint64) {
+	if a, ok := c.conns[id]; ok {
+		delete(c.conns, id)
+		if ids := c.perActor[a]; ids != nil {
+			delete(ids, id)
+			if len(ids) == 0 {
+				delete(c.perActor, a)
+			}
+		}
+	}
+}
+
 // kick closes the live connections of actor (all actors when actor is "").
 // Their clients reconnect and are authorized again under the rules in force.
 func (c *callout) kick(actor string) int {
@@ -188,7 +238,7 @@ func (c *callout) kick(actor string) int {
 	for id, a := range c.conns {
 		if actor == "" || a == actor {
 			ids = append(ids, id)
-			delete(c.conns, id)
+			c.forget(id)
 		}
 	}
 	c.mu.Unlock()
@@ -215,7 +265,7 @@ func (c *callout) connected() map[string]int {
 	out := map[string]int{}
 	for id, a := range c.conns {
 		if c.srv.GetClient(id) == nil {
-			delete(c.conns, id)
+			c.forget(id)
 			continue
 		}
 		out[a]++

@@ -16,6 +16,9 @@ type slogAdapter struct {
 	// violation, if set, is told about every permission violation the server
 	// logs, with the client id parsed from the line.
 	violation func(cid uint64, msg string)
+	// storageFault, if set, is told about every storage write error the
+	// server logs.
+	storageFault func(msg string)
 }
 
 func (a slogAdapter) log(level slog.Level, format string, v ...any) {
@@ -36,6 +39,9 @@ func (a slogAdapter) Errorf(format string, v ...any) {
 		// state, not each try, is what the hub reports.
 		a.log(slog.LevelDebug, format, v...)
 		return
+	}
+	if a.storageFault != nil && strings.Contains(strings.ToLower(format), "critical write error") {
+		a.storageFault(fmt.Sprintf(format, v...))
 	}
 	if a.violation != nil && strings.Contains(format, "Violation") {
 		msg := fmt.Sprintf(format, v...)

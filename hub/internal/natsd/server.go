@@ -42,6 +42,14 @@ type Config struct {
 	// OnViolation, if set, is told about every permission violation of an
 	// actor connection (a publish or subscribe its rights do not allow).
 	OnViolation func(actor string, cid uint64, msg string)
+	// MaxConns caps all client connections, authenticated or not (0 = the
+	// NATS default, 64K). MaxConnsPerActor caps one actor's connections: the
+	// next is refused by the auth callout, with the reason (0 = no cap).
+	MaxConns         int
+	MaxConnsPerActor int
+	// SyncInterval is how often JetStream syncs its files (0 = the NATS
+	// default, 2 minutes).
+	SyncInterval time.Duration
 	// Cluster, if set, makes the server a node of a cluster of hub nodes;
 	// Name must then be unique among them.
 	Cluster *ClusterConfig
@@ -57,7 +65,8 @@ type Server struct {
 	log       *slog.Logger
 	callout   *callout
 	authNC    *nats.Conn // answers authorization requests
-	node      string     // the server name, unique in a cluster
+	faults    *storageFaults
+	node      string // the server name, unique in a cluster
 	clustered bool
 }
 
@@ -68,7 +77,7 @@ var ErrNotReady = errors.New("nats server not ready")
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	host, port, err := splitListen(cfg.Listen)
 	if err != nil {
@@ -150,14 +159,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		opts.TLSVerify = cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
 		opts.TLSTimeout = 5 // seconds, for a handshake over a slow link
 	}
+	opts.MaxConn, opts.SyncInterval = cfg.MaxConns, cfg.SyncInterval
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
-	s := &Server{ns: ns, hub: hubKey, log: log, node: name, clustered: cfg.Cluster != nil}
-	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, subject: s.nodeSubject}
+	faults := &storageFaults{}
+	s := &Server{ns: ns, hub: hubKey, log: log, faults: faults, node: name, clustered: cfg.Cluster != nil}
+	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject}
 	s.callout = co
-	adapter := slogAdapter{l: log.With("component", "nats")}
+	adapter := slogAdapter{l: log.With("component", "nats"), storageFault: faults.note}
 	if cfg.OnViolation != nil {
 		adapter.violation = func(cid uint64, msg string) { cfg.OnViolation(co.actorOf(cid), cid, msg) }
 	}

@@ -20,7 +20,9 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/adopt"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
+	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/secretfile"
@@ -101,20 +103,25 @@ func (n *Node) clusterConfig() (*natsd.ClusterConfig, error) {
 }
 
 // adminToken is the admin API's token: from admin_token_file when given
-// (the same on every node of a cluster), else the data dir's own.
-func (n *Node) adminToken() (string, error) {
+// (the same on every node of a cluster; not rotated through the API), else
+// the data dir's own, which `hub token rotate` replaces.
+func (n *Node) adminToken() (*admintoken.Keeper, error) {
 	if n.cfg.AdminTokenFile == "" {
-		return admintoken.LoadOrCreate(n.cfg.Data)
+		tok, err := admintoken.LoadOrCreate(n.cfg.Data)
+		if err != nil {
+			return nil, err
+		}
+		return admintoken.NewKeeper(n.cfg.Data, tok), nil
 	}
 	b, err := secretfile.Read(n.cfg.AdminTokenFile, "admin token file", n.log)
 	if err != nil {
-		return "", fmt.Errorf("admin_token_file: %w", err)
+		return nil, fmt.Errorf("admin_token_file: %w", err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if len(tok) < MinClusterSecret {
-		return "", fmt.Errorf("admin_token_file %s: the token has %d characters, want at least %d (make one with `openssl rand -hex 32`)", n.cfg.AdminTokenFile, len(tok), MinClusterSecret)
+		return nil, fmt.Errorf("admin_token_file %s: the token has %d characters, want at least %d (make one with `openssl rand -hex 32`)", n.cfg.AdminTokenFile, len(tok), MinClusterSecret)
 	}
-	return tok, nil
+	return admintoken.NewFileKeeper(n.cfg.AdminTokenFile, tok), nil
 }
 
 // exportStandalone exports the streams of a data dir where a hub ran alone
@@ -425,6 +432,8 @@ func (n *Node) hubStreams() map[string]int {
 		"KV_" + actors.Bucket:       def,
 		"KV_" + access.PolicyBucket: def,
 		"KV_" + ClusterBucket:       def,
+		"KV_" + owners.Bucket:       def,
+		"KV_" + integrity.Bucket:    def,
 	}
 	for _, d := range n.reg.List() {
 		want := def

@@ -1,7 +1,9 @@
 // Package node assembles one running hub: the embedded NATS server, the
 // registry loaded from the schemas folder, the dataset streams, the ingest
 // validators and the HTTP API. It owns their start order and their shutdown
-// order, so the pieces themselves stay independent of each other.
+// order, so the pieces themselves stay independent of each other. It also
+// sets the connection caps (from the file descriptor limit unless told) and
+// watches JetStream's storage, reloading the streams when one has failed.
 package node
 
 import (
@@ -23,17 +25,25 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
+	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/adopt"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
+	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
+	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/dirlock"
+	"github.com/jobtech-dev/datahub/internal/fds"
+	"github.com/jobtech-dev/datahub/internal/httpserve"
+	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
 )
 
@@ -49,6 +59,8 @@ type Node struct {
 	js      jetstream.JetStream
 	reg     *registry.Registry
 	ingest  *ingest.Service
+	owners  *owners.Store
+	keys    *owners.Service
 	deliv   *delivery.Service
 	audit   *audit.Log
 	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
@@ -56,11 +68,16 @@ type Node struct {
 	actors  *actors.Store
 	access  *access.Service
 	pub     *publish.Publisher
-	http    *http.Server
+	http    *httpserve.Server
 	ln      net.Listener
-	token   string
-	tls     *servertls.Certs // nil: both listeners are plain
-	lock    *dirlock.Lock    // the data dir's, held from the start to the end of Shutdown
+	token   *admintoken.Keeper // the admin API's token, rotatable on a single hub
+	tls     *servertls.Certs   // nil: both listeners are plain
+	lock    *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
+	storage *storageWatch
+	stop    context.CancelFunc // ends the background work
+	bg      sync.WaitGroup
+	// integrity compares the streams with what the hub last recorded of them.
+	integrity *integrity.Tracker
 
 	// In a cluster (cluster.go).
 	peerTLS  *servertls.Peer    // the routes' certificates, nil without TLS
@@ -76,7 +93,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{cfg: cfg, log: log}
 	defer func() {
@@ -123,15 +140,19 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 		natsTLS = n.tls.Config()
 	}
+	limits := limitsFor(cfg, fds.Limit())
 	n.nats, err = natsd.Start(ctx, natsd.Config{
-		TLS:        natsTLS,
-		Name:       cfg.Node(),
-		Cluster:    cluster,
-		Advertise:  cfg.NATSAdvertise,
-		Listen:     cfg.NATSListen,
-		StoreDir:   filepath.Join(cfg.Data, "jetstream"),
-		MaxPayload: int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
-		Logger:     log,
+		TLS:              natsTLS,
+		MaxConns:         limits.natsMax,
+		MaxConnsPerActor: limits.natsPerActor,
+		SyncInterval:     cfg.JetStreamSyncInterval,
+		Name:             cfg.Node(),
+		Cluster:          cluster,
+		Advertise:        cfg.NATSAdvertise,
+		Listen:           cfg.NATSListen,
+		StoreDir:         filepath.Join(cfg.Data, "jetstream"),
+		MaxPayload:       int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
+		Logger:           log,
 		OnViolation: func(actor string, cid uint64, msg string) {
 			if a := n.accessSvc(); a != nil {
 				a.Violation(actor, cid, msg)
@@ -172,6 +193,21 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 	}
 	def := cfg.DefaultReplicas()
+	// Compare the streams with the record before anything creates or
+	// changes them: loss behind the hub's back is reported, not hidden. On
+	// a cluster node this comes after the join, once the cluster holds the
+	// streams a single hub brought into it.
+	if err := n.retry(ctx, "stream-state check", func(ctx context.Context) (err error) {
+		if n.integrity == nil {
+			if n.integrity, err = integrity.Open(ctx, cfg.Data, n.js, integrity.Options{Logger: log, Replicas: n.replicas(ctx, "KV_"+integrity.Bucket, def)}); err != nil {
+				return err
+			}
+		}
+		_, err = n.integrity.Check(ctx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	if err := n.retry(ctx, "dead-letter stream", func(ctx context.Context) error {
 		return store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes,
 			Replicas: n.replicas(ctx, wire.DeadLetterStream, def)})
@@ -203,10 +239,24 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
 	if err := n.retry(ctx, "actors", func(ctx context.Context) (err error) {
 		n.actors, err = actors.Open(ctx, n.js, actors.Options{Replicas: n.replicas(ctx, "KV_"+actors.Bucket, def), Removed: n.actorRemoved, Logger: log})
+		if n.actors != nil && errors.Is(err, jsread.ErrUnreadable) {
+			// Actors whose entries are damaged are refused; the others
+			// work, and the damage is reported (the start check found it
+			// too).
+			var ue *jsread.UnreadableError
+			if errors.As(err, &ue) {
+				n.integrity.Report(ctx, ue.Stream, ue.Seqs)
+			}
+			return nil
+		}
 		return err
 	}); err != nil {
 		return nil, err
 	}
+	if err := n.retry(ctx, "stream-state record", func(ctx context.Context) error { return n.integrity.Attach(ctx, n.audit) }); err != nil {
+		return nil, err
+	}
+	n.integrity.Start()
 	var acc *access.Service
 	if err := n.retry(ctx, "policies", func(ctx context.Context) (err error) {
 		deps := access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
@@ -230,7 +280,17 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
 	}
-	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Logger: log,
+	if err := n.retry(ctx, "key owners", func(ctx context.Context) (err error) {
+		n.owners, err = openOwners(ctx, n.js, datasets, n.replicas(ctx, "KV_"+owners.Bucket, def), log)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	n.keys = owners.NewService(n.ncIn, n.reg, n.owners, n.audit, cfg.Name, log)
+	if err := n.keys.Start(); err != nil {
+		return nil, err
+	}
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log,
 		Subject: n.nats.IngestSubject(), Ordered: cluster != nil})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
@@ -244,30 +304,43 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
-	n.http = &http.Server{
-		Handler: api.New(api.Deps{
-			Registry:       n.reg,
-			JetStream:      n.js,
-			Publisher:      n.pub,
-			Token:          n.token,
-			Ready:          n.Ready,
-			MaxRecordBytes: cfg.MaxRecordBytes,
-			MaxBatch:       cfg.MaxBatch,
-			Access:         acc,
-			Audit:          n.audit,
-			Anchors:        n.anchors,
-			NATSConnected:  n.nats.Connected,
-			Cluster:        n.clusterHealth,
-			Logger:         log,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	limits.http.Refuse = problem.WriteStatus
+	deps := api.Deps{
+		Registry:           n.reg,
+		JetStream:          n.js,
+		Publisher:          n.pub,
+		Tokens:             n.token,
+		Ready:              n.Ready,
+		MaxRecordBytes:     cfg.MaxRecordBytes,
+		MaxBatch:           cfg.MaxBatch,
+		MaxBatchBytes:      cfg.MaxBatchBytes,
+		BatchConcurrency:   cfg.BatchConcurrency,
+		BatchInflightBytes: cfg.BatchInflightBytes,
+		Access:             acc,
+		Audit:              n.audit,
+		Anchors:            n.anchors,
+		Owners:             n.owners,
+		Origin:             cfg.Name,
+		NATSConnected:      n.nats.Connected,
+		Cluster:            n.clusterHealth,
+		Logger:             log,
+		Damage:             n.integrity,
+		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
 	}
+	if cfg.AdminTokenFile != "" {
+		// One token for every node, from a file the operator keeps: a
+		// rotation through one node's API would change that node alone.
+		deps.Tokens, deps.Token = nil, n.token.Token()
+	}
+	n.http = httpserve.New(api.New(deps), limits.http, log.With("component", "http"))
 	serve := n.http.Serve
 	if n.tls != nil {
-		n.http.TLSConfig = n.tls.Config("h2", "http/1.1")
-		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, "", "") }
+		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
 	}
+	bg, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	n.storage = &storageWatch{n: n, every: time.Second}
+	n.bg.Go(func() { n.storage.run(bg) })
 	go func() {
 		if err := serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
@@ -284,8 +357,36 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if cluster != nil {
 		n.startReplicaLoop()
 	}
-	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data)
+	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data,
+		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
 	return n, nil
+}
+
+// openOwners opens the key owners and, for each dataset whose keys are
+// owned, records the publishers of records stored before it had owners (once).
+func openOwners(ctx context.Context, js jetstream.JetStream, datasets []*registry.Dataset, replicas int, log *slog.Logger) (*owners.Store, error) {
+	st, err := owners.Open(ctx, js, replicas, log)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range datasets {
+		if d.ScopedByPublisher() {
+			continue
+		}
+		n, err := st.Seed(ctx, d.Name, func(ctx context.Context, fn func(key, origin, publisher string) error) error {
+			return store.Read(ctx, js, d.Name, store.Position{Snapshot: true}, store.ReadOptions{Tombstones: true}, func(e wire.Envelope) error {
+				return fn(e.Key, e.Origin, e.Publisher)
+			})
+		})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("dataset %s: %w", d.Name, err)
+		}
+		if n > 0 {
+			log.Info("key owners recorded for records stored before keys had owners", "dataset", d.Name, "keys", n)
+		}
+	}
+	return st, nil
 }
 
 func (n *Node) accessSvc() *access.Service {
@@ -313,8 +414,25 @@ func (n *Node) Ready(ctx context.Context) error {
 			return fmt.Errorf("no JetStream quorum: node %s sees no leader it is current with (routed to %v of a cluster of %d)", st.Node, st.Routed, st.Size)
 		}
 	}
+	if n.storage != nil {
+		if err := n.storage.err(); err != nil {
+			return err
+		}
+	}
+	if err := n.nats.StorageHealth(); err != nil {
+		return err
+	}
+	// A full descriptor table fails every file JetStream opens next.
+	if u, err := fds.Now(); err != nil && !errors.Is(err, fds.ErrUnknown) {
+		return fmt.Errorf("file descriptors: %w", err)
+	} else if err == nil && u.Limit > 0 && u.Free() < 16 {
+		return fmt.Errorf("file descriptors nearly exhausted: %s", u)
+	}
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
+	}
+	if n.integrity != nil {
+		return n.integrity.Ready() // degraded while data loss is not acknowledged
 	}
 	return nil
 }
@@ -345,8 +463,8 @@ func (n *Node) ReloadTLS() error {
 	return n.tls.Reload()
 }
 
-// Token is the admin token.
-func (n *Node) Token() string { return n.token }
+// Token is the admin token in force.
+func (n *Node) Token() string { return n.token.Token() }
 
 // NATS is the embedded server, for adding identities.
 func (n *Node) NATS() *natsd.Server { return n.nats }
@@ -357,6 +475,9 @@ func (n *Node) Registry() *registry.Registry { return n.reg }
 // JetStream is the hub's own JetStream handle.
 func (n *Node) JetStream() jetstream.JetStream { return n.js }
 
+// Owners is who owns the keys of datasets with key_scope: dataset.
+func (n *Node) Owners() *owners.Store { return n.owners }
+
 // IngestCounts reports the validator's running totals.
 func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 
@@ -365,6 +486,10 @@ func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
 	n.handOver()
+	if n.stop != nil {
+		n.stop()
+		n.bg.Wait()
+	}
 	if n.http != nil {
 		if err := n.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
@@ -379,6 +504,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.deliv != nil {
 		n.deliv.Stop()
 	}
+	if n.keys != nil {
+		n.keys.Stop()
+	}
 	if n.ingest != nil {
 		if err := n.ingest.Stop(ctx); err != nil {
 			errs = append(errs, err)
@@ -387,6 +515,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.replLoop.close()
 	if n.helloSub != nil {
 		_ = n.helloSub.Unsubscribe()
+	}
+	if n.owners != nil {
+		n.owners.Close()
 	}
 	if a := n.accessSvc(); a != nil {
 		a.Close()
@@ -404,6 +535,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.anchors != nil {
 		if err := n.anchors.Close(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
 			errs = append(errs, fmt.Errorf("audit anchor: %w", err))
+		}
+	}
+	// The streams' state is recorded last, after the audit entries above.
+	if n.integrity != nil {
+		if err := n.integrity.Close(ctx); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if n.ncJS != nil {

@@ -24,6 +24,10 @@ type Dataset struct {
 	// Tombstone is the boolean field (name or pointer) that, when true,
 	// makes a record a tombstone ending its key; "" means none.
 	Tombstone string
+	// KeyScope says whose a key is: wire.KeyScopePublisher (each
+	// publisher's keys are its own) or wire.KeyScopeDataset (one key space;
+	// a key belongs to its first publisher until transferred).
+	KeyScope string
 	// Retention is how long records are kept; 0 is forever.
 	Retention time.Duration
 	// DedupeWindow is how long a record id is remembered for dedupe.
@@ -45,6 +49,7 @@ type Dataset struct {
 
 	keyPtr, tombstonePtr string
 	nameLine, nameCol    int // where the name is declared, for duplicate errors
+	scopeLine, scopeCol  int // where key_scope is declared (0 when defaulted)
 }
 
 // fieldPointer turns a declared field (a top-level name or a JSON pointer)
@@ -116,4 +121,27 @@ func (d *Dataset) IsTombstone(v any) bool {
 	}
 	x, ok := schema.Lookup(v, ptr)
 	return ok && x == true
+}
+
+// ScopedByPublisher reports whether each publisher has its own key space.
+func (d *Dataset) ScopedByPublisher() bool { return d.KeyScope != wire.KeyScopeDataset }
+
+// Subject is the stream subject of a record with key from publisher of
+// origin: per publisher or per key, by the dataset's key scope.
+func (d *Dataset) Subject(key, origin, publisher string) string {
+	if d.ScopedByPublisher() {
+		return wire.ScopedDataSubject(d.Name, key, origin, publisher)
+	}
+	return wire.DataSubject(d.Name, key)
+}
+
+// KeyScopeError is an error about the dataset's key_scope, placed at the
+// field in its dataset.yaml (or at the file when the scope was defaulted);
+// it wraps ErrInvalidDeclaration.
+func (d *Dataset) KeyScopeError(format string, args ...any) error {
+	file := d.File
+	if file == "" {
+		file = "dataset " + d.Name
+	}
+	return &declError{file: file, line: d.scopeLine, col: d.scopeCol, field: "key_scope", msg: fmt.Sprintf(format, args...)}
 }

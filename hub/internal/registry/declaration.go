@@ -12,6 +12,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
 // declaration is the dataset.yaml file format.
@@ -22,6 +24,7 @@ type declaration struct {
 	Owner         string `yaml:"owner"`
 	Key           string `yaml:"key"`
 	Tombstone     string `yaml:"tombstone"`
+	KeyScope      string `yaml:"key_scope"`
 	Retention     any    `yaml:"retention"`
 	DedupeWindow  any    `yaml:"dedupe_window"`
 	MaxPerKey     int64  `yaml:"max_per_key"`
@@ -32,6 +35,10 @@ type declaration struct {
 
 // Limits and defaults of a declaration.
 const (
+	// DefaultKeyScope is publisher: a publisher can only ever replace or
+	// remove its own records, nobody can claim a key before its rightful
+	// publisher does, and it needs no shared state per key.
+	DefaultKeyScope     = wire.KeyScopePublisher
 	DefaultDedupeWindow = time.Hour
 	MinDedupeWindow     = time.Second
 	MaxDedupeWindow     = 7 * 24 * time.Hour
@@ -181,6 +188,15 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 		checkField("key", d.Key)
 	}
 	checkField("tombstone", d.Tombstone)
+	scope := DefaultKeyScope
+	switch d.KeyScope {
+	case "":
+	case wire.KeyScopePublisher, wire.KeyScopeDataset:
+		scope = d.KeyScope
+	default:
+		bad("key_scope", "%q must be %q (each publisher's keys are its own; the default) or %q (one key space: a key belongs to its first publisher)",
+			d.KeyScope, wire.KeyScopePublisher, wire.KeyScopeDataset)
+	}
 	ret, err := parseDuration(d.Retention)
 	if err != nil {
 		bad("retention", "%v", err)
@@ -213,7 +229,7 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	}
 	return &Dataset{
 		Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
-		Key: d.Key, Tombstone: d.Tombstone,
+		Key: d.Key, Tombstone: d.Tombstone, KeyScope: scope,
 		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, Replicas: d.Replicas, SchemaVersion: d.SchemaVersion,
 		File:   file,
 		keyPtr: fieldPointer(d.Key), tombstonePtr: fieldPointer(d.Tombstone),

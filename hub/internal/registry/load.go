@@ -112,6 +112,9 @@ func load(file string, shared map[string][]byte) (*Dataset, error) {
 	}
 	d, errs := decl.check(file, f)
 	d.nameLine, d.nameCol = position(file, f, "name")
+	if decl.KeyScope != "" {
+		d.scopeLine, d.scopeCol = position(file, f, "key_scope")
+	}
 	if decl.Schema != "" && len(errs) == 0 {
 		if err := compileSchema(d, file, f, decl.Schema, shared); err != nil {
 			errs = append(errs, err)

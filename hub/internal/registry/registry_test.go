@@ -91,7 +91,7 @@ func TestLoadDirGood(t *testing.T) {
 		ad.Retention != 365*24*time.Hour || ad.DedupeWindow != 2*time.Hour || ad.MaxPerKey != 3 || ad.SchemaVersion != 2 {
 		t.Errorf("fields: %+v", ad)
 	}
-	if ds[1].DedupeWindow != time.Hour || ds[1].Retention != 0 {
+	if ds[1].DedupeWindow != time.Hour || ds[1].Retention != 0 || ds[1].KeyScope != "publisher" || !ds[1].ScopedByPublisher() {
 		t.Errorf("defaults: %+v", ds[1])
 	}
 	if !json.Valid(ad.SchemaDoc) || filepath.Base(ad.SchemaFile) != "jobad.schema.json" {
@@ -151,6 +151,10 @@ func TestLoadDirErrors(t *testing.T) {
 			[]string{"jobads/dataset.yaml:11:1", "duplicate"}},
 		{"bad key pointer", map[string]string{"jobads/dataset.yaml": strings.Replace(goodAds, "key: id", "key: /a//b", 1)},
 			[]string{"key: \"/a//b\" has an empty segment"}},
+		{"unknown key scope", map[string]string{"jobads/dataset.yaml": goodAds + "key_scope: owner\n"},
+			[]string{"jobads/dataset.yaml:11:12: key_scope: \"owner\" must be \"publisher\"", "or \"dataset\""}},
+		{"key scope not a string", map[string]string{"jobads/dataset.yaml": goodAds + "key_scope: [dataset]\n"},
+			[]string{"jobads/dataset.yaml:11:"}},
 		{"absolute schema path", map[string]string{"jobads/dataset.yaml": strings.Replace(goodAds, "schema: jobad", "schema: /etc/jobad", 1)},
 			[]string{"must be a path relative"}},
 	}
@@ -180,6 +184,28 @@ func TestLoadDirErrors(t *testing.T) {
 	}
 }
 
+func TestKeyScopeDeclared(t *testing.T) {
+	files := goodTree()
+	files["jobads/dataset.yaml"] = goodAds + "key_scope: dataset\n"
+	ds, err := LoadDir(writeTree(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds[0].KeyScope != "dataset" || ds[0].ScopedByPublisher() {
+		t.Fatalf("key scope %q", ds[0].KeyScope)
+	}
+	if s := ds[0].Subject("a.b", "hub", "jobbland"); s != "data.jobads.a~2Eb" {
+		t.Errorf("owned key subject %s", s)
+	}
+	if s := ds[1].Subject("a.b", "hub", "jobbland"); s != "data.taxonomy-concepts.a~2Eb.hub.jobbland" {
+		t.Errorf("per-publisher subject %s", s)
+	}
+	err = ds[0].KeyScopeError("cannot change")
+	if !errors.Is(err, ErrInvalidDeclaration) || !strings.Contains(err.Error(), "jobads/dataset.yaml:11:12: key_scope: cannot change") {
+		t.Errorf("KeyScopeError: %v", err)
+	}
+}
+
 func TestLoadDirBadDir(t *testing.T) {
 	ds, err := LoadDir(filepath.Join(t.TempDir(), "nope"))
 	if err == nil || ds != nil {
@@ -195,7 +221,7 @@ func TestKeyOf(t *testing.T) {
 		wantPtr     string
 	}{
 		{"id", `{"id":"22884504"}`, "22884504", "", ""},
-		{"id", `{"id":12345678901234567890}`, "12345678901234567890", "", ""},
+		{"id", `{"id":9007199254740991}`, "9007199254740991", "", ""},
 		{"id", `{"id":-7}`, "-7", "", ""},
 		{"id", `{"x":1}`, "", `key field "id" is missing`, "/id"},
 		{"id", `{"id":null}`, "", `key field "id" must be a non-empty string or an integer, not null`, "/id"},

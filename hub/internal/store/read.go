@@ -49,11 +49,20 @@ func (p Position) Validate() error {
 type ReadOptions struct {
 	// Follow keeps reading live records after the stored ones until ctx ends.
 	Follow bool
+	// Tombstones keeps, in a snapshot, the keys whose latest record is a
+	// tombstone (a snapshot leaves them out by default).
+	Tombstones bool
+	// OnUnreadable, if set, is told as soon as the read finds stored
+	// records the server cannot load, with the stream and their sequences.
+	OnUnreadable func(stream string, seqs []uint64)
 }
 
 // Read calls fn with every record of dataset from pos, in stream order. Without
 // Follow it returns once the records stored when it started are read. A
-// non-nil error from fn stops the read and is returned.
+// non-nil error from fn stops the read and is returned. Records the server
+// cannot load (damaged on disk) are passed over, never waited for: the read
+// then ends with an error wrapping [jsread.ErrUnreadable] that names their
+// sequences, after fn has seen every readable record.
 func Read(ctx context.Context, js jetstream.JetStream, dataset string, pos Position, o ReadOptions, fn func(wire.Envelope) error) error {
 	if err := pos.Validate(); err != nil {
 		return err
@@ -72,12 +81,12 @@ func Read(ctx context.Context, js jetstream.JetStream, dataset string, pos Posit
 	default:
 		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
 	}
-	return consume(ctx, js, wire.StreamName(dataset), cfg, o.Follow, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+	return consume(ctx, js, wire.StreamName(dataset), cfg, o, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
 		env, err := wire.EnvelopeFromMsg(m.Headers(), m.Data(), meta.Sequence.Stream, meta.Timestamp)
 		if err != nil {
 			return fmt.Errorf("dataset %s: %w", dataset, err)
 		}
-		if pos.Snapshot && env.Tombstone {
+		if pos.Snapshot && env.Tombstone && !o.Tombstones {
 			return nil
 		}
 		return fn(env)
@@ -85,14 +94,15 @@ func Read(ctx context.Context, js jetstream.JetStream, dataset string, pos Posit
 }
 
 // ReadDeadLetters calls fn with the records rejected for dataset after the
-// dead-letter sequence afterSeq.
+// dead-letter sequence afterSeq. Damaged dead letters are passed over as in
+// [Read].
 func ReadDeadLetters(ctx context.Context, js jetstream.JetStream, dataset string, afterSeq uint64, o ReadOptions, fn func(wire.DeadLetter) error) error {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{wire.DeadLetterSubject(dataset)}}
 	if afterSeq > 0 {
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = afterSeq + 1
 	}
-	return consume(ctx, js, wire.DeadLetterStream, cfg, o.Follow, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+	return consume(ctx, js, wire.DeadLetterStream, cfg, o, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
 		return fn(DeadLetterFromMsg(m.Subject(), m.Headers(), m.Data(), meta.Sequence.Stream))
 	})
 }
@@ -111,6 +121,12 @@ func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq u
 		Subject:   get(wire.HeaderSubject),
 		Publisher: get(wire.HeaderPublisher),
 		Reason:    get(wire.HeaderReason),
+	}
+	if id := get(wire.HeaderPublisherRecordID); id != "" {
+		dl.RecordID = id
+		if origin := get(wire.HeaderOrigin); origin != "" && dl.Publisher != "" {
+			dl.ID = wire.EnvelopeID(origin, dl.Publisher, id)
+		}
 	}
 	if dl.Dataset == "" {
 		dl.Dataset = strings.TrimPrefix(subject, wire.DeadLetterPrefix+".")
@@ -135,8 +151,12 @@ func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq u
 }
 
 // consume reads stream in order (see jsread); a missing stream is ErrNoStream.
-func consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, follow bool, fn func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
-	err := jsread.Read(ctx, js, stream, cfg, jsread.Options{Follow: follow}, fn)
+func consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, o ReadOptions, fn func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
+	jo := jsread.Options{Follow: o.Follow}
+	if o.OnUnreadable != nil {
+		jo.OnUnreadable = func(seqs []uint64) { o.OnUnreadable(stream, seqs) }
+	}
+	err := jsread.Read(ctx, js, stream, cfg, jo, fn)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("stream %s: %w", stream, ErrNoStream)
 	}

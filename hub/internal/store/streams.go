@@ -45,6 +45,7 @@ func StreamConfig(d *registry.Dataset, replicas int) jetstream.StreamConfig {
 		Metadata: map[string]string{
 			"hub.dataset":        d.Name,
 			"hub.schema_version": fmt.Sprint(d.SchemaVersion),
+			MetaKeyScope:         d.KeyScope,
 		},
 	}
 	if cfg.Duplicates == 0 {
@@ -53,10 +54,32 @@ func StreamConfig(d *registry.Dataset, replicas int) jetstream.StreamConfig {
 	return cfg
 }
 
+// MetaKeyScope is the stream metadata field that records the key scope its
+// records were stored under: the subjects differ (one per key, or one per key
+// and publisher), so a stream holding records cannot change it. A stream
+// without it predates key scopes and was stored one subject per key.
+const MetaKeyScope = "hub.key_scope"
+
 // EnsureDataset creates d's stream, or updates it to match d. Updating never
-// drops stored records that the new limits still allow.
+// drops stored records that the new limits still allow. A stream that holds
+// records stored under another key scope is refused with an error naming the
+// declaration's key_scope (wrapping registry.ErrInvalidDeclaration).
 func EnsureDataset(ctx context.Context, js jetstream.JetStream, d *registry.Dataset, replicas int) error {
 	cfg := StreamConfig(d, replicas)
+	if s, err := js.Stream(ctx, cfg.Name); err == nil {
+		info := s.CachedInfo()
+		was := info.Config.Metadata[MetaKeyScope]
+		if was == "" {
+			was = wire.KeyScopeDataset
+		}
+		if was != d.KeyScope && info.State.Msgs > 0 {
+			return d.KeyScopeError("%q, but the stream %s already holds %d records stored with key_scope %q; "+
+				"the key scope of a dataset that holds records cannot change (keep %q, or declare a new dataset)",
+				d.KeyScope, cfg.Name, info.State.Msgs, was, was)
+		}
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("ensure stream %s for dataset %s: %w", cfg.Name, d.Name, err)
+	}
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("ensure stream %s for dataset %s: %w", cfg.Name, d.Name, err)
 	}
