@@ -26,6 +26,11 @@
 // how to fix it. Dial with an empty URL connects to the hub the credentials
 // file names, and refuses a credentials file other users can read.
 //
+// A clustered hub is several nodes: give their URLs comma-separated (in
+// Dial's url or the credentials file's "# hub:" line) and the client moves
+// to another node when the one it uses fails; what it publishes keeps its
+// order and is stored once (see Publish).
+//
 // A Client keeps itself connected: nats.go reconnects after a network loss,
 // and when the connection is closed for good by anything but Close, the
 // client dials again with backoff and re-opens its subscriptions. State and

@@ -66,7 +66,10 @@ type Deps struct {
 	NATSURL string
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
-	Logger        *slog.Logger
+	// Cluster, if set, is the state of the cluster this node belongs to
+	// (nil when it runs alone), shown by the health checks.
+	Cluster func() any
+	Logger  *slog.Logger
 	// Damage is the record of data loss found (nil: none kept).
 	Damage *integrity.Tracker
 	// Tokens, when set, holds the admin token in force instead of Token,
@@ -209,7 +212,19 @@ func (a *api) validToken(tok string) bool {
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
-	return problem.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	out := map[string]any{"status": "ok"}
+	if c := a.cluster(); c != nil {
+		out["cluster"] = c
+	}
+	return problem.WriteJSON(w, http.StatusOK, out)
+}
+
+// cluster is the cluster's state, nil outside a cluster.
+func (a *api) cluster() any {
+	if a.Cluster == nil {
+		return nil
+	}
+	return a.Cluster()
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
@@ -221,5 +236,9 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 			return problem.New(wire.CodeUnavailable, err.Error())
 		}
 	}
-	return problem.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	out := map[string]any{"status": "ready"}
+	if c := a.cluster(); c != nil {
+		out["cluster"] = c
+	}
+	return problem.WriteJSON(w, http.StatusOK, out)
 }

@@ -83,6 +83,10 @@ type Entry struct {
 	// Hash is the hex SHA-256 of the entry's canonical bytes (see the
 	// package documentation).
 	Hash string `json:"hash"`
+
+	// once, if set, stores the entry only once among every writer that
+	// appends one with the same key (see [Writer.SubmitOnce]); not stored.
+	once string
 }
 
 // canonicalEntry fixes the canonical field order; do not reorder.

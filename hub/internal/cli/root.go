@@ -70,6 +70,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		actorCmd(),
 		policyCmd(),
 		auditCmd(),
+		statusCmd(),
+		clusterCmd(),
 		damageCmd(),
 		backupCmd(),
 		restoreCmd(),

@@ -108,6 +108,9 @@ type Config struct {
 	PublicRateLimit int `yaml:"public_rate_limit"`
 	// SessionMaxAge bounds a web sign-in (admin or actor); 0 = 8h.
 	SessionMaxAge time.Duration `yaml:"session_max_age"`
+
+	// The cluster settings (cluster.go).
+	Cluster `yaml:",inline"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
@@ -288,6 +291,7 @@ func (c Config) Validate() error {
 	if c.AuditMaxAge != 0 && c.AuditMaxAge < time.Hour {
 		bad("audit_max_age", "%s must be 0 (keep every entry) or at least 1h", c.AuditMaxAge)
 	}
+	errs = append(errs, c.validateCluster()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

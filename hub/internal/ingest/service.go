@@ -44,6 +44,15 @@ type Options struct {
 	// on the one goroutine that answers publishers: it must be quick.
 	OnStored map[string]func(wire.Envelope)
 	Logger   *slog.Logger
+	// Subject is what the validators subscribe to, in the queue group
+	// wire.IngestQueue; default wire.IngestWildcard. A hub node gives its
+	// own ingest subject (natsd.Server.IngestSubject), which its server maps
+	// its clients' records to, so a record is validated where it arrived.
+	Subject string
+	// Ordered stores each publisher's records of a dataset one after the
+	// other, each only after the one before it is stored (see chain.go).
+	// A cluster node sets it; a single hub pipelines instead.
+	Ordered bool
 	// Observer, if set, is told each record's outcome and how long it took
 	// from arrival to its answer (for metrics).
 	Observer Observer
@@ -86,6 +95,8 @@ type Service struct {
 	streams                                        sync.Map // stream name → jetstream.Stream, for duplicate checks
 	verifying                                      chan struct{}
 	warnLog                                        warnLimiter
+
+	chains *chains // Options.Ordered: one record in flight per publisher and dataset
 }
 
 // New returns a service that receives on nc and stores through js. Give js
@@ -100,11 +111,18 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	if o.Origin == "" {
 		o.Origin = "hub"
 	}
+	if o.Subject == "" {
+		o.Subject = wire.IngestWildcard
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"), verifying: make(chan struct{}, maxVerifying)}
+	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"), verifying: make(chan struct{}, maxVerifying)}
+	if o.Ordered {
+		s.chains = newChains(s.publish)
+	}
+	return s
 }
 
 // maxVerifying bounds the duplicate checks in flight; past it the acker
@@ -139,14 +157,14 @@ func (s *Service) Start(ctx context.Context) error {
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); defer close(acks); s.publisher(acks) }()
 	go func() { defer s.wg.Done(); s.acker(acks) }()
-	sub, err := s.nc.QueueSubscribe(wire.IngestWildcard, wire.IngestQueue, func(m *nats.Msg) {
+	sub, err := s.nc.QueueSubscribe(s.opts.Subject, wire.IngestQueue, func(m *nats.Msg) {
 		j := &job{msg: m, done: make(chan struct{}), at: time.Now()}
 		s.order <- j
 		s.work <- j
 	})
 	if err != nil {
 		s.closePipeline()
-		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+		return fmt.Errorf("subscribe %s: %w", s.opts.Subject, err)
 	}
 	// Clients bound what they keep in flight; this only needs to hold a burst.
 	_ = sub.SetPendingLimits(1<<20, 1<<30)
@@ -157,7 +175,7 @@ func (s *Service) Start(ctx context.Context) error {
 		defer cancel()
 	}
 	if err := s.nc.FlushWithContext(ctx); err != nil {
-		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+		return fmt.Errorf("subscribe %s: %w", s.opts.Subject, err)
 	}
 	return nil
 }
@@ -332,6 +350,10 @@ func (s *Service) claim(m *nats.Msg, d *registry.Dataset, key, origin, actor str
 // store starts the JetStream publish of what p holds.
 func (s *Service) store(p *pending) *pending {
 	if p.out == nil {
+		return p
+	}
+	if s.chains != nil && !p.rejected {
+		p.fut = s.chains.send(p.req.Subject, p.out, p.reply.ID, p.req.Header.Get(wire.RequestRecordID) != "")
 		return p
 	}
 	fut, err := s.publish(p.out)

@@ -38,6 +38,9 @@ type Dataset struct {
 	DedupeWindow time.Duration
 	// MaxPerKey bounds the history kept per key; 0 is unlimited.
 	MaxPerKey int64
+	// Replicas is how many cluster nodes keep a copy of the dataset's
+	// stream; 0 leaves it to the hub (3 in a cluster, 1 alone).
+	Replicas int
 	// Compatibility is the mode a new schema version must pass against the
 	// registered ones (compat.Backward unless declared).
 	Compatibility compat.Mode
