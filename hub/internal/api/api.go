@@ -17,6 +17,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
+	"github.com/jobtech-dev/datahub/hub/internal/federation"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -67,6 +68,8 @@ type Deps struct {
 	Tokens *admintoken.Keeper
 	// Backups takes online backups (nil: none).
 	Backups *backup.Source
+	// Federation runs the links to peer hubs (nil: none).
+	Federation *federation.Service
 }
 
 type api struct {
@@ -147,6 +150,7 @@ func (a *api) routes() http.Handler {
 	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
 	v1.HandleFunc("POST /api/v1/token/rotate", h(a.rotateToken))
 	v1.HandleFunc("POST /api/v1/backup", h(a.backup))
+	a.peerRoutes(v1, h)
 	mux.Handle("/api/", a.requireToken(problem.Mux(v1)))
 	mux.HandleFunc("/", problem.Handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {

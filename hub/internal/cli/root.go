@@ -65,6 +65,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		datasetsCmd(),
 		keyCmd(),
 		actorCmd(),
+		peerCmd(),
 		policyCmd(),
 		auditCmd(),
 		damageCmd(),

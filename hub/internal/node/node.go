@@ -30,12 +30,14 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
+	"github.com/jobtech-dev/datahub/hub/internal/federation"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/jsread"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/seen"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/dirlock"
@@ -60,6 +62,7 @@ type Node struct {
 	owners  *owners.Store
 	keys    *owners.Service
 	deliv   *delivery.Service
+	fed     *federation.Service // the links to peer hubs this hub takes datasets from
 	audit   *audit.Log
 	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
 	anchors *audit.Anchorer // publishes the chain's signed head
@@ -218,10 +221,22 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.keys.Start(); err != nil {
 		return nil, err
 	}
-	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log})
+	seenSet, err := seen.Open(ctx, n.js, 1)
+	if err != nil {
+		return nil, err
+	}
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Seen: seenSet, Logger: log})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
+	if n.fed, err = federation.New(ctx, federation.Deps{JS: n.js, NC: n.ncIn, Registry: n.reg, Ingest: n.ingest, Audit: n.auditw,
+		Anchors: n.anchors, Hub: cfg.Name, Node: n.nats.NATS().Name(), Replicas: 1, Logger: log}); err != nil {
+		return nil, err
+	}
+	if err := n.fed.Start(); err != nil {
+		return nil, err
+	}
+	n.anchors.AddSink(n.fed)
 	if n.ncAdmin, err = n.nats.Connect("hub-admin", nats.CustomInboxPrefix(wire.InboxPrefix(wire.AdminActor))); err != nil {
 		return nil, err
 	}
@@ -252,6 +267,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Logger:             log,
 		Damage:             n.integrity,
 		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
+		Federation:         n.fed,
 	}), limits.http, log.With("component", "http"))
 	serve := n.http.Serve
 	if n.tls != nil {
@@ -390,6 +406,9 @@ func (n *Node) JetStream() jetstream.JetStream { return n.js }
 // Owners is who owns the keys of datasets with key_scope: dataset.
 func (n *Node) Owners() *owners.Store { return n.owners }
 
+// Federation is the hub's federation: its links to peer hubs.
+func (n *Node) Federation() *federation.Service { return n.fed }
+
 // IngestCounts reports the validator's running totals.
 func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 
@@ -411,6 +430,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if n.ncAdmin != nil {
 		n.ncAdmin.Close()
+	}
+	if n.fed != nil {
+		n.fed.Stop(ctx)
 	}
 	if n.deliv != nil {
 		n.deliv.Stop()
