@@ -190,6 +190,13 @@ func (l *link) serve(ctx context.Context, c *kit.Client) {
 		default:
 			l.setState("unreachable", errString(st.Err), "")
 		}
+		if !st.Connected {
+			// Subscribed again once connected, after the last record
+			// taken: the kit would open a subscription again as it was
+			// first asked for, and the peer may have lost the link's
+			// position meanwhile (its identity revoked and created again).
+			l.unsubscribeLocal()
+		}
 		if st.Connected && (st.Generation != gen || time.Since(lastProbe) >= probeEvery) {
 			if st.Generation != gen {
 				l.svc.exchangeAnchor(ctx, l, c)
@@ -256,6 +263,20 @@ func (l *link) take(ctx context.Context, c *kit.Client, ds *dsLink) {
 		return
 	}
 	ds.taking()
+}
+
+// unsubscribeLocal stops the link's subscriptions here, keeping their
+// positions on the peer.
+func (l *link) unsubscribeLocal() {
+	for _, ds := range l.ds {
+		if ds.sub != nil {
+			_ = ds.sub.Stop()
+			ds.sub = nil
+			ds.mu.Lock()
+			ds.st.State = "waiting"
+			ds.mu.Unlock()
+		}
+	}
 }
 
 // window is how many records may be delivered and not yet acked: enough
