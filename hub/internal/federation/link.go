@@ -26,9 +26,9 @@ import (
 // link's place while it is away.
 const Durable = "federation"
 
-// ackWait is how long the giving hub waits for a record's ack before it
-// delivers it again.
-const ackWait = time.Minute
+// minAckWait is the least time the giving hub waits for a record's ack
+// before it delivers it again (see link.ackWait).
+const minAckWait = 10 * time.Second
 
 // probeEvery is how often a link asks the giving hub again for the
 // datasets it does not take now (refused, or not yet subscribed), and
@@ -224,7 +224,7 @@ func (l *link) take(ctx context.Context, c *kit.Client, ds *dsLink) {
 	after := ds.st.LastSeq
 	ds.mu.Unlock()
 	if ds.sub == nil {
-		opts := []kit.SubscribeOption{kit.Durable(Durable), kit.ManualAck(), kit.MaxAckPending(l.window()), kit.AckWait(ackWait)}
+		opts := []kit.SubscribeOption{kit.Durable(Durable), kit.ManualAck(), kit.MaxAckPending(l.window()), kit.AckWait(l.ackWait())}
 		if after > 0 {
 			// Used only when the peer holds no position for the link (a
 			// first link, or one whose identity was revoked and created
@@ -287,6 +287,19 @@ func (l *link) window() int {
 		return 2048
 	}
 	return min(2048, max(64, l.cfg.Rate*5))
+}
+
+// ackWait is how long the giving hub waits for a record's ack before it
+// delivers it again. Records in flight when a link is cut (or when its
+// subscription is stopped under them) come again only after it, naks
+// lost with the connection, so it is short: 10s, or twice the time the
+// window takes to pass the rate limit when that is longer.
+func (l *link) ackWait() time.Duration {
+	w := minAckWait
+	if l.cfg.Rate > 0 {
+		w = max(w, 2*time.Duration(l.window())*time.Second/time.Duration(l.cfg.Rate))
+	}
+	return w
 }
 
 // handler takes one record of ds from the peer.
