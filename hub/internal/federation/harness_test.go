@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -404,5 +403,3 @@ func (p *proxy) setCut(cut bool) {
 
 // natsAddr is host:port of a nats:// URL.
 func natsAddr(u string) string { return strings.TrimPrefix(u, "nats://") }
-
-var _ = exec.Command
