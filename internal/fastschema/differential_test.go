@@ -96,7 +96,7 @@ func shippedCases(t *testing.T) []dcase {
 			records: append(append(conValid, conInvalid...), cs...)},
 		{name: "concepts mutated", file: conceptSchema, opts: Options{Key: "/id"},
 			records: append(conValid, conInvalid...), repl: replacements},
-		{name: "job-postings examples", file: repoRoot + "/schemas/job-postings/jobposting.schema.json", opts: Options{Key: "/url"},
+		{name: "job-postings examples", file: repoRoot + "/schemas/job-postings/jobposting.schema.json", opts: Options{Key: "/id"},
 			records: examples("job-postings"), repl: replacements, perValue: 1},
 		{name: "education-offerings examples", file: repoRoot + "/schemas/education-offerings/offering.schema.json", opts: adOpts, tax: tax,
 			records: examples("education-offerings"), repl: replacements, perValue: 1},
