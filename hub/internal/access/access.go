@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
@@ -308,7 +309,7 @@ func (s *Service) datasets() []string {
 func (s *Service) Refused(c natsd.Conn, reason string) {
 	r := audit.Refusal{Kind: audit.RefusedConnect, RemoteIP: c.RemoteIP, NKey: c.PublicKey, Reason: reason}
 	if a, ok := s.Actors.ByKey(c.PublicKey); ok {
-		r.Actor = a.Name
+		r.Actor = wire.DisplayName(a.Name)
 	}
 	s.Audit.Refused(r)
 }
@@ -316,7 +317,7 @@ func (s *Service) Refused(c natsd.Conn, reason string) {
 // Violation audits a publish or subscribe the server refused an actor,
 // counted like refused connections.
 func (s *Service) Violation(actor string, _ uint64, msg string) {
-	s.Audit.Refused(audit.Refusal{Kind: audit.RefusedPermission, Actor: actor, Reason: msg})
+	s.Audit.Refused(audit.Refusal{Kind: audit.RefusedPermission, Actor: wire.DisplayName(actor), Reason: msg})
 }
 
 // reevaluate re-judges every live actor connection under the rules now in

@@ -41,7 +41,8 @@ var (
 // reserved names belong to the hub itself.
 var reserved = map[string]bool{wire.AdminActor: true, "hub": true, "system": true}
 
-// Actor is one organisation's identity.
+// Actor is one organisation's identity. A peer hub's identity is kept as
+// one too, under its subject token (wire.PeerActor) as Name.
 type Actor struct {
 	Name      string    `json:"name"`
 	PublicKey string    `json:"public_key"`
@@ -186,6 +187,11 @@ func ValidateNew(name, publicKey string) error {
 	if !wire.ValidName(name) || reserved[name] {
 		return fmt.Errorf("%w: %q must match [a-z][a-z0-9-]{0,62} and not be one of admin, hub, system", ErrInvalidName, name)
 	}
+	return validateKey(publicKey)
+}
+
+// validateKey checks an identity's public key.
+func validateKey(publicKey string) error {
 	if !nkeys.IsValidPublicUserKey(publicKey) {
 		if strings.HasPrefix(publicKey, "S") {
 			// Never echo what looks like a private seed back.
@@ -196,11 +202,35 @@ func ValidateNew(name, publicKey string) error {
 	return nil
 }
 
+// ValidateNewPeer checks a name and key for a new peer hub identity
+// ("hub:<name>" in policies).
+func ValidateNewPeer(name, publicKey string) error {
+	if !wire.ValidName(name) {
+		return fmt.Errorf("%w: peer hub %q must match [a-z][a-z0-9-]{0,62}", ErrInvalidName, name)
+	}
+	return validateKey(publicKey)
+}
+
 // Create adds an actor. The name and the key must both be new.
 func (s *Store) Create(ctx context.Context, name, publicKey string) (Actor, error) {
 	if err := ValidateNew(name, publicKey); err != nil {
 		return Actor{}, err
 	}
+	return s.create(ctx, name, publicKey)
+}
+
+// CreatePeer adds the identity of a peer hub that takes datasets from this
+// one: policies name it "hub:<name>", and it is kept (and found by ByKey,
+// Get and Revoke) under its subject token, wire.PeerActor(name). A key is
+// either an actor's or a peer's, never both.
+func (s *Store) CreatePeer(ctx context.Context, name, publicKey string) (Actor, error) {
+	if err := ValidateNewPeer(name, publicKey); err != nil {
+		return Actor{}, err
+	}
+	return s.create(ctx, wire.PeerActor(name), publicKey)
+}
+
+func (s *Store) create(ctx context.Context, name, publicKey string) (Actor, error) {
 	s.mu.RLock()
 	_, nameTaken := s.byNm[name]
 	_, keyTaken := s.byKey[publicKey]
@@ -260,12 +290,23 @@ func (s *Store) Get(name string) (Actor, bool) {
 	return a, ok
 }
 
-// List returns every actor, by name.
+// List returns every actor, by name; peer hubs are not actors (see Peers).
 func (s *Store) List() []Actor {
+	return s.list(func(a Actor) bool { _, peer := wire.PeerName(a.Name); return !peer })
+}
+
+// Peers returns the identities of peer hubs, by subject token.
+func (s *Store) Peers() []Actor {
+	return s.list(func(a Actor) bool { _, peer := wire.PeerName(a.Name); return peer })
+}
+
+func (s *Store) list(keep func(Actor) bool) []Actor {
 	s.mu.RLock()
 	out := make([]Actor, 0, len(s.byNm))
 	for _, a := range s.byNm {
-		out = append(out, a)
+		if keep(a) {
+			out = append(out, a)
+		}
 	}
 	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -19,6 +19,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/datasets"
+	"github.com/jobtech-dev/datahub/hub/internal/federation"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -77,6 +78,8 @@ type Deps struct {
 	Tokens *admintoken.Keeper
 	// Backups takes online backups (nil: none).
 	Backups *backup.Source
+	// Federation runs the links to peer hubs (nil: none).
+	Federation *federation.Service
 	// Metrics serves the Prometheus metrics at GET /api/v1/metrics (nil:
 	// none).
 	Metrics http.Handler

@@ -135,7 +135,7 @@ func TestListDatasets(t *testing.T) {
 			t.Errorf("dataset %+v incomplete", d)
 		}
 	}
-	if strings.Join(names, ",") != "jobads,taxonomy-concepts" {
+	if strings.Join(names, ",") != "education-offerings,gig-assignments,job-postings,jobads,taxonomy-concepts" {
 		t.Fatalf("datasets %v", names)
 	}
 	resp, body = c.do("GET", "/api/v1/datasets/jobads/schema", "", nil)

@@ -101,6 +101,7 @@ func (a *api) table() []Route {
 		admin("POST /api/v1/backup", a.backup),
 		admin("GET /api/v1/asyncapi.json", a.asyncAPI, "actor"),
 	}
+	rs = append(rs, a.peerRoutes()...)
 	if a.Metrics != nil {
 		rs = append(rs, admin("GET /api/v1/metrics", a.metrics))
 	}

@@ -146,11 +146,13 @@ func TestActorDocumentHoldsOnlyItsRights(t *testing.T) {
 	t.Parallel()
 	n := startHub(t, "jobbland", "yrkeshogskolan", "matchwise")
 	for actor, want := range map[string][]string{
-		// policies/: job boards publish job ads; yrkeshogskolan reads the
-		// taxonomy and is denied job ads; matchwise reads both.
+		// policies/: job boards publish job ads; yrkeshogskolan publishes
+		// its education offerings, reads the taxonomy and is denied job
+		// ads; matchwise reads every dataset.
 		"jobbland":       {"jobads.publish"},
-		"yrkeshogskolan": {"taxonomy-concepts.subscribe"},
-		"matchwise":      {"jobads.subscribe", "taxonomy-concepts.subscribe"},
+		"yrkeshogskolan": {"education-offerings.publish", "taxonomy-concepts.subscribe"},
+		"matchwise": {"education-offerings.subscribe", "gig-assignments.subscribe", "job-postings.subscribe",
+			"jobads.subscribe", "taxonomy-concepts.subscribe"},
 	} {
 		var doc asyncapi.Document
 		if err := json.Unmarshal(getDoc(t, n, "?actor="+actor), &doc); err != nil {

@@ -68,6 +68,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		asyncAPICmd(),
 		keyCmd(),
 		actorCmd(),
+		peerCmd(),
 		policyCmd(),
 		auditCmd(),
 		statusCmd(),

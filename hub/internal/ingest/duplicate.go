@@ -38,10 +38,15 @@ func (s *Service) verifyDuplicate(p *pending, stream string) {
 			Error: "could not compare the record with the one stored under its id, retry: " + err.Error()}
 		return
 	}
-	dataset, actor, _ := wire.ParseIngestSubject(p.req.Subject)
-	dl := s.reject(p.req, dataset, actor, why, []wire.Violation{{Keyword: "conflict", Message: why}})
+	var dl *pending
+	if p.fed != nil {
+		dl = s.rejectFederated(p.fed, why, []wire.Violation{{Keyword: "conflict", Message: why}})
+	} else {
+		dataset, actor, _ := wire.ParseIngestSubject(p.req.Subject)
+		dl = s.reject(p.req, dataset, actor, why, []wire.Violation{{Keyword: "conflict", Message: why}})
+	}
 	if _, err := s.js.PublishMsg(ctx, dl.out); err != nil {
-		s.log.Error("store dead letter", "dataset", dataset, "err", err)
+		s.log.Error("store dead letter", "dataset", p.reply.Dataset, "err", err)
 		why += "; keeping it in the dead-letter stream failed: " + err.Error()
 	}
 	p.reply = wire.Reply{Status: wire.StatusConflict, Code: wire.CodeConflict, ID: p.reply.ID, EnvelopeID: p.reply.EnvelopeID,
@@ -51,13 +56,9 @@ func (s *Service) verifyDuplicate(p *pending, stream string) {
 // storedMsg reads the record at seq of stream, directly from the stream
 // (dataset streams allow direct gets).
 func (s *Service) storedMsg(ctx context.Context, stream string, seq uint64) (*jetstream.RawStreamMsg, error) {
-	st, ok := s.streams.Load(stream)
-	if !ok {
-		h, err := s.js.Stream(ctx, stream)
-		if err != nil {
-			return nil, fmt.Errorf("stream %s: %w", stream, err)
-		}
-		st, _ = s.streams.LoadOrStore(stream, h)
+	st, err := s.stream(ctx, stream)
+	if err != nil {
+		return nil, err
 	}
-	return st.(jetstream.Stream).GetMsg(ctx, seq)
+	return st.GetMsg(ctx, seq)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/seen"
 )
 
 // Options tune the service. The zero value works.
@@ -43,7 +44,10 @@ type Options struct {
 	// so that the publisher's next record is checked against it). It runs
 	// on the one goroutine that answers publishers: it must be quick.
 	OnStored map[string]func(wire.Envelope)
-	Logger   *slog.Logger
+	// Seen remembers the federated records stored, beyond the dedupe
+	// window; without it federated records are refused as unavailable.
+	Seen   *seen.Set
+	Logger *slog.Logger
 	// Subject is what the validators subscribe to, in the queue group
 	// wire.IngestQueue; default wire.IngestWildcard. A hub node gives its
 	// own ingest subject (natsd.Server.IngestSubject), which its server maps
@@ -97,6 +101,9 @@ type Service struct {
 	warnLog                                        warnLimiter
 
 	chains *chains // Options.Ordered: one record in flight per publisher and dataset
+	// submitMu keeps SubmitFederated from sending into a closed pipeline.
+	submitMu sync.RWMutex
+	closed   bool
 }
 
 // New returns a service that receives on nc and stores through js. Give js
@@ -136,6 +143,7 @@ const claimTimeout = 5 * time.Second
 // result in parallel; the publisher consumes jobs in arrival order.
 type job struct {
 	msg    *nats.Msg
+	fed    *federated // a record a federation link took from a peer (msg is nil)
 	done   chan struct{}
 	result *pending
 	at     time.Time // arrival
@@ -150,13 +158,15 @@ func (s *Service) Start(ctx context.Context) error {
 	s.work = make(chan *job, depth)
 	s.order = make(chan *job, depth)
 	acks := make(chan *pending, depth)
+	marks := make(chan *pending, depth)
 	for i := 0; i < s.opts.Workers; i++ {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.worker() }()
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); defer close(acks); s.publisher(acks) }()
-	go func() { defer s.wg.Done(); s.acker(acks) }()
+	go func() { defer s.wg.Done(); defer close(marks); s.acker(acks, marks) }()
+	go func() { defer s.wg.Done(); s.marker(marks) }()
 	sub, err := s.nc.QueueSubscribe(s.opts.Subject, wire.IngestQueue, func(m *nats.Msg) {
 		j := &job{msg: m, done: make(chan struct{}), at: time.Now()}
 		s.order <- j
@@ -182,6 +192,9 @@ func (s *Service) Start(ctx context.Context) error {
 
 // closePipeline lets every stage finish what it holds and waits for it.
 func (s *Service) closePipeline() {
+	s.submitMu.Lock()
+	s.closed = true
+	s.submitMu.Unlock()
 	close(s.work)
 	s.workers.Wait()
 	close(s.order)
@@ -229,7 +242,8 @@ func (s *Service) Counts() Counts {
 // letter), then the publish in flight, then the answer.
 type pending struct {
 	req      *nats.Msg
-	out      *nats.Msg // to store; nil when the answer is already known
+	fed      *federated // set for a federated record: answered through its done
+	out      *nats.Msg  // to store; nil when the answer is already known
 	fut      jetstream.PubAckFuture
 	reply    wire.Reply
 	rejected bool
@@ -238,7 +252,11 @@ type pending struct {
 
 func (s *Service) worker() {
 	for j := range s.work {
-		j.result = s.check(j.msg)
+		if j.fed != nil {
+			j.result = s.checkFederated(j.fed)
+		} else {
+			j.result = s.check(j.msg)
+		}
 		j.result.at = j.at
 		close(j.done)
 	}
@@ -326,8 +344,22 @@ func (s *Service) check(m *nats.Msg) *pending {
 // when it may, else the refusal (dead-lettered, naming the owner) or an
 // unavailable answer when ownership could not be decided.
 func (s *Service) claim(m *nats.Msg, d *registry.Dataset, key, origin, actor string) *pending {
+	why, err := s.keyRefusal(d, key, origin, actor)
+	switch {
+	case err != nil:
+		return s.unavailableNow(m, d.Name, err)
+	case why != "":
+		return s.reject(m, d.Name, actor, why, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: why}})
+	}
+	return nil
+}
+
+// keyRefusal says why actor of origin may not write key of d (a dataset
+// whose keys are owned), "" when it may; an error when ownership could not
+// be decided.
+func (s *Service) keyRefusal(d *registry.Dataset, key, origin, actor string) (string, error) {
 	if s.opts.Owners == nil {
-		return s.unavailableNow(m, d.Name, errors.New("key ownership is not available on this hub"))
+		return "", errors.New("key ownership is not available on this hub")
 	}
 	owner, known := s.opts.Owners.Lookup(d.Name, key) // a known key: no round trip
 	mine := known && owner == owners.Owner{Origin: origin, Publisher: actor}
@@ -336,15 +368,14 @@ func (s *Service) claim(m *nats.Msg, d *registry.Dataset, key, origin, actor str
 		defer cancel()
 		var err error
 		if owner, mine, err = s.opts.Owners.Claim(ctx, d.Name, key, origin, actor); err != nil {
-			return s.unavailableNow(m, d.Name, err)
+			return "", err
 		}
 	}
 	if mine {
-		return nil
+		return "", nil
 	}
-	msg := fmt.Sprintf("key %q belongs to %s: only its owner may store or remove a record under it (the owner of dataset %s, %s, or an admin can transfer it)",
-		key, owner, d.Name, d.Owner)
-	return s.reject(m, d.Name, actor, msg, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: msg}})
+	return fmt.Sprintf("key %q belongs to %s: only its owner may store or remove a record under it (the owner of dataset %s, %s, or an admin can transfer it)",
+		key, owner, d.Name, d.Owner), nil
 }
 
 // store starts the JetStream publish of what p holds.
@@ -352,7 +383,7 @@ func (s *Service) store(p *pending) *pending {
 	if p.out == nil {
 		return p
 	}
-	if s.chains != nil && !p.rejected {
+	if s.chains != nil && !p.rejected && p.req != nil { // a federated record (no req) comes from a link that keeps its order
 		p.fut = s.chains.send(p.req.Subject, p.out, p.reply.ID, p.req.Header.Get(wire.RequestRecordID) != "")
 		return p
 	}
@@ -366,7 +397,9 @@ func (s *Service) store(p *pending) *pending {
 		p.reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
 		return p
 	}
-	return s.unavailableNow(p.req, p.reply.Dataset, err)
+	u := s.unavailableNow(p.req, p.reply.Dataset, err)
+	u.fed = p.fed
+	return u
 }
 
 // publish starts an async publish, waiting out a full window rather than
@@ -437,8 +470,10 @@ func (s *Service) unavailableNow(m *nats.Msg, dataset string, err error) *pendin
 
 // acker answers publishers in the order their records were taken, each only
 // after its publish is acknowledged. A duplicate is answered once its stored
-// twin was compared (verifyDuplicate), without holding up the others.
-func (s *Service) acker(acks <-chan *pending) {
+// twin was compared (verifyDuplicate), without holding up the others. A
+// stored federated record goes on to marks, to be answered once it is
+// marked as seen (see package seen).
+func (s *Service) acker(acks <-chan *pending, marks chan<- *pending) {
 	for p := range acks {
 		if p.fut != nil {
 			select {
@@ -457,8 +492,14 @@ func (s *Service) acker(acks <-chan *pending) {
 							defer s.wg.Done()
 							defer func() { <-s.verifying }()
 							s.verifyDuplicate(p, ack.Stream)
+							s.markDuplicate(p)
 							s.answer(p)
 						}()
+						continue
+					}
+					if p.fed != nil {
+						s.startMark(p)
+						marks <- p
 						continue
 					}
 				}
@@ -476,7 +517,8 @@ func (s *Service) acker(acks <-chan *pending) {
 	}
 }
 
-// answer counts p's outcome and sends the publisher its reply.
+// answer counts p's outcome and sends the publisher its reply (a federated
+// record's goes to its link).
 func (s *Service) answer(p *pending) {
 	switch {
 	case p.reply.Status == wire.StatusStored:
@@ -496,6 +538,10 @@ func (s *Service) answer(p *pending) {
 			reason = p.reply.Violations[0].Keyword
 		}
 		o.ObserveRecord(p.reply.Dataset, p.reply.Status, reason, time.Since(p.at))
+	}
+	if p.fed != nil {
+		p.fed.done(p.reply)
+		return
 	}
 	if p.req.Reply == "" {
 		return

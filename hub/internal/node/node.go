@@ -36,6 +36,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/datasets"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
+	"github.com/jobtech-dev/datahub/hub/internal/federation"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/jobstore"
@@ -45,6 +46,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/redrive"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/seen"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/hub/internal/web"
@@ -71,6 +73,7 @@ type Node struct {
 	owners  *owners.Store
 	keys    *owners.Service
 	deliv   *delivery.Service
+	fed     *federation.Service // the links to peer hubs this hub takes datasets from
 	audit   *audit.Log
 	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
 	anchors *audit.Anchorer // publishes the chain's signed head
@@ -340,17 +343,35 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.keys.Start(); err != nil {
 		return nil, err
 	}
+	seenSet, err := seen.Open(ctx, n.js, n.replicas(ctx, seen.Stream, def))
+	if err != nil {
+		return nil, err
+	}
 	bg, stop := context.WithCancel(context.Background())
 	n.stop = stop
+	if cluster != nil {
+		// Datasets applied through another node come into force here too.
+		if err := n.datasets.Follow(bg); err != nil {
+			return nil, err
+		}
+	}
 	onStored, err := n.followTaxonomy(ctx, bg)
 	if err != nil {
 		return nil, err
 	}
 	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log,
-		Subject: n.nats.IngestSubject(), Ordered: cluster != nil, OnStored: onStored, Observer: n.metrics})
+		Subject: n.nats.IngestSubject(), Ordered: cluster != nil, OnStored: onStored, Observer: n.metrics, Seen: seenSet})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
+	if n.fed, err = federation.New(ctx, federation.Deps{JS: n.js, NC: n.ncIn, Registry: n.reg, Ingest: n.ingest, Audit: n.auditw,
+		Anchors: n.anchors, Hub: cfg.Name, Node: n.nats.NATS().Name(), Replicas: n.replicas(ctx, "KV_"+federation.Bucket, def), Logger: log}); err != nil {
+		return nil, err
+	}
+	if err := n.fed.Start(); err != nil {
+		return nil, err
+	}
+	n.anchors.AddSink(n.fed)
 	if n.ncAdmin, err = n.nats.Connect("hub-admin", nats.CustomInboxPrefix(wire.InboxPrefix(wire.AdminActor))); err != nil {
 		return nil, err
 	}
@@ -403,6 +424,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Metrics:            n.metrics.Handler(),
 		Extra:              api.Extras{Redrive: n.redrive, Services: n.services, Requests: n.requests},
 		Web:                pages,
+		Federation:         n.fed,
 	}
 	if cfg.AdminTokenFile != "" {
 		// One token for every node, from a file the operator keeps: a
@@ -560,6 +582,9 @@ func (n *Node) JetStream() jetstream.JetStream { return n.js }
 // Owners is who owns the keys of datasets with key_scope: dataset.
 func (n *Node) Owners() *owners.Store { return n.owners }
 
+// Federation is the hub's federation: its links to peer hubs.
+func (n *Node) Federation() *federation.Service { return n.fed }
+
 // IngestCounts reports the validator's running totals.
 func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 
@@ -585,6 +610,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if n.ncAdmin != nil {
 		n.ncAdmin.Close()
+	}
+	if n.fed != nil {
+		n.fed.Stop(ctx)
 	}
 	if n.deliv != nil {
 		n.deliv.Stop()

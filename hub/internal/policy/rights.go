@@ -74,7 +74,7 @@ func (s *Set) Rights(actor string, datasets []string, now time.Time, remoteIP st
 			r.Grants = append(r.Grants, Grant{Dataset: ds, Action: a, Decision: d})
 		}
 	}
-	if namePattern.MatchString(actor) {
+	if validIdentity(actor) {
 		r.NextChange = nextChange(candidates, now)
 	}
 	return r
