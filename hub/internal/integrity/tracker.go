@@ -309,8 +309,16 @@ func (t *Tracker) Close(ctx context.Context) error {
 		stop()
 		<-done
 	}
+	// Bounded: a cluster node stopping with the others has no quorum for
+	// the record's copy, and its shutdown must not wait for one. A record
+	// not written clean makes the next start check everything, which is safe.
+	ctx, cancel := context.WithTimeout(ctx, closeTimeout)
+	defer cancel()
 	return t.sync(ctx, true, true)
 }
+
+// closeTimeout bounds the last comparison and write at Close.
+const closeTimeout = 5 * time.Second
 
 // sync audits what is not audited yet, optionally compares the streams with
 // the record first, and writes the record.
