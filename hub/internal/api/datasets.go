@@ -12,18 +12,22 @@ import (
 
 // DatasetInfo is how the API describes a dataset.
 type DatasetInfo struct {
-	Name          string       `json:"name"`
-	Title         string       `json:"title,omitempty"`
-	Description   string       `json:"description,omitempty"`
-	Owner         string       `json:"owner"`
-	Key           string       `json:"key"`
-	Tombstone     string       `json:"tombstone,omitempty"`
-	KeyScope      string       `json:"key_scope"`
-	Retention     string       `json:"retention"`
-	DedupeWindow  string       `json:"dedupe_window"`
-	MaxPerKey     int64        `json:"max_per_key,omitempty"`
-	SchemaVersion int          `json:"schema_version"`
-	Stats         *store.Stats `json:"stats,omitempty"`
+	Name          string `json:"name"`
+	Title         string `json:"title,omitempty"`
+	Description   string `json:"description,omitempty"`
+	Owner         string `json:"owner"`
+	Key           string `json:"key"`
+	Tombstone     string `json:"tombstone,omitempty"`
+	KeyScope      string `json:"key_scope"`
+	Retention     string `json:"retention"`
+	DedupeWindow  string `json:"dedupe_window"`
+	MaxPerKey     int64  `json:"max_per_key,omitempty"`
+	SchemaVersion int    `json:"schema_version"`
+	// Validator is what checks the dataset's records: "fast" (the one-pass
+	// validator compiled from the schema) or "reference (why)", e.g.
+	// "reference (unsupported keyword $dynamicRef at /properties/x)".
+	Validator string       `json:"validator"`
+	Stats     *store.Stats `json:"stats,omitempty"`
 }
 
 func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
@@ -33,7 +37,7 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 	}
 	i := DatasetInfo{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
 		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
-		SchemaVersion: d.SchemaVersion}
+		SchemaVersion: d.SchemaVersion, Validator: d.Validator()}
 	if st, err := store.DatasetStats(r.Context(), a.JetStream, d.Name); err == nil {
 		i.Stats = &st
 	} else {

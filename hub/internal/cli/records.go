@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -292,16 +293,27 @@ func datasetsCmd() *cobra.Command {
 		if asJSON || format.json() {
 			return printJSON(out, list)
 		}
-		return printTable(out, func(tw io.Writer) {
-			fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tRETENTION\tRECORDS\tKEYS\tLAST SEQ")
+		var notes []string
+		err = printTable(out, func(tw io.Writer) {
+			fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tRETENTION\tRECORDS\tKEYS\tLAST SEQ\tVALIDATOR")
 			for _, d := range list {
 				var recs, keys, last uint64
 				if d.Stats != nil {
 					recs, keys, last = d.Stats.Records, d.Stats.Keys, d.Stats.LastSeq
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%d\t%d\t%d\n", d.Name, d.Owner, d.Key, d.SchemaVersion, d.Retention, recs, keys, last)
+				validator := d.Validator
+				if kind, why, ok := strings.Cut(d.Validator, " ("); ok {
+					// The reason is long: it goes under the table.
+					validator = kind + "*"
+					notes = append(notes, fmt.Sprintf("* %s: validator: %s (%s", d.Name, kind, why))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%d\t%d\t%d\t%s\n", d.Name, d.Owner, d.Key, d.SchemaVersion, d.Retention, recs, keys, last, validator)
 			}
 		})
+		for _, n := range notes {
+			fmt.Fprintln(out, n)
+		}
+		return err
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	_ = cmd.Flags().MarkDeprecated("json", "use -o json")

@@ -219,14 +219,18 @@ func (s *Service) check(m *nats.Msg) *pending {
 	if !ok {
 		return s.reject(m, dataset, actor, "unknown dataset", []wire.Violation{{Keyword: "dataset", Message: fmt.Sprintf("dataset %q is not declared on this hub", dataset)}})
 	}
-	v, viol := d.Schema.Check(m.Data, s.opts.Limits)
-	if len(viol) > 0 {
-		return s.reject(m, dataset, actor, reasonOf(viol), viol)
+	res := d.Checker().Check(m.Data, s.opts.Limits)
+	if res.Disagreement {
+		s.log.Warn("the fast validator refused a record the reference accepts; the reference's verdict stands", "dataset", dataset, "validator", d.Validator())
 	}
-	key, kv := d.KeyOf(v)
-	if kv != nil {
+	if len(res.Violations) > 0 {
+		return s.reject(m, dataset, actor, reasonOf(res.Violations), res.Violations)
+	}
+	if res.KeyProblem != "" {
+		kv := d.KeyViolation(res.KeyProblem)
 		return s.reject(m, dataset, actor, kv.Message, []wire.Violation{*kv})
 	}
+	key := res.Key
 	id := m.Header.Get(wire.RequestRecordID)
 	if id == "" {
 		u, err := uuid.NewV7()
@@ -255,7 +259,7 @@ func (s *Service) check(m *nats.Msg) *pending {
 		wire.HeaderPublisher:         {actor},
 		wire.HeaderOrigin:            {origin},
 	}
-	if d.IsTombstone(v) {
+	if res.Tombstone {
 		h[wire.HeaderTombstone] = []string{"true"}
 	}
 	out := &nats.Msg{Subject: d.Subject(key, origin, actor), Data: m.Data, Header: h}
@@ -439,7 +443,7 @@ func codeOf(viol []wire.Violation) wire.Code {
 		switch v.Keyword {
 		case "dataset":
 			return wire.CodeUnknownDataset
-		case "maxBytes":
+		case schema.KeywordMaxBytes:
 			return wire.CodeTooLarge
 		}
 	}

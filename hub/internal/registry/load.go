@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/internal/recordcheck"
 )
 
 // DeclarationFile is the name of a dataset's declaration file.
@@ -26,7 +27,14 @@ const DeclarationFile = "dataset.yaml"
 // where known, line:col and field; each wraps [ErrInvalidDeclaration]. If
 // there is any mistake it returns no datasets. A dir with no declarations
 // gives none and no error; a dir that cannot be read is an error.
-func LoadDir(dir string) ([]*Dataset, error) {
+//
+// Each schema is compiled twice: by the reference validator and into the
+// one-pass validator (see [Dataset.Checker]); opts configure the latter.
+func LoadDir(dir string, opts ...Option) ([]*Dataset, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := os.ReadDir(dir); err != nil {
 		return nil, fmt.Errorf("load datasets: %w", err)
 	}
@@ -45,7 +53,7 @@ func LoadDir(dir string) ([]*Dataset, error) {
 	var out []*Dataset
 	byName := map[string]*Dataset{}
 	for _, file := range files {
-		d, err := load(file, res)
+		d, err := load(file, res, o)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -67,9 +75,13 @@ func LoadDir(dir string) ([]*Dataset, error) {
 
 // LoadFile loads one dataset.yaml. Its schema's $ref may point to other JSON
 // files in the same folder. Errors are as for [LoadDir].
-func LoadFile(path string) (*Dataset, error) {
+func LoadFile(path string, opts ...Option) (*Dataset, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
 	var errs []error
-	d, err := load(path, readResources(nil, &errs))
+	d, err := load(path, readResources(nil, &errs), o)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -101,7 +113,7 @@ func readResources(paths []string, errs *[]error) map[string][]byte {
 
 // load reads, checks and compiles one declaration, with shared schema
 // resources from other datasets.
-func load(file string, shared map[string][]byte) (*Dataset, error) {
+func load(file string, shared map[string][]byte, o options) (*Dataset, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, &declError{file: file, msg: err.Error()}
@@ -116,7 +128,7 @@ func load(file string, shared map[string][]byte) (*Dataset, error) {
 		d.scopeLine, d.scopeCol = position(file, f, "key_scope")
 	}
 	if decl.Schema != "" && len(errs) == 0 {
-		if err := compileSchema(d, file, f, decl.Schema, shared); err != nil {
+		if err := compileSchema(d, file, f, decl.Schema, shared, o); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -128,7 +140,7 @@ func load(file string, shared map[string][]byte) (*Dataset, error) {
 
 // compileSchema reads and compiles the dataset's schema file, with every
 // other JSON file in its folder and the shared documents as resources.
-func compileSchema(d *Dataset, file string, f *ast.File, rel string, shared map[string][]byte) error {
+func compileSchema(d *Dataset, file string, f *ast.File, rel string, shared map[string][]byte, o options) error {
 	dir := filepath.Dir(file)
 	path := filepath.Join(dir, filepath.FromSlash(rel))
 	doc, err := os.ReadFile(path)
@@ -161,9 +173,14 @@ func compileSchema(d *Dataset, file string, f *ast.File, rel string, shared map[
 	if err != nil {
 		return at(file, f, "schema", "%v", err)
 	}
+	c, err := recordcheck.New(s, doc, res, recordcheck.Options{Key: d.KeyPointer(), Tombstone: d.TombstonePointer(), Keywords: o.keywords})
+	if err != nil {
+		return at(file, f, "schema", "%v", err)
+	}
 	d.SchemaFile = path
 	d.SchemaDoc = json.RawMessage(doc)
 	d.Schema = s
+	d.checker = c
 	return nil
 }
 
