@@ -77,7 +77,7 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 		}
 		results[i].ID = id
 		if c.opts.validate {
-			if err := c.checkLocally(ctx, dataset, r.Data); err != nil {
+			if err := c.Check(ctx, dataset, r.Data); err != nil {
 				results[i].Err = err
 				if errors.Is(err, ErrUnknownDataset) {
 					for j := i + 1; j < len(recs); j++ {
@@ -137,10 +137,16 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 	return results, nil
 }
 
-// checkLocally validates data against the dataset's schema when the actor
-// may read it; the hub checks again either way.
-func (c *Client) checkLocally(ctx context.Context, dataset string, data []byte) error {
-	s, _, err := c.Schema(ctx, dataset)
+// Check checks data against dataset's schema here, as Publish does before
+// sending unless WithLocalValidation(false) (the hub checks every record
+// again either way): the decode checks and the schema, within the limits
+// of WithLimits. It returns nil when the record passes or when this actor
+// may not read the schema (or the hub cannot be asked for it), a
+// *ValidationError with Local set when it fails, and ErrUnknownDataset.
+// The schema is fetched once and cached (see Schema); records are then
+// checked in one pass over their bytes, without a round trip.
+func (c *Client) Check(ctx context.Context, dataset string, data []byte) error {
+	cs, err := c.cachedSchema(ctx, dataset)
 	switch {
 	case errors.Is(err, ErrUnknownDataset):
 		return err
@@ -148,8 +154,8 @@ func (c *Client) checkLocally(ctx context.Context, dataset string, data []byte) 
 		c.opts.log.Debug("no local schema check", "dataset", dataset, "err", err)
 		return nil
 	}
-	if _, viol := s.Check(data, c.opts.limits); len(viol) > 0 {
-		return &ValidationError{Dataset: dataset, Violations: viol, Local: true}
+	if res := cs.check.Check(data, c.opts.limits); len(res.Violations) > 0 {
+		return &ValidationError{Dataset: dataset, Violations: res.Violations, Local: true}
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 // again for different content, which a duplicate answer would hide: p is
 // answered "conflict" and kept in the dead-letter stream. Only duplicates pay
 // for this: one direct read of the stored record.
-func (s *Service) verifyDuplicate(p *pending, stream string) {
+func (s *Service) verifyDuplicate(p *job, stream string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stored, err := s.storedMsg(ctx, stream, p.reply.Seq)
@@ -38,10 +38,9 @@ func (s *Service) verifyDuplicate(p *pending, stream string) {
 			Error: "could not compare the record with the one stored under its id, retry: " + err.Error()}
 		return
 	}
-	dataset, actor, _ := wire.ParseIngestSubject(p.req.Subject)
-	dl := s.reject(p.req, dataset, actor, why, []wire.Violation{{Keyword: "conflict", Message: why}})
-	if _, err := s.js.PublishMsg(ctx, dl.out); err != nil {
-		s.log.Error("store dead letter", "dataset", dataset, "err", err)
+	dl := s.deadLetter(p, p.reply.Dataset, why, []wire.Violation{{Keyword: "conflict", Message: why}})
+	if _, err := s.js.PublishMsg(ctx, dl); err != nil {
+		s.log.Error("store dead letter", "dataset", p.reply.Dataset, "err", err)
 		why += "; keeping it in the dead-letter stream failed: " + err.Error()
 	}
 	p.reply = wire.Reply{Status: wire.StatusConflict, Code: wire.CodeConflict, ID: p.reply.ID, EnvelopeID: p.reply.EnvelopeID,
