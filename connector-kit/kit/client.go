@@ -16,8 +16,8 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/creds"
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
-	"github.com/jobtech-dev/datahub/internal/recordcheck"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/recordcheck"
 	"github.com/jobtech-dev/datahub/internal/tlshint"
 )
 
