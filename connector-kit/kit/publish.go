@@ -57,6 +57,11 @@ type Result struct {
 
 // PublishBatch stores many records, pipelined, and returns one result per
 // record in order. The error is non-nil only when nothing could be tried.
+//
+// Records travel to the hub in batch requests (many records in one NATS
+// message, see wire.HeaderBatch), which the hub checks and stores record by
+// record, in order, answering each: a refused record does not hold back
+// the others. A record too large to share a message goes alone.
 func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchRecord) ([]Result, error) {
 	if err := checkDataset(dataset); err != nil {
 		return nil, err
@@ -65,7 +70,16 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 	defer cancel()
 	pub := c.publisher()
 	results := make([]Result, len(recs))
-	futures := make([]*publish.Future, len(recs))
+	var reqs []request
+	var group request // records waiting to go in one batch request
+	groupBytes := 0
+	budget := c.batchBytes()
+	flush := func() {
+		if len(group.idx) > 0 {
+			reqs = append(reqs, c.sendGroup(ctx, pub, dataset, recs, results, group))
+			group, groupBytes = request{}, 0
+		}
+	}
 	for i, r := range recs {
 		id := r.ID
 		if id == "" {
@@ -83,23 +97,93 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 					for j := i + 1; j < len(recs); j++ {
 						results[j].Err = err
 					}
+					flush()
+					c.awaitAll(ctx, pub, dataset, reqs, results)
 					return results, nil
 				}
 				continue
 			}
 		}
-		f, err := pub.Send(ctx, dataset, r.Data, id)
-		if errors.Is(err, nats.ErrMaxPayload) {
-			// Over the server's limit: sending it again cannot help.
-			results[i].Err = fmt.Errorf("%s: %d bytes: %w: %v", dataset, len(r.Data), ErrTooLarge, err)
+		size := len(r.Data) + wire.BatchFrameOverhead
+		if len(recs) == 1 || size > budget {
+			flush()
+			reqs = append(reqs, c.sendOne(ctx, pub, dataset, r.Data, results, i))
 			continue
 		}
-		if err != nil {
-			results[i].Err = fmt.Errorf("%w: %v", ErrHubUnreachable, err)
-			continue
+		if groupBytes+size > budget || len(group.idx) == batchRecords {
+			flush()
 		}
-		futures[i] = f
+		group.idx = append(group.idx, i)
+		groupBytes += size
 	}
+	flush()
+	c.awaitAll(ctx, pub, dataset, reqs, results)
+	return results, nil
+}
+
+// batchRecords is how many records the kit puts in one batch request: big
+// enough to save most of the per-request cost, small enough that the hub
+// works on several requests of one publisher at once.
+const batchRecords = 256
+
+// batchBytes is the largest body of a batch request: the server's max
+// payload, less room for the request's headers.
+func (c *Client) batchBytes() int {
+	mp := int(c.maxPayload.Load())
+	if mp <= 0 {
+		mp = 1 << 20
+	}
+	return max(mp-8<<10, mp/2)
+}
+
+// request is one request sent for PublishBatch: a record alone (f) or a
+// batch request (bf) of the records at idx.
+type request struct {
+	idx []int
+	f   *publish.Future
+	bf  *publish.BatchFuture
+}
+
+// sendOne sends record i alone; a failure to send is its result.
+func (c *Client) sendOne(ctx context.Context, pub *publish.Publisher, dataset string, data []byte, results []Result, i int) request {
+	f, err := pub.Send(ctx, dataset, data, results[i].ID)
+	if err != nil {
+		results[i].Err = sendError(dataset, len(data), err)
+		return request{}
+	}
+	return request{idx: []int{i}, f: f}
+}
+
+// sendGroup sends the records at g.idx in one batch request; a failure to
+// send is each one's result.
+func (c *Client) sendGroup(ctx context.Context, pub *publish.Publisher, dataset string, recs []BatchRecord, results []Result, g request) request {
+	rs := make([]publish.Record, len(g.idx))
+	size := 0
+	for k, i := range g.idx {
+		rs[k] = publish.Record{ID: results[i].ID, Data: recs[i].Data}
+		size += len(recs[i].Data)
+	}
+	bf, err := pub.SendBatch(ctx, dataset, rs)
+	if err != nil {
+		for _, i := range g.idx {
+			results[i].Err = sendError(dataset, size, err)
+		}
+		return request{}
+	}
+	g.bf = bf
+	return g
+}
+
+func sendError(dataset string, size int, err error) error {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// Over the server's limit: sending it again cannot help.
+		return fmt.Errorf("%s: %d bytes: %w: %v", dataset, size, ErrTooLarge, err)
+	}
+	return fmt.Errorf("%w: %v", ErrHubUnreachable, err)
+}
+
+// awaitAll waits for every request's answers and fills in results.
+func (c *Client) awaitAll(ctx context.Context, pub *publish.Publisher, dataset string, reqs []request, results []Result) {
 	defer func() {
 		// One catalog lookup for the batch tells an unknown dataset from a
 		// forbidden one.
@@ -115,26 +199,44 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 			}
 		}
 	}()
-	for i, f := range futures {
-		if f == nil {
-			continue
-		}
-		reply, err := f.Result(ctx)
-		if err != nil {
-			pub.Abandon(f)
+	fail := func(idx []int, err error) {
+		for _, i := range idx {
 			if errors.Is(err, ErrForbidden) {
 				results[i].Err = err
 			} else {
 				results[i].Err = fmt.Errorf("%w: %v", ErrHubUnreachable, err)
 			}
-			continue
 		}
-		results[i].Err = replyError(dataset, reply)
-		results[i].Seq = reply.Seq
-		results[i].EnvelopeID = reply.EnvelopeID
-		results[i].Duplicate = reply.Status == wire.StatusDuplicate
 	}
-	return results, nil
+	for _, rq := range reqs {
+		switch {
+		case rq.f != nil:
+			reply, err := rq.f.Result(ctx)
+			if err != nil {
+				pub.Abandon(rq.f)
+				fail(rq.idx, err)
+				continue
+			}
+			setResult(&results[rq.idx[0]], dataset, reply)
+		case rq.bf != nil:
+			replies, err := rq.bf.Results(ctx)
+			if err != nil {
+				pub.AbandonBatch(rq.bf)
+				fail(rq.idx, err)
+				continue
+			}
+			for k, i := range rq.idx {
+				setResult(&results[i], dataset, replies[k])
+			}
+		}
+	}
+}
+
+func setResult(r *Result, dataset string, reply wire.Reply) {
+	r.Err = replyError(dataset, reply)
+	r.Seq = reply.Seq
+	r.EnvelopeID = reply.EnvelopeID
+	r.Duplicate = reply.Status == wire.StatusDuplicate
 }
 
 // Check checks data against dataset's schema here, as Publish does before
