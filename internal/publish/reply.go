@@ -34,6 +34,9 @@ func parseReply(b []byte) (wire.Reply, bool) {
 			for k < len(b) && b[k] >= '0' && b[k] <= '9' {
 				k++
 			}
+			if k-i > 1 && b[i] == '0' {
+				return r, false // JSON has no leading zeros
+			}
 			n, err := strconv.ParseUint(string(b[i:k]), 10, 64)
 			if err != nil {
 				return r, false
