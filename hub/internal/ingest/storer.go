@@ -220,8 +220,13 @@ func parsePubAck(m *nats.Msg) pubAck {
 			for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
 				n++
 			}
-			if seq, err := strconv.ParseUint(string(digits[:n]), 10, 64); err == nil && seq > 0 {
-				return pubAck{stream: string(rest[:q]), seq: seq, duplicate: bytes.Contains(digits[n:], []byte(`"duplicate"`))}
+			// Only the two endings the server writes from its template are
+			// read here; anything else is left to encoding/json.
+			tail := digits[n:]
+			dup := bytes.Equal(tail, []byte(`,"duplicate": true}`))
+			plain := (n == 1 || digits[0] != '0') && (dup || bytes.Equal(tail, []byte(`}`)))
+			if seq, err := strconv.ParseUint(string(digits[:n]), 10, 64); plain && err == nil && seq > 0 {
+				return pubAck{stream: string(rest[:q]), seq: seq, duplicate: dup}
 			}
 		}
 	}
