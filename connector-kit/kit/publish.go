@@ -74,6 +74,9 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 	var group request // records waiting to go in one batch request
 	groupBytes := 0
 	budget := c.batchBytes()
+	// A batch request takes a slot of the window for each record: it may
+	// not hold more records than the window has.
+	perRequest := min(batchRecords, c.opts.window)
 	flush := func() {
 		if len(group.idx) > 0 {
 			reqs = append(reqs, c.sendGroup(ctx, pub, dataset, recs, results, group))
@@ -110,7 +113,7 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 			reqs = append(reqs, c.sendOne(ctx, pub, dataset, r.Data, results, i))
 			continue
 		}
-		if groupBytes+size > budget || len(group.idx) == batchRecords {
+		if groupBytes+size > budget || len(group.idx) == perRequest {
 			flush()
 		}
 		group.idx = append(group.idx, i)
