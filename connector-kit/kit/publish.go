@@ -79,7 +79,7 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 	perRequest := min(batchRecords, c.opts.window)
 	flush := func() {
 		if len(group.idx) > 0 {
-			reqs = append(reqs, c.sendGroup(ctx, pub, dataset, recs, results, group))
+			reqs = append(reqs, c.sendGroup(ctx, pub, dataset, recs, results, group)...)
 			group, groupBytes = request{}, 0
 		}
 	}
@@ -158,8 +158,10 @@ func (c *Client) sendOne(ctx context.Context, pub *publish.Publisher, dataset st
 }
 
 // sendGroup sends the records at g.idx in one batch request; a failure to
-// send is each one's result.
-func (c *Client) sendGroup(ctx context.Context, pub *publish.Publisher, dataset string, recs []BatchRecord, results []Result, g request) request {
+// send is each one's result. A request over the server's max payload (its
+// size not yet known when the connection came up late) goes again as one
+// request per record, so only a record too large on its own fails.
+func (c *Client) sendGroup(ctx context.Context, pub *publish.Publisher, dataset string, recs []BatchRecord, results []Result, g request) []request {
 	rs := make([]publish.Record, len(g.idx))
 	size := 0
 	for k, i := range g.idx {
@@ -167,14 +169,21 @@ func (c *Client) sendGroup(ctx context.Context, pub *publish.Publisher, dataset 
 		size += len(recs[i].Data)
 	}
 	bf, err := pub.SendBatch(ctx, dataset, rs)
+	if errors.Is(err, nats.ErrMaxPayload) && len(g.idx) > 1 {
+		out := make([]request, 0, len(g.idx))
+		for _, i := range g.idx {
+			out = append(out, c.sendOne(ctx, pub, dataset, recs[i].Data, results, i))
+		}
+		return out
+	}
 	if err != nil {
 		for _, i := range g.idx {
 			results[i].Err = sendError(dataset, size, err)
 		}
-		return request{}
+		return nil
 	}
 	g.bf = bf
-	return g
+	return []request{g}
 }
 
 func sendError(dataset string, size int, err error) error {
