@@ -53,6 +53,7 @@ type Client struct {
 
 	smu     sync.Mutex
 	schemas map[string]cachedSchema
+	skips   map[string]bool // datasets whose local check was said to skip a keyword
 }
 
 type cachedSchema struct {
@@ -339,7 +340,9 @@ func (c *Client) refine(ctx context.Context, dataset string, err error) error {
 }
 
 // Schema returns dataset's current schema and version, fetched from the hub
-// and cached for a few minutes.
+// and cached for a few minutes. It is compiled without a taxonomy: its
+// checks skip the x-taxonomy keyword (see schema.Schema.UncheckedKeywords),
+// which the hub checks; the client logs that once per dataset.
 func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, int, error) {
 	cs, err := c.cachedSchema(ctx, dataset)
 	return cs.s, cs.version, err
@@ -387,6 +390,15 @@ func (c *Client) cachedSchema(ctx context.Context, dataset string) (cachedSchema
 	cs = cachedSchema{s: s, check: check, info: info, version: version, at: time.Now()}
 	c.smu.Lock()
 	c.schemas[dataset] = cs
+	noted := c.skips[dataset]
+	if skip := s.UncheckedKeywords(); len(skip) > 0 && !noted {
+		if c.skips == nil {
+			c.skips = map[string]bool{}
+		}
+		c.skips[dataset] = true
+		// The kit holds no taxonomy: the hub checks what it skips.
+		c.opts.log.Info("local schema check skips keywords the hub checks", "dataset", dataset, "keywords", skip)
+	}
 	c.smu.Unlock()
 	return cs, nil
 }

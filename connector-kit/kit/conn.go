@@ -168,6 +168,12 @@ func (c *Client) down(nc *nats.Conn, err error) {
 		s.Connected, s.Err = false, err
 		return true
 	})
+	// The answers to requests already sent are lost with the connection
+	// (the hub answers on it): their callers hear so now, and retry under
+	// the same record id, rather than wait out their timeout.
+	if p := c.publisher(); p != nil {
+		p.FailAll(fmt.Errorf("connection to the hub lost: %w", err))
+	}
 }
 
 // attemptFailed records a failed attempt to connect.

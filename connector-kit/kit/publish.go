@@ -13,7 +13,9 @@ import (
 )
 
 // Publish stores one record in dataset and returns its record id once the
-// hub has stored it (or had already stored this record under that id). It
+// hub has stored it (or had already stored this record under that id). A
+// warning the hub gives a stored record (a deprecated taxonomy concept) is
+// logged; PublishBatch returns them in [Result.Warnings]. It
 // returns a *ValidationError for an invalid record (errors.Is ErrKeyOwned
 // when another actor owns its key), ErrConflict when the id was already used
 // for different content, ErrForbidden when the actor may not publish to
@@ -23,6 +25,9 @@ func (c *Client) Publish(ctx context.Context, dataset string, data []byte, opts 
 	res, err := c.PublishBatch(ctx, dataset, []BatchRecord{{Data: data, ID: publishID(opts)}})
 	if err != nil {
 		return "", err
+	}
+	for _, w := range res[0].Warnings {
+		c.opts.log.Warn("hub stored the record with a warning", "dataset", dataset, "id", res[0].ID, "warning", w.String())
 	}
 	return res[0].ID, res[0].Err
 }
@@ -53,6 +58,10 @@ type Result struct {
 	Duplicate bool
 	Seq       uint64
 	Err       error
+	// Warnings are what the hub warns a stored record about, each at its
+	// pointer: a deprecated taxonomy concept in a dataset that warns about
+	// them (keyword x-taxonomy, naming the replacement).
+	Warnings []wire.Violation
 }
 
 // PublishBatch stores many records, pipelined, and returns one result per
@@ -249,6 +258,7 @@ func setResult(r *Result, dataset string, reply wire.Reply) {
 	r.Seq = reply.Seq
 	r.EnvelopeID = reply.EnvelopeID
 	r.Duplicate = reply.Status == wire.StatusDuplicate
+	r.Warnings = reply.Warnings
 }
 
 // Check checks data against dataset's schema here, as Publish does before
@@ -258,7 +268,8 @@ func setResult(r *Result, dataset string, reply wire.Reply) {
 // may not read the schema (or the hub cannot be asked for it), a
 // *ValidationError with Local set when it fails, and ErrUnknownDataset.
 // The schema is fetched once and cached (see Schema); records are then
-// checked in one pass over their bytes, without a round trip.
+// checked in one pass over their bytes, without a round trip. Taxonomy
+// references (x-taxonomy) are not checked here: the kit holds no taxonomy.
 func (c *Client) Check(ctx context.Context, dataset string, data []byte) error {
 	cs, err := c.cachedSchema(ctx, dataset)
 	switch {

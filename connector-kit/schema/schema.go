@@ -26,10 +26,36 @@ var printer = message.NewPrinter(language.English)
 type Schema struct {
 	name     string
 	compiled *jsonschema.Schema
+	// strict is the same schema with deprecated taxonomy concepts failing,
+	// compiled only for a dataset that warns about them: a record valid
+	// under compiled is validated again with it to find the warnings.
+	strict       *jsonschema.Schema
+	taxonomy     TaxonomyLookup
+	deprecated   DeprecatedReaction
+	usesTaxonomy bool
+	unchecked    []string
 }
 
 // Name returns the name the schema was compiled under.
 func (s *Schema) Name() string { return s.name }
+
+// UncheckedKeywords names the keywords of the schema that its checks skip:
+// [TaxonomyKeyword] when the schema uses it and was compiled without
+// [WithTaxonomy] (the connector kit's local check has no taxonomy; the hub
+// checks it). Tools that validate with such a schema say so in their output.
+func (s *Schema) UncheckedKeywords() []string { return s.unchecked }
+
+// UsesTaxonomy reports whether the schema has a [TaxonomyKeyword].
+func (s *Schema) UsesTaxonomy() bool { return s.usesTaxonomy }
+
+// Taxonomy returns the lookup given with [WithTaxonomy] (nil without it), so
+// another validator compiled beside this one (the hub's one-pass validator)
+// checks the keyword against the same concepts.
+func (s *Schema) Taxonomy() TaxonomyLookup { return s.taxonomy }
+
+// Deprecated returns the reaction to deprecated concepts the schema was
+// compiled with ([WithDeprecated]; [WarnDeprecated] by default).
+func (s *Schema) Deprecated() DeprecatedReaction { return s.deprecated }
 
 // refusingLoader is the only loader a compiler uses: every URL that is not
 // one of the documents handed to [Compile] is refused.
@@ -48,18 +74,61 @@ func (refusingLoader) Load(u string) (any, error) {
 // path; each is also registered under its own top-level $id. Any other $ref is
 // a compile error wrapping [ErrRefNotAllowed] that names the reference. A
 // document that is not valid JSON or not a valid schema gives an error
-// wrapping [ErrInvalidSchema].
-func Compile(name string, doc []byte, resources map[string][]byte) (*Schema, error) {
+// wrapping [ErrInvalidSchema]; a bad option one wrapping [ErrInvalidOption].
+//
+// The [TaxonomyKeyword] is checked against the lookup given with
+// [WithTaxonomy], deprecated concepts as [WithDeprecated] says.
+func Compile(name string, doc []byte, resources map[string][]byte, opts ...Option) (*Schema, error) {
+	o := options{deprecated: WarnDeprecated}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("compile schema %s: %w", name, err)
+		}
+	}
 	root, err := resourceURL(name)
 	if err != nil {
 		return nil, fmt.Errorf("compile schema %s: %w: %w", name, ErrInvalidSchema, err)
 	}
+	mode := deprecatedPasses
+	if o.deprecated == RejectDeprecated {
+		mode = deprecatedFails
+	}
+	var usesTaxonomy bool
+	compiled, err := compileGraph(name, root, doc, resources, taxonomyVocab(o.taxonomy, mode, &usesTaxonomy))
+	if err != nil {
+		return nil, err
+	}
+	// A $ref cycle compiles but fails every record: find it now. An empty
+	// object reaches every $ref a record's root reaches first.
+	if err := compiled.Validate(map[string]any{}); err != nil {
+		if cyc := findRefCycle(err); cyc != "" {
+			return nil, fmt.Errorf("compile schema %s: %w: $ref cycle: %s", name, ErrInvalidSchema, cyc)
+		}
+	}
+	s := &Schema{name: name, compiled: compiled, taxonomy: o.taxonomy, deprecated: o.deprecated, usesTaxonomy: usesTaxonomy}
+	switch {
+	case usesTaxonomy && o.taxonomy == nil:
+		s.unchecked = []string{TaxonomyKeyword}
+	case usesTaxonomy && o.deprecated == WarnDeprecated:
+		var again bool
+		if s.strict, err = compileGraph(name, root, doc, resources, taxonomyVocab(o.taxonomy, deprecatedFails, &again)); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// compileGraph compiles doc (at root) with the resources, configured the one
+// way every schema of the platform is compiled, with the safe-integer
+// vocabulary and the given taxonomy vocabulary.
+func compileGraph(name, root string, doc []byte, resources map[string][]byte, taxonomy *jsonschema.Vocabulary) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	c.UseLoader(refusingLoader{})
 	c.AssertVocabs()
 	c.RegisterVocabulary(safeIntegerVocab())
+	c.RegisterVocabulary(taxonomy)
 	// Add resources in a fixed order so that errors do not depend on map order.
 	keys := make([]string, 0, len(resources))
 	for k := range resources {
@@ -78,14 +147,7 @@ func Compile(name string, doc []byte, resources map[string][]byte) (*Schema, err
 	if err != nil {
 		return nil, fmt.Errorf("compile schema %s: %w", name, compileError(err, root))
 	}
-	// A $ref cycle compiles but fails every record: find it now. An empty
-	// object reaches every $ref a record's root reaches first.
-	if err := compiled.Validate(map[string]any{}); err != nil {
-		if cyc := findRefCycle(err); cyc != "" {
-			return nil, fmt.Errorf("compile schema %s: %w: $ref cycle: %s", name, ErrInvalidSchema, cyc)
-		}
-	}
-	return &Schema{name: name, compiled: compiled}, nil
+	return compiled, nil
 }
 
 // compileError makes jsonschema's compile errors say what went wrong: a
@@ -185,6 +247,19 @@ func (s *Schema) Check(data []byte, lim Limits) (any, []Violation) {
 		return nil, vs
 	}
 	return v, s.Validate(v)
+}
+
+// Warnings returns what a record valid under the schema is warned about:
+// the deprecated taxonomy concepts it names, for a schema compiled with
+// [WithTaxonomy] and [WarnDeprecated], each at its pointer with keyword
+// [TaxonomyKeyword] and the concept's replacement. v is the decoded record
+// (see [Schema.Check]). It returns nil at once when the record names no
+// string that may be a deprecated concept.
+func (s *Schema) Warnings(v any) []Violation {
+	if s.strict == nil || s.taxonomy.Deprecated() == 0 || !anyString(v, s.taxonomy.MayBeDeprecated) {
+		return nil
+	}
+	return taxonomyWarnings(s.strict, v)
 }
 
 // Validate checks an already decoded value against the schema only (no

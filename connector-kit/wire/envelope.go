@@ -32,6 +32,11 @@ const (
 	// RequestRecordID lets a publisher choose the record id, which makes a
 	// retry after a lost reply safe: the hub stores the record once.
 	RequestRecordID = "Hub-Record-Id"
+	// RequestSchemaVersion pins the schema version (its number, in digits)
+	// a record is validated against; without it the dataset's latest
+	// version applies. The stored record's Hub-Schema-Version names the
+	// version it was validated against either way.
+	RequestSchemaVersion = "Hub-Schema-Version"
 )
 
 // Headers on a dead-lettered record.

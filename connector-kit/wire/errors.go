@@ -38,8 +38,17 @@ const (
 	// CodeKeysNotShared: a question about key ownership on a dataset whose
 	// keys are scoped by publisher (no key has an owner to ask about).
 	CodeKeysNotShared Code = "keys_not_shared"
-	// CodeNotFound: the named thing (a subscription) does not exist.
+	// CodeNotFound: the named thing (a subscription, a schema version)
+	// does not exist.
 	CodeNotFound Code = "not_found"
+	// CodeRetired: the dataset was retired (taken out of the hub's
+	// declarations): its records can still be read, but it takes no new
+	// ones. Retrying cannot help until an admin declares it again.
+	CodeRetired Code = "retired"
+	// CodeIncompatible: a new schema version does not pass the dataset's
+	// compatibility mode; the reply lists every breaking change. Nothing
+	// was registered.
+	CodeIncompatible Code = "incompatible"
 	// CodeInternal: a fault in the hub; report it.
 	CodeInternal Code = "internal"
 )

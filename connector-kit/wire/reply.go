@@ -33,6 +33,9 @@ const (
 	StatusRateLimited Status = "rate_limited"
 	// StatusUnknownDataset means the hub declares no such dataset.
 	StatusUnknownDataset Status = "unknown_dataset"
+	// StatusRetired means the dataset was retired: it keeps its records
+	// but takes no new ones. Do not retry it.
+	StatusRetired Status = "retired"
 	// StatusUnavailable means the hub could not store the record now (for
 	// example storage trouble). The record was not stored; retry it.
 	StatusUnavailable Status = "unavailable"
@@ -56,6 +59,8 @@ func StatusFor(c Code) Status {
 		return StatusRateLimited
 	case CodeUnknownDataset:
 		return StatusUnknownDataset
+	case CodeRetired:
+		return StatusRetired
 	default:
 		return StatusUnavailable
 	}
@@ -77,6 +82,11 @@ type Reply struct {
 	Seq        uint64      `json:"seq,omitempty"`
 	Error      string      `json:"error,omitempty"`
 	Violations []Violation `json:"violations,omitempty"`
+	// Warnings are what a stored record is warned about, each at its
+	// pointer: a deprecated taxonomy concept in a dataset declared
+	// taxonomy_deprecated: warn (keyword x-taxonomy, naming the
+	// replacement).
+	Warnings []Violation `json:"warnings,omitempty"`
 }
 
 // OK reports whether the record is stored (now or earlier).

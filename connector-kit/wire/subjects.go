@@ -27,8 +27,14 @@ const (
 	SubscribePrefix = "hub.subscribe"
 	// UnsubscribePrefix: hub.unsubscribe.<dataset>.<actor> ends one.
 	UnsubscribePrefix = "hub.unsubscribe"
-	// SchemaPrefix: hub.schema.<dataset>.<actor> returns the current schema.
+	// SchemaPrefix: hub.schema.<dataset>.<actor> returns the latest schema,
+	// or the version a [SchemaRequest] asks for, or the list of versions.
 	SchemaPrefix = "hub.schema"
+	// RegisterSchemaPrefix: hub.schema.register.<dataset>.<actor> registers
+	// a new version of the dataset's schema (see [RegisterSchemaRequest]),
+	// for an actor the policies give register-schema on the dataset. It has
+	// one token more than a schema request, so neither matches the other.
+	RegisterSchemaPrefix = "hub.schema.register"
 	// DeliverPrefix: deliver.<actor>.<dataset>.<consumer> carries records.
 	DeliverPrefix = "deliver"
 	// CatalogPrefix: hub.catalog.<actor> lists the hub's dataset names, which

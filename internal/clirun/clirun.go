@@ -97,13 +97,13 @@ func Of(err error) int {
 }
 
 // ForStatus is the exit status for an HTTP error answer: a refusal (401,
-// 403, 409, 413, 422) is Refused; a request naming something that does not
+// 403, 409, 410, 413, 422) is Refused; a request naming something that does not
 // exist (404) or that the server could not understand (400, 405, 415) is a
 // usage error, and a server that could not do it (429, 5xx) an operational
 // one: both Failed.
 func ForStatus(status int) int {
 	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict, http.StatusGone,
 		http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		return Refused
 	}

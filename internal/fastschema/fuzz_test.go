@@ -58,7 +58,8 @@ func FuzzJobAd(f *testing.F) {
 	for _, s := range jobAdSeeds(f) {
 		f.Add(s)
 	}
-	c := dcase{name: "jobads", file: jobAdSchema, opts: Options{Key: "/id", Tombstone: "/removed"}}
+	tax := jobAdTaxonomy(f)
+	c := dcase{name: "jobads", file: jobAdSchema, opts: jobAdOptions(tax.lookup), tax: tax}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fast, o := jobAdPair.get(t, c)
 		if d := disagreement(fast, o, data); d != "" {

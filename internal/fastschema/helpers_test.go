@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
 // Paths of the shared test data (read only; the repository stands alone).
@@ -122,6 +125,56 @@ var conceptSnapshot = sync.OnceValues(func() (map[string]map[string]any, error) 
 	}
 	return all, json.Unmarshal(b, &all)
 })
+
+// realTaxonomy is the index of the real concept snapshot, as the hub builds
+// it from its taxonomy dataset (loaded once per process; never changed).
+var realTaxonomy = sync.OnceValues(func() (*taxonomy.Index, error) { return taxonomy.LoadFile(conceptsFile) })
+
+// adsTaxonomy is the snapshot plus the six references of ad 23174210 it
+// lacks, so that the three real ads are valid (for benchmarks and tests of
+// valid records).
+var adsTaxonomy = sync.OnceValues(func() (*taxonomy.Index, error) {
+	x, err := taxonomy.LoadFile(conceptsFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []taxonomy.Concept{
+		{ID: "29387234_yov_smw", Type: "skill"}, {ID: "2938adsfdov_smw", Type: "skill"},
+		{ID: "2sdfds34_yov_smw", Type: "language"}, {ID: "2sdfdsasdfov_smw", Type: "language"},
+		{ID: "fg7B_yoasdfw", Type: "occupation-name"}, {ID: "test_ctr_y01", Type: "country", LegacyID: "01"},
+	} {
+		x.Put(c)
+	}
+	return x, nil
+})
+
+// jobAdTaxonomy is the taxonomy keyword of the shipped job-ad schema over
+// the real snapshot (deprecated concepts warn, the default), for both
+// validators.
+func jobAdTaxonomy(tb testing.TB) *taxonomySpec {
+	tb.Helper()
+	x, err := realTaxonomy()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &taxonomySpec{lookup: x, onDeprecated: Warn}
+}
+
+// jobAdOptions are the fast path's options for the shipped job-ad schema:
+// key, tombstone, and the taxonomy keyword over lookup.
+func jobAdOptions(lookup schema.TaxonomyLookup) Options {
+	return Options{Key: "/id", Tombstone: "/removed", Keywords: []Keyword{Taxonomy(lookup, Warn)}}
+}
+
+// allAdsValid is jobAdOptions over adsTaxonomy.
+func allAdsValid(tb testing.TB) Options {
+	tb.Helper()
+	x, err := adsTaxonomy()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return jobAdOptions(x)
+}
 
 func withID(c map[string]any, id string) map[string]any {
 	out := map[string]any{"id": id}

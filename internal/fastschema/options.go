@@ -61,48 +61,46 @@ type Keyword struct {
 }
 
 // TaxonomyKeyword is the keyword the registry uses to say that a string is
-// the id of a concept of the shared taxonomy: {"x-taxonomy": {"type":
-// "occupation-name"}}.
-const TaxonomyKeyword = "x-taxonomy"
+// the id (or legacy id) of a concept of the shared taxonomy:
+// {"x-taxonomy": {"type": "occupation-name"}}; see [schema.TaxonomyKeyword].
+const TaxonomyKeyword = schema.TaxonomyKeyword
 
-// Lookup tells whether value is a known concept of conceptType, and whether
-// that concept is deprecated. value must not be kept after the call. It must
-// be safe for concurrent use (the taxonomy index follows the taxonomy
-// dataset live).
-type Lookup func(conceptType, value string) (known, deprecated bool)
-
-// Taxonomy returns the [TaxonomyKeyword] keyword backed by lookup: a string
-// that is not a known concept of the keyword's type fails; a deprecated one
-// gets onDeprecated (Pass, Warn or Fail, per dataset). The keyword's value
-// must be an object with a non-empty string "type"; any other member makes
-// the schema unsupported, so that a richer keyword (matching legacy ids,
-// say) is left to the reference until the fast path learns it.
-func Taxonomy(lookup Lookup, onDeprecated Outcome) Keyword {
+// Taxonomy returns the [TaxonomyKeyword] keyword backed by lookup. Its value
+// is read and each string judged by the reference's own functions
+// ([schema.ParseTaxonomyRef], [schema.TaxonomyRef.Judge]), so both
+// validators accept the same schemas and agree on every value: a string
+// that names no concept of the keyword's type (by id, or by legacy id) fails;
+// a deprecated one gets onDeprecated (Pass, Warn or Fail, per dataset, see
+// [DeprecatedOutcome]); with a lookup that holds no concepts every string
+// passes, as in the reference.
+func Taxonomy(lookup schema.TaxonomyLookup, onDeprecated Outcome) Keyword {
 	return Keyword{Name: TaxonomyKeyword, Compile: func(value any) (StringCheck, error) {
-		obj, ok := value.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s must be an object, not %T", TaxonomyKeyword, value)
-		}
-		typ, _ := obj["type"].(string)
-		if typ == "" {
-			return nil, fmt.Errorf(`%s needs a non-empty string "type"`, TaxonomyKeyword)
-		}
-		for k := range obj {
-			if k != "type" {
-				return nil, &UnsupportedError{Keyword: TaxonomyKeyword + "/" + k, Detail: "only \"type\" is implemented"}
-			}
+		ref, err := schema.ParseTaxonomyRef(value)
+		if err != nil {
+			return nil, err
 		}
 		return func(s string) Outcome {
-			known, deprecated := lookup(typ, s)
-			switch {
-			case !known:
+			switch v, _ := ref.Judge(lookup, s); v {
+			case schema.TaxonomyUnknown:
 				return Fail
-			case deprecated:
+			case schema.TaxonomyDeprecated:
 				return onDeprecated
 			}
 			return Pass
 		}, nil
 	}}
+}
+
+// DeprecatedOutcome is the outcome of a deprecated concept under a
+// dataset's reaction: reject fails, warn warns, accept passes.
+func DeprecatedOutcome(r schema.DeprecatedReaction) Outcome {
+	switch r {
+	case schema.RejectDeprecated:
+		return Fail
+	case schema.AcceptDeprecated:
+		return Pass
+	}
+	return Warn
 }
 
 // pointerTokens splits a JSON pointer into its unescaped reference tokens;

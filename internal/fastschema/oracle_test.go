@@ -25,9 +25,9 @@ import (
 // obviously right test code written from that issue's rules (ijsonIssue
 // below, and a jsonschema/v6 vocabulary like the reference's). Once the
 // reference has them, the probes pass and the oracle is the reference alone.
-// The taxonomy keyword is not in the reference yet either: when a test uses
-// it, the oracle compiles the schema with a vocabulary implementing it, the
-// way the registry issue says the reference will.
+// The taxonomy keyword is the reference's own vocabulary: when a test uses
+// it, the oracle compiles the schema with the same lookup and reaction to
+// deprecated concepts as the fast path's keyword.
 
 var (
 	probeOnce                    sync.Once
@@ -49,8 +49,20 @@ func probeReference() {
 
 // taxonomySpec is the taxonomy keyword's behaviour, for both validators.
 type taxonomySpec struct {
-	lookup       Lookup
+	lookup       schema.TaxonomyLookup
 	onDeprecated Outcome
+}
+
+// keyword is the fast path's taxonomy keyword for the spec.
+func (t *taxonomySpec) keyword() Keyword { return Taxonomy(t.lookup, t.onDeprecated) }
+
+// options are the reference's compile options for the spec.
+func (t *taxonomySpec) options() []schema.Option {
+	if t == nil {
+		return nil
+	}
+	r := map[Outcome]schema.DeprecatedReaction{Pass: schema.AcceptDeprecated, Warn: schema.WarnDeprecated, Fail: schema.RejectDeprecated}[t.onDeprecated]
+	return []schema.Option{schema.WithTaxonomy(t.lookup), schema.WithDeprecated(r)}
 }
 
 // oracle judges records as the reference does.
@@ -68,6 +80,7 @@ type verdict struct {
 	keyword, ptr string
 	key          string
 	keyOK, tomb  bool
+	warned       bool // the reference warns (a deprecated taxonomy concept)
 	why          string
 }
 
@@ -82,13 +95,16 @@ func newOracle(tb testing.TB, name string, doc []byte, res map[string][]byte, op
 
 func tryOracle(name string, doc []byte, res map[string][]byte, opts Options, tax *taxonomySpec) (*oracle, error) {
 	probeReference()
-	kit, err := schema.Compile(name, doc, res)
+	kit, err := schema.Compile(name, doc, res, tax.options()...)
 	if err != nil {
 		return nil, err
 	}
 	o := &oracle{kit: kit, lim: opts.Limits, key: opts.Key, tomb: opts.Tombstone}
-	if !refSafeInts || tax != nil {
-		if o.vocab, err = compileWithVocabularies(name, doc, res, tax); err != nil {
+	if !refSafeInts {
+		if tax != nil {
+			return nil, errors.New("oracle: the taxonomy keyword needs the reference's safe-integer check")
+		}
+		if o.vocab, err = compileWithVocabularies(name, doc, res); err != nil {
 			return nil, fmt.Errorf("oracle: %w", err)
 		}
 	}
@@ -112,7 +128,7 @@ func (o *oracle) check(data []byte) verdict {
 	} else if vs := o.kit.Validate(v); vs != nil {
 		return verdict{stage: StageSchema, why: fmt.Sprint(vs)}
 	}
-	out := verdict{valid: true}
+	out := verdict{valid: true, warned: o.kit.Warnings(v) != nil}
 	if o.key != "" {
 		out.key, out.keyOK = keyOfDecoded(v, o.key)
 	}
@@ -157,6 +173,9 @@ func disagreement(fast *Validator, o *oracle, data []byte) string {
 		return fmt.Sprintf("fast failed at %+v, reference at %s %s %q: %s", got.Failure, stageName(want.stage), want.keyword, want.ptr, want.why)
 	case !want.valid && want.stage == StageDecode && (got.Failure.Keyword != want.keyword || got.Failure.Pointer != want.ptr):
 		return fmt.Sprintf("fast decode failure %s %q, reference %s %q: %s", got.Failure.Keyword, got.Failure.Pointer, want.keyword, want.ptr, want.why)
+	case want.valid && want.warned && !got.Warned:
+		// The fast path may warn more (a branch that did not decide), never less.
+		return "the reference warns about a deprecated concept; the fast path did not set Warned"
 	case want.valid && (got.Key != want.key || got.KeyOK != want.keyOK || got.Tombstone != want.tomb):
 		return fmt.Sprintf("fast key %q ok=%v tombstone=%v, reference key %q ok=%v tombstone=%v", got.Key, got.KeyOK, got.Tombstone, want.key, want.keyOK, want.tomb)
 	}
@@ -168,9 +187,8 @@ func stageName(s Stage) string {
 }
 
 // compileWithVocabularies compiles the schema as connector-kit/schema does,
-// with the safe-integer vocabulary of issue 8 item 10 and, when tax is set,
-// the taxonomy keyword as a vocabulary.
-func compileWithVocabularies(name string, doc []byte, res map[string][]byte, tax *taxonomySpec) (*jsonschema.Schema, error) {
+// with the safe-integer vocabulary of issue 8 item 10.
+func compileWithVocabularies(name string, doc []byte, res map[string][]byte) (*jsonschema.Schema, error) {
 	root, err := resourceURL(name)
 	if err != nil {
 		return nil, err
@@ -181,9 +199,6 @@ func compileWithVocabularies(name string, doc []byte, res map[string][]byte, tax
 	c.UseLoader(refusingLoader{})
 	c.AssertVocabs()
 	c.RegisterVocabulary(safeIntegerVocab())
-	if tax != nil {
-		c.RegisterVocabulary(taxonomyVocab(tax))
-	}
 	keys := sortedKeys(res)
 	for _, k := range keys {
 		if err := addResource(c, k, res[k]); err != nil {
@@ -238,42 +253,6 @@ type testErr struct{ kw, msg string }
 
 func (e *testErr) KeywordPath() []string                   { return []string{e.kw} }
 func (e *testErr) LocalizedString(*message.Printer) string { return e.msg }
-
-// taxonomyVocab implements the taxonomy keyword as the registry issue
-// describes it: a string must be the id of a known concept of the type.
-func taxonomyVocab(tax *taxonomySpec) *jsonschema.Vocabulary {
-	return &jsonschema.Vocabulary{
-		URL: "https://example.test/vocab/taxonomy",
-		Compile: func(_ *jsonschema.CompilerContext, obj map[string]any) (jsonschema.SchemaExt, error) {
-			x, ok := obj[TaxonomyKeyword]
-			if !ok {
-				return nil, nil
-			}
-			m, _ := x.(map[string]any)
-			typ, _ := m["type"].(string)
-			if typ == "" {
-				return nil, errors.New("x-taxonomy needs a type")
-			}
-			return taxExt{typ: typ, tax: tax}, nil
-		},
-	}
-}
-
-type taxExt struct {
-	typ string
-	tax *taxonomySpec
-}
-
-func (e taxExt) Validate(ctx *jsonschema.ValidatorContext, v any) {
-	s, ok := v.(string)
-	if !ok {
-		return
-	}
-	known, deprecated := e.tax.lookup(e.typ, s)
-	if !known || deprecated && e.tax.onDeprecated == Fail {
-		ctx.AddError(&testErr{TaxonomyKeyword, "unknown or deprecated concept " + s})
-	}
-}
 
 // ijsonIssue applies issue 8 item 10's decode rules to well-formed JSON,
 // slowly and plainly: the first duplicate member name, number outside

@@ -36,7 +36,7 @@ func TestSyntaxEdges(t *testing.T) {
 	t.Parallel()
 	for _, c := range []dcase{
 		{name: "any object", doc: []byte(`{"type":"object"}`), opts: Options{Key: "/a"}},
-		{name: "jobads", file: jobAdSchema, opts: Options{Key: "/id", Tombstone: "/removed"}},
+		{name: "jobads", file: jobAdSchema, opts: jobAdOptions(jobAdTaxonomy(t).lookup), tax: jobAdTaxonomy(t)},
 	} {
 		fast, o := c.compile(t)
 		var recs [][]byte

@@ -1,66 +1,46 @@
 package fastschema
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
-// taxonomyAdSchema is the shipped job-ad schema with the taxonomy keyword on
-// the concept references, as the registry issue will have it.
-func taxonomyAdSchema(tb testing.TB) []byte {
+// deprecatedTaxonomy is the real snapshot with the small ad's occupation,
+// fg7B_yov_smw (also ad 23187561's occupation and ad 23174210's must-have
+// work experience), deprecated and replaced.
+func deprecatedTaxonomy(tb testing.TB) *taxonomy.Index {
 	tb.Helper()
-	var s map[string]any
-	if err := json.Unmarshal(readFile(tb, jobAdSchema), &s); err != nil {
+	x, err := taxonomy.LoadFile(conceptsFile)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	tax := func(ref, typ string) map[string]any {
-		return map[string]any{"$ref": "#/$defs/" + ref,
-			"properties": map[string]any{"concept_id": map[string]any{TaxonomyKeyword: map[string]any{"type": typ}}}}
-	}
-	list := func(typ string) map[string]any {
-		return map[string]any{"type": []any{"array", "null"}, "items": tax("weightedConceptRef", typ)}
-	}
-	props := s["properties"].(map[string]any)
-	props["occupation"] = tax("conceptRef", "occupation-name")
-	props["occupation_group"] = tax("nullableConceptRef", "occupation-group")
-	props["occupation_field"] = tax("nullableConceptRef", "occupation-field")
-	props["employment_type"] = tax("nullableConceptRef", "employment-type")
-	props["driving_license"] = map[string]any{"type": []any{"array", "null"}, "items": tax("conceptRef", "driving-license")}
-	req := s["$defs"].(map[string]any)["requirements"].(map[string]any)["properties"].(map[string]any)
-	req["skills"] = list("skill")
-	req["languages"] = list("language")
-	req["work_experiences"] = list("occupation-name")
-	wa := props["workplace_address"].(map[string]any)["properties"].(map[string]any)
-	wa["municipality_concept_id"] = map[string]any{"type": []any{"string", "null"}, TaxonomyKeyword: map[string]any{"type": "municipality"}}
-	return marshal(s)
+	x.Put(taxonomy.Concept{ID: "fg7B_yov_smw", Type: "occupation-name", Label: "Systemutvecklare/Programmerare",
+		LegacyID: "2419", Deprecated: true, ReplacedBy: []taxonomy.Ref{{ID: "rQds_YGd_quU"}}})
+	return x
 }
 
-// taxonomyLookup looks ids up in the real concept snapshot; ids in
-// deprecated count as deprecated.
-func taxonomyLookup(tb testing.TB, deprecated map[string]bool) Lookup {
-	_, byType := concepts(tb, 0)
-	return func(typ, id string) (bool, bool) {
-		return byType[typ][id], deprecated[id]
-	}
-}
-
-// TestTaxonomyKeyword holds the fast path's taxonomy hook to a reference
-// with the keyword as a vocabulary, on the real ads against the real concept
-// snapshot: ad 23174210 names concepts absent from it and fails in both.
+// TestTaxonomyKeyword holds the fast path's taxonomy keyword to the
+// reference's vocabulary (connector-kit/schema) on the shipped job-ad
+// schema, the real ads and mutations of them, against the real concept
+// snapshot with one concept deprecated, under each reaction: ad 23174210
+// names concepts absent from the snapshot and fails in both.
 func TestTaxonomyKeyword(t *testing.T) {
 	t.Parallel()
-	doc := taxonomyAdSchema(t)
+	x := deprecatedTaxonomy(t)
 	ads := realAds(t)
-	// The small ad's occupation, fg7B_yov_smw (also in ad 23187561), is
-	// marked deprecated.
 	for _, react := range []Outcome{Fail, Warn, Pass} {
-		spec := &taxonomySpec{lookup: taxonomyLookup(t, map[string]bool{"fg7B_yov_smw": true}), onDeprecated: react}
-		c := dcase{name: "jobads-taxonomy", doc: doc, opts: Options{Key: "/id", Tombstone: "/removed",
-			Keywords: []Keyword{Taxonomy(spec.lookup, react)}}, tax: spec}
+		spec := &taxonomySpec{lookup: x, onDeprecated: react}
+		opts := Options{Key: "/id", Tombstone: "/removed", Keywords: []Keyword{spec.keyword()}}
+		c := dcase{name: "jobads-taxonomy", file: jobAdSchema, opts: opts, tax: spec}
 		fast, o := c.compile(t)
 		recs := append(append([][]byte{smallAd(t)}, ads...), mutations(smallAd(t), replacements, 1)...)
+		for _, ad := range ads {
+			recs = append(recs, mutations(ad, taxonomyReplacements, 2)...)
+		}
 		agree(t, fast, o, recs)
 		for i, ad := range ads {
 			res := fast.Validate(ad)
@@ -74,26 +54,62 @@ func TestTaxonomyKeyword(t *testing.T) {
 		if want := react != Fail; res.Valid != want || res.Valid && res.Warned != (react == Warn) {
 			t.Errorf("react %d: small ad with a deprecated occupation: %+v", react, res)
 		}
+		if v, vs := o.kit.Check(smallAd(t), schema.Limits{}); vs == nil {
+			if w := o.kit.Warnings(v); (w != nil) != (react == Warn) || w != nil && w[0].Pointer != "/occupation/concept_id" {
+				t.Errorf("react %d: reference warnings %v", react, w)
+			}
+		}
+	}
+}
+
+// taxonomyReplacements are values for the mutations of the taxonomy test:
+// concept ids of the right type, of another type, legacy ids, deprecated
+// ones, near misses, and values that are not strings.
+var taxonomyReplacements = []string{
+	`"fg7B_yov_smw"`, `"7wdX_4rv_33z"`, `"AvNB_uwa_6n6"`, `"0180"`, `"2419"`, `"199"`, `"01"`, `"jCsR_WQX_CKD"`,
+	`"NVxJ_hLg_TYS"`, `"fg7B_yov_sm"`, `"FG7B_YOV_SMW"`, `""`, `null`, `7`, `{"concept_id":"fg7B_yov_smw"}`,
+}
+
+// TestTaxonomyKeywordEmptyLookup: with no concepts loaded, both validators
+// let every value pass.
+func TestTaxonomyKeywordEmptyLookup(t *testing.T) {
+	t.Parallel()
+	spec := &taxonomySpec{lookup: taxonomy.NewIndex(), onDeprecated: Fail}
+	c := dcase{name: "jobads-empty-taxonomy", file: jobAdSchema, tax: spec,
+		opts: Options{Key: "/id", Tombstone: "/removed", Keywords: []Keyword{spec.keyword()}}}
+	fast, o := c.compile(t)
+	recs := realAds(t)
+	for _, ad := range realAds(t) {
+		recs = append(recs, mutations(ad, taxonomyReplacements, 1)...)
+	}
+	agree(t, fast, o, recs)
+	for i, ad := range realAds(t) {
+		if !fast.Validate(ad).Valid {
+			t.Errorf("ad %d is invalid with no taxonomy loaded", i)
+		}
 	}
 }
 
 // TestTaxonomyKeywordNeedsACheck: a schema using the keyword is unsupported
-// unless a check is configured, and so is a form of it the hook does not
-// know.
+// unless a check is configured; a value the reference refuses makes the
+// schema invalid in both.
 func TestTaxonomyKeywordNeedsACheck(t *testing.T) {
-	doc := taxonomyAdSchema(t)
+	doc := readFile(t, jobAdSchema)
 	_, err := Compile("tax.schema.json", doc, nil, Options{})
 	var ue *UnsupportedError
-	if !errors.As(err, &ue) || ue.Keyword != TaxonomyKeyword || !strings.Contains(ue.Location, "#/properties/") {
+	if !errors.As(err, &ue) || ue.Keyword != TaxonomyKeyword || !strings.Contains(ue.Location, "#/") {
 		t.Fatalf("without a check: %v", err)
 	}
-	tax := Taxonomy(func(string, string) (bool, bool) { return true, false }, Fail)
-	_, err = Compile("tax.schema.json", []byte(`{"properties":{"o":{"x-taxonomy":{"type":"skill","match":"legacy-id"}}}}`), nil, Options{Keywords: []Keyword{tax}})
-	if !errors.As(err, &ue) || ue.Keyword != TaxonomyKeyword+"/match" || !strings.HasSuffix(ue.Location, "#/properties/o") {
-		t.Fatalf("unknown member: %v", err)
-	}
-	_, err = Compile("tax.schema.json", []byte(`{"x-taxonomy":"skill"}`), nil, Options{Keywords: []Keyword{tax}})
-	if err == nil || errors.Is(err, ErrUnsupported) {
-		t.Fatalf("a bad keyword value must make the schema invalid: %v", err)
+	tax := Taxonomy(taxonomy.NewIndex(), Fail)
+	for _, bad := range []string{
+		`{"properties":{"o":{"x-taxonomy":{"type":"skill","match":"legacy-id"}}}}`,
+		`{"x-taxonomy":"skill"}`,
+		`{"x-taxonomy":{"type":"skill","by":"label"}}`,
+	} {
+		_, err = Compile("tax.schema.json", []byte(bad), nil, Options{Keywords: []Keyword{tax}})
+		_, refErr := schema.Compile("tax.schema.json", []byte(bad), nil)
+		if !errors.Is(err, schema.ErrInvalidSchema) || errors.Is(err, ErrUnsupported) || !errors.Is(refErr, schema.ErrInvalidSchema) {
+			t.Errorf("%s: fast %v; reference %v: both must refuse it as invalid", bad, err, refErr)
+		}
 	}
 }

@@ -219,7 +219,7 @@ func TestNoAllocations(t *testing.T) {
 	for _, c := range []struct {
 		opts Options
 		max  float64
-	}{{Options{}, 0}, {Options{Key: "/id", Tombstone: "/removed"}, 1}} {
+	}{{Options{Keywords: allAdsValid(t).Keywords}, 0}, {allAdsValid(t), 1}} {
 		v := mustCompileFile(t, jobAdSchema, nil, c.opts)
 		v.Validate(ad)
 		if n := testing.AllocsPerRun(200, func() { v.Validate(ad) }); n > c.max {
@@ -237,7 +237,7 @@ func TestNoAllocations(t *testing.T) {
 // TestConcurrentUse validates from many goroutines at once (run with -race).
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	v := mustCompileFile(t, jobAdSchema, nil, Options{Key: "/id", Tombstone: "/removed"})
+	v := mustCompileFile(t, jobAdSchema, nil, jobAdOptions(jobAdTaxonomy(t).lookup))
 	recs := append(realAds(t), smallAd(t), []byte(`{"id":"x","id":"y"}`), []byte(`{"id":"1","removed":true}`))
 	want := make([]Result, len(recs))
 	for i, r := range recs {

@@ -35,11 +35,12 @@ type LineResult struct {
 	Seq        uint64           `json:"seq,omitempty"`
 	Error      string           `json:"error,omitempty"`
 	Violations []wire.Violation `json:"violations,omitempty"`
+	Warnings   []wire.Violation `json:"warnings,omitempty"`
 }
 
 // ResultOf is the line result of a hub reply.
 func ResultOf(line int, r wire.Reply) LineResult {
-	return LineResult{Line: line, ID: r.ID, Status: r.Status, Code: r.Code, Key: r.Key, Seq: r.Seq, Error: r.Error, Violations: r.Violations}
+	return LineResult{Line: line, ID: r.ID, Status: r.Status, Code: r.Code, Key: r.Key, Seq: r.Seq, Error: r.Error, Violations: r.Violations, Warnings: r.Warnings}
 }
 
 // Add appends a line's result and counts it.
@@ -65,7 +66,7 @@ func (b *Batch) Refused() int {
 // worse orders refusals for a batch's overall status: a client that can
 // retry (unavailable, rate limited) must see it first.
 var worse = []wire.Status{wire.StatusUnavailable, wire.StatusRateLimited, wire.StatusForbidden,
-	wire.StatusUnknownDataset, wire.StatusConflict, wire.StatusTooLarge, wire.StatusRejected}
+	wire.StatusUnknownDataset, wire.StatusRetired, wire.StatusConflict, wire.StatusTooLarge, wire.StatusRejected}
 
 // Write answers a batch: 200 when every line is stored or duplicate, 202
 // when some are queued and none refused, and otherwise a problem document

@@ -46,6 +46,8 @@ var kinds = map[wire.Code]kind{
 	wire.CodeNotFound:        {http.StatusNotFound, "Not found"},
 	wire.CodeKeysNotShared:   {http.StatusBadRequest, "Keys not shared: each publisher's keys are its own"},
 	wire.CodeUnknownDataset:  {http.StatusNotFound, "Unknown dataset"},
+	wire.CodeRetired:         {http.StatusGone, "Dataset retired: its records can be read, it takes no new ones"},
+	wire.CodeIncompatible:    {http.StatusConflict, "Schema version not compatible; nothing registered"},
 	CodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
 	wire.CodeConflict:        {http.StatusConflict, "Conflict"},
 	wire.CodeTooLarge:        {http.StatusRequestEntityTooLarge, "Too large"},
@@ -79,7 +81,7 @@ func ForStatus(status int) wire.Code {
 
 // order fixes which code ForStatus picks for a status several share.
 var order = []wire.Code{wire.CodeBadRequest, wire.CodeKeysNotShared, CodeUnauthorized, wire.CodeForbidden, wire.CodeNotFound, wire.CodeUnknownDataset,
-	CodeMethodNotAllowed, wire.CodeConflict, wire.CodeTooLarge, CodeUnsupportedMediaType, wire.CodeInvalid,
+	CodeMethodNotAllowed, wire.CodeConflict, wire.CodeIncompatible, wire.CodeRetired, wire.CodeTooLarge, CodeUnsupportedMediaType, wire.CodeInvalid,
 	wire.CodeRateLimited, wire.CodeInternal, CodeHubUnreachable, wire.CodeUnavailable}
 
 // WriteStatus answers status with detail as a problem document (the code
@@ -110,6 +112,8 @@ func OutcomeStatus(s wire.Status) int {
 		return Status(wire.CodeRateLimited)
 	case wire.StatusUnknownDataset:
 		return Status(wire.CodeUnknownDataset)
+	case wire.StatusRetired:
+		return Status(wire.CodeRetired)
 	default:
 		return Status(wire.CodeUnavailable)
 	}
@@ -131,6 +135,10 @@ type Problem struct {
 	// Batch, for an NDJSON batch some of whose lines were refused, is the
 	// whole batch's outcome, line by line.
 	*Batch `json:",omitempty"`
+	// Compatibility, for a schema version refused as incompatible, is the
+	// check's report: every breaking change with its direction and a
+	// pointer into each schema.
+	Compatibility *wire.CompatibilityReport `json:"compatibility,omitempty"`
 
 	header http.Header // extra response headers (Allow, Retry-After)
 }

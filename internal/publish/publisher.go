@@ -122,10 +122,24 @@ func (f *Future) answer(m *nats.Msg, err error) int {
 	return 1
 }
 
+// SendOption tunes one record's request.
+type SendOption func(*nats.Msg)
+
+// WithSchemaVersion pins the schema version the hub validates the record
+// against (the dataset's latest when not given).
+func WithSchemaVersion(n int) SendOption {
+	return func(m *nats.Msg) {
+		if m.Header == nil {
+			m.Header = nats.Header{}
+		}
+		m.Header.Set(wire.RequestSchemaVersion, strconv.Itoa(n))
+	}
+}
+
 // Send starts publishing one record to dataset. id may be empty (the hub
 // assigns a UUIDv7); giving one makes retries safe. It blocks while the
 // window is full.
-func (p *Publisher) Send(ctx context.Context, dataset string, data []byte, id string) (*Future, error) {
+func (p *Publisher) Send(ctx context.Context, dataset string, data []byte, id string, opts ...SendOption) (*Future, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -135,6 +149,13 @@ func (p *Publisher) Send(ctx context.Context, dataset string, data []byte, id st
 	var h nats.Header
 	if id != "" {
 		h = nats.Header{wire.RequestRecordID: {id}}
+	}
+	if len(opts) > 0 {
+		m := &nats.Msg{Header: h}
+		for _, o := range opts {
+			o(m)
+		}
+		h = m.Header
 	}
 	if err := p.send(dataset, f, data, h); err != nil {
 		return nil, err
@@ -175,8 +196,8 @@ func (p *Publisher) send(dataset string, w waiter, data []byte, h nats.Header) e
 }
 
 // Publish sends one record and waits for its outcome.
-func (p *Publisher) Publish(ctx context.Context, dataset string, data []byte, id string) (wire.Reply, error) {
-	f, err := p.Send(ctx, dataset, data, id)
+func (p *Publisher) Publish(ctx context.Context, dataset string, data []byte, id string, opts ...SendOption) (wire.Reply, error) {
+	f, err := p.Send(ctx, dataset, data, id, opts...)
 	if err != nil {
 		return wire.Reply{}, err
 	}
@@ -246,6 +267,22 @@ func (p *Publisher) FailSubject(subject string, err error) {
 		if w.subject() == subject {
 			toks = append(toks, tok)
 		}
+	}
+	p.mu.Unlock()
+	for _, tok := range toks {
+		p.finish(tok, nil, err)
+	}
+}
+
+// FailAll ends every outstanding future with err: the caller learned that
+// the connection was lost, and with it the answers to requests already
+// sent (the hub may or may not have stored them; a retry under the same
+// record id is stored once).
+func (p *Publisher) FailAll(err error) {
+	p.mu.Lock()
+	toks := make([]uint64, 0, len(p.waiting))
+	for tok := range p.waiting {
+		toks = append(toks, tok)
 	}
 	p.mu.Unlock()
 	for _, tok := range toks {

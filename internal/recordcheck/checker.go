@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
@@ -20,10 +21,11 @@ type Options struct {
 	// Tombstone is the JSON pointer of the boolean tombstone flag ("" for
 	// none).
 	Tombstone string
-	// Keywords are custom keywords for the fast path (the registry's
-	// taxonomy keyword, say: fastschema.Taxonomy with the taxonomy index's
-	// lookup). A schema using a custom keyword the fast path is not given
-	// is checked by the reference.
+	// Keywords are custom keywords for the fast path. A schema using a
+	// custom keyword the fast path is not given is checked by the
+	// reference, except the taxonomy keyword: unless given here, it is
+	// made from the reference's own taxonomy and reaction to deprecated
+	// concepts (see [New]).
 	Keywords []fastschema.Keyword
 }
 
@@ -46,12 +48,22 @@ type Checker struct {
 // goes to the reference, and [Checker.Validator] says why. Bad options (a
 // key that is not a JSON pointer) are an error wrapping
 // fastschema.ErrInvalidOption.
+//
+// A schema using the taxonomy keyword gets it on the fast path as the
+// reference was compiled with it: the same lookup and reaction to
+// deprecated concepts (schema.WithTaxonomy, schema.WithDeprecated), or,
+// compiled without a lookup, a keyword that reads its value and lets every
+// string pass, as the reference does.
 func New(ref *schema.Schema, doc []byte, resources map[string][]byte, o Options) (*Checker, error) {
 	if ref == nil {
 		return nil, errors.New("recordcheck: no reference schema")
 	}
 	c := &Checker{ref: ref, key: o.Key, tomb: o.Tombstone, keyed: o.Key != "", tombed: o.Tombstone != ""}
-	fast, err := fastschema.Compile(ref.Name(), doc, resources, fastschema.Options{Key: o.Key, Tombstone: o.Tombstone, Keywords: o.Keywords})
+	kws := o.Keywords
+	if ref.UsesTaxonomy() && !slices.ContainsFunc(kws, func(k fastschema.Keyword) bool { return k.Name == fastschema.TaxonomyKeyword }) {
+		kws = append(kws[:len(kws):len(kws)], taxonomyOf(ref))
+	}
+	fast, err := fastschema.Compile(ref.Name(), doc, resources, fastschema.Options{Key: o.Key, Tombstone: o.Tombstone, Keywords: kws})
 	var ue *fastschema.UnsupportedError
 	switch {
 	case err == nil:
@@ -69,6 +81,21 @@ func New(ref *schema.Schema, doc []byte, resources map[string][]byte, o Options)
 		c.why = "the fast validator could not compile it: " + err.Error()
 	}
 	return c, nil
+}
+
+// taxonomyOf is the fast path's taxonomy keyword as ref judges it.
+func taxonomyOf(ref *schema.Schema) fastschema.Keyword {
+	if l := ref.Taxonomy(); l != nil {
+		return fastschema.Taxonomy(l, fastschema.DeprecatedOutcome(ref.Deprecated()))
+	}
+	// No lookup: the reference reads the keyword's value but checks no
+	// record against it (schema.Schema.UncheckedKeywords).
+	return fastschema.Keyword{Name: fastschema.TaxonomyKeyword, Compile: func(value any) (fastschema.StringCheck, error) {
+		if _, err := schema.ParseTaxonomyRef(value); err != nil {
+			return nil, err
+		}
+		return func(string) fastschema.Outcome { return fastschema.Pass }, nil
+	}}
 }
 
 // Reference returns a checker that uses the reference for every record, as
@@ -103,6 +130,9 @@ func (c *Checker) Validator() string {
 	return "reference (" + c.why + ")"
 }
 
+// Fields returns the key and tombstone pointers the checker was made for.
+func (c *Checker) Fields() (key, tombstone string) { return c.key, c.tomb }
+
 // Fast reports whether the one-pass validator judges records.
 func (c *Checker) Fast() bool { return c.fast != nil }
 
@@ -122,6 +152,9 @@ type Result struct {
 	KeyProblem string
 	// Tombstone reports whether the tombstone flag is true.
 	Tombstone bool
+	// Warnings are the reference's warnings about a valid record (deprecated
+	// taxonomy concepts, for a schema compiled to warn about them).
+	Warnings []schema.Violation
 	// Reference reports that the reference judged the record (the fast
 	// path refused it, found no usable key, or is not used for the schema).
 	Reference bool
@@ -141,7 +174,7 @@ func (c *Checker) Check(data []byte, lim schema.Limits) Result {
 		return Result{Key: r.Key, Tombstone: r.Tombstone}
 	}
 	// Refused, an unusable key or a warning: the reference says what
-	// users see.
+	// users see (the warnings too).
 	res := c.reference(data, lim)
 	res.Disagreement = !r.Valid && res.Violations == nil
 	return res
@@ -154,7 +187,7 @@ func (c *Checker) reference(data []byte, lim schema.Limits) Result {
 	if len(viol) > 0 {
 		return Result{Violations: viol, Reference: true}
 	}
-	res := Result{Reference: true}
+	res := Result{Reference: true, Warnings: c.ref.Warnings(v)}
 	if c.keyed {
 		res.Key, res.KeyProblem = KeyOf(v, c.key)
 	}

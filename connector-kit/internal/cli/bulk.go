@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,10 +35,10 @@ type importInput struct {
 	read    func(fn func(recordfile.Record) error) error
 }
 
-func openInput(path string, stdin io.Reader) (importInput, error) {
+func openInput(path string, stdin io.Reader, o recordfile.Options) (importInput, error) {
 	if path == "-" {
 		return importInput{name: "stdin", idName: "stdin", read: func(fn func(recordfile.Record) error) error {
-			return recordfile.ReadStream("stdin", stdin, fn)
+			return recordfile.ReadStreamWith("stdin", stdin, o, fn)
 		}}, nil
 	}
 	st, err := os.Stat(path)
@@ -45,13 +46,13 @@ func openInput(path string, stdin io.Reader) (importInput, error) {
 		return importInput{}, fmt.Errorf("records: %w", err)
 	}
 	return importInput{name: path, idName: filepath.Base(path), regular: st.Mode().IsRegular(), read: func(fn func(recordfile.Record) error) error {
-		return recordfile.ReadFile(path, fn)
+		return recordfile.ReadFileWith(path, o, fn)
 	}}, nil
 }
 
 func importCmd() *cobra.Command {
 	var hf hubFlags
-	var dataset, idFrom string
+	var dataset, idFrom, mapKey string
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "import --dataset D FILE... (- for standard input)",
@@ -63,7 +64,10 @@ publish to D; 2 for an unknown dataset or a hub that cannot be reached.
 
 An input is a file, a named pipe, or - (standard input). A .ndjson or .jsonl name means one
 record per line, a .json name one document (a record or an array of them); any other name,
-and standard input, is told by its content. Every input is read once, except regular files,
+and standard input, is told by its content. With --map-key FIELD a JSON document that is
+an object whose member values are all objects is a map of records, the shape JobTech
+publishes its taxonomy in ({"vrDq_rUY_7PX": {"label": …, "type": …}, …}): each member is
+one record, with its name put in FIELD. Every input is read once, except regular files,
 which are counted first so the progress bar knows the total; for a pipe a spinner shows the
 count and the rate instead. The progress display is drawn only when standard error is a
 terminal (never with --quiet).
@@ -78,7 +82,7 @@ stored each time; run it again the same way (same file name, or - again) to get 
 		Example: `  connector import --dataset jobads --credentials jobbland.nk testdata/jobtech/job-ads.ndjson
   cat testdata/jobtech/job-ads.ndjson | connector import --dataset jobads --credentials jobbland.nk -
   connector import --dataset jobads --credentials jobbland.nk --id-from id testdata/jobtech/job-ads.ndjson
-  connector import -d taxonomy-concepts --credentials arbetsformedlingen.nk -q testdata/jobtech/taxonomy-concepts.json
+  connector import -d taxonomy-concepts --credentials arbetsformedlingen.nk --map-key id -q testdata/jobtech/taxonomy-concepts.json
   connector import --dataset jobads --credentials jobbland.nk --hub tls://hub.example.org:4222 --ca ca.pem testdata/jobtech/job-ads.ndjson`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) (err error) {
@@ -88,7 +92,7 @@ stored each time; run it again the same way (same file name, or - again) to get 
 			var inputs []importInput
 			countable := true
 			for _, f := range files {
-				in, err := openInput(f, cmd.InOrStdin())
+				in, err := openInput(f, cmd.InOrStdin(), recordfile.Options{MapKey: mapKey})
 				if err != nil {
 					return err
 				}
@@ -111,7 +115,7 @@ stored each time; run it again the same way (same file name, or - again) to get 
 			}
 			out := cmd.OutOrStdout()
 			bar := newProgress(cmd.ErrOrStderr(), total, quiet)
-			var read, stored, dups, rejected int
+			var read, stored, dups, rejected, warned int
 			start := time.Now()
 			var chunk []recordfile.Record
 			var ids []string
@@ -137,6 +141,14 @@ stored each time; run it again the same way (same file name, or - again) to get 
 				}
 				for i, r := range res {
 					var ve *kit.ValidationError
+					if len(r.Warnings) > 0 {
+						warned++
+						bar.clear()
+						fmt.Fprintf(out, "%s: stored with %d warning(s)\n", chunk[i].Where(), len(r.Warnings))
+						for _, w := range r.Warnings {
+							fmt.Fprintf(out, "    warning: %s\n", w)
+						}
+					}
 					switch {
 					case r.Err == nil && r.Duplicate:
 						dups++
@@ -147,9 +159,9 @@ stored each time; run it again the same way (same file name, or - again) to get 
 						for _, v := range ve.Violations {
 							vs = append(vs, v.String())
 						}
-						refuse(chunk[i], fmt.Sprintf("%d violation(s)", len(vs)), vs...)
+						refuse(chunk[i], fmt.Sprintf("%d violation(s)", len(vs)), append(vs, mapHint(chunk[i].Data, mapKey, vs)...)...)
 					case errors.Is(r.Err, kit.ErrConflict), errors.Is(r.Err, kit.ErrTooLarge):
-						refuse(chunk[i], r.Err.Error())
+						refuse(chunk[i], r.Err.Error(), mapHint(chunk[i].Data, mapKey, []string{"maxBytes"})...)
 					default:
 						return fmt.Errorf("%s: %w\n%d records stored so far; run the same command again: what is stored answers duplicate", chunk[i].Where(), r.Err, stored+dups)
 					}
@@ -185,8 +197,12 @@ stored each time; run it again the same way (same file name, or - again) to get 
 			}
 			bar.finish()
 			el := time.Since(start)
-			fmt.Fprintf(out, "%d records in %s (%.0f records/s): %d stored, %d duplicates, %d rejected\n",
+			fmt.Fprintf(out, "%d records in %s (%.0f records/s): %d stored, %d duplicates, %d rejected",
 				read, el.Round(time.Millisecond), float64(read)/el.Seconds(), stored, dups, rejected)
+			if warned > 0 {
+				fmt.Fprintf(out, ", %d with warnings", warned)
+			}
+			fmt.Fprintln(out)
 			if rejected > 0 {
 				return exitCode(clirun.Refused)
 			}
@@ -197,6 +213,7 @@ stored each time; run it again the same way (same file name, or - again) to get 
 	hf.register(cmd)
 	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
 	f.StringVar(&idFrom, "id-from", "", "make record ids from this field (or JSON pointer) and the record's hash")
+	f.StringVar(&mapKey, "map-key", "", "read a JSON object of objects ({key: {...}}) as one record per member, its name in this field")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress display")
 	_ = cmd.MarkFlagRequired("dataset")
 	_ = cmd.RegisterFlagCompletionFunc("dataset", hf.datasetNames)
@@ -297,4 +314,18 @@ actor subscribe, 2 for an unknown dataset.`,
 	hf.register(cmd)
 	cmd.Flags().BoolVar(&all, "all", false, "print the stored records first")
 	return cmd
+}
+
+// mapHint suggests --map-key for a record refused as too large that is a
+// map of records (JobTech's taxonomy file read as one record).
+func mapHint(data []byte, mapKey string, why []string) []string {
+	if mapKey != "" || !recordfile.IsMap(data) {
+		return nil
+	}
+	for _, w := range why {
+		if strings.Contains(w, "maxBytes") {
+			return []string{"hint: this document is a map of records ({key: {...}}): --map-key FIELD publishes each member as a record, its name in FIELD"}
+		}
+	}
+	return nil
 }

@@ -132,7 +132,9 @@ func TestRunBeyondLoopbackNeedsAToken(t *testing.T) {
 	}
 	// stderr is copied by its own goroutine: the warning may trail the
 	// ready line on stdout a little.
-	warned := func() bool { return strings.Contains(c.log(), "level=WARN") && strings.Contains(c.log(), "beyond this machine") }
+	warned := func() bool {
+		return strings.Contains(c.log(), "level=WARN") && strings.Contains(c.log(), "beyond this machine")
+	}
 	for deadline := time.Now().Add(5 * time.Second); !warned() && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -78,7 +78,7 @@ func TestAuditTamperingOnDiskIsReported(t *testing.T) {
 			// The restart itself writes a damage.found entry (the hub's
 			// integrity record sees the audit stream's loss), so the log
 			// verify finds was started again after the deletion.
-			want: []string{"[deleted]", "the log was deleted and started again", "the anchored entries 1 to 3 are gone", "anchor: seq 3"},
+			want: []string{"[deleted]", "the log was deleted and started again", "the anchored entries 1 to 4 are gone", "anchor: seq 4"},
 		},
 		{
 			name: "last entry cut with the index file",
@@ -95,7 +95,7 @@ func TestAuditTamperingOnDiskIsReported(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want: []string{"[truncated]", "the log was cut back before the anchored entry 3 and written again", "anchor: seq 3"},
+			want: []string{"[truncated]", "the log was cut back before the anchored entry 4 and written again", "anchor: seq 4"},
 		},
 		{
 			name: "last entry edited in place",
@@ -114,7 +114,7 @@ func TestAuditTamperingOnDiskIsReported(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want: []string{"first bad entry: seq 3", "entry 3 cannot be read", "anchor: seq 3"},
+			want: []string{"first bad entry: seq 4", "entry 4 cannot be read", "anchor: seq 4"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,12 +132,12 @@ func TestAuditTamperingOnDiskIsReported(t *testing.T) {
 					t.Fatalf("%v: %d %s%s", args, code, out, errOut)
 				}
 			}
-			if out, code := verifyCLI(t, h, data); code != 0 || !strings.Contains(out, "intact: 3 entries") {
+			if out, code := verifyCLI(t, h, data); code != 0 || !strings.Contains(out, "intact: 4 entries") {
 				t.Fatalf("verify before: %d\n%s", code, out)
 			}
-			h.stop(t) // anchors the head: entry 3
+			h.stop(t) // anchors the head: entry 4 (the start applied datasets and policies: entries 1 and 2)
 			anchors, err := os.ReadFile(filepath.Join(data+"-audit", "anchors.ndjson"))
-			if err != nil || !bytes.Contains(anchors, []byte(`"seq":3`)) {
+			if err != nil || !bytes.Contains(anchors, []byte(`"seq":4`)) {
 				t.Fatalf("anchor file beside the data dir: %v\n%s", err, anchors)
 			}
 

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -201,6 +202,9 @@ func TestEndToEnd(t *testing.T) {
 	in.Write(bytes.TrimSpace(hubtest.ReadFile(t, filepath.Join(hubtest.JobTechData(), "job-ads.ndjson"))))
 	in.WriteByte('\n')
 	invalid, _ := filepath.Glob(filepath.Join(hubtest.SchemasDir(), "jobads", "examples", "invalid", "*.json"))
+	// Ad 23174210 is invalid only against the real taxonomy, which this hub
+	// has not loaded (taxonomy_e2e_test.go publishes it first).
+	invalid = slices.DeleteFunc(invalid, func(f string) bool { return filepath.Base(f) == "ad-23174210.json" })
 	for _, f := range invalid {
 		var c bytes.Buffer
 		if err := json.Compact(&c, hubtest.ReadFile(t, f)); err != nil {

@@ -12,6 +12,8 @@ import (
 //   - subscribe: hub.subscribe/hub.unsubscribe.<dataset>.<actor> to ask for
 //     a subscription, and deliver.<actor>.<dataset>.> to receive it
 //   - read-schema: hub.schema.<dataset>.<actor>
+//   - register-schema: hub.schema.register.<dataset>.<actor>, to register
+//     a new version of the dataset's schema (checked for compatibility)
 //
 // and always the actor's own inbox for replies and the public catalog of
 // dataset names. The grant ends when the
@@ -39,6 +41,8 @@ func GrantFor(actor string, r policy.Rights) natsd.Grant {
 			g.Subscribe = append(g.Subscribe, wire.DeliverSubject(actor, gr.Dataset, ">"))
 		case policy.ActionReadSchema:
 			g.Publish = append(g.Publish, wire.ServiceSubject(wire.SchemaPrefix, gr.Dataset, actor))
+		case policy.ActionRegisterSchema:
+			g.Publish = append(g.Publish, wire.ServiceSubject(wire.RegisterSchemaPrefix, gr.Dataset, actor))
 		}
 	}
 	return g

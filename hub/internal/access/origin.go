@@ -8,43 +8,32 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/hub/internal/applied"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
 )
 
-// Routes by which a policy set is put in force.
+// Routes by which a policy set is put in force, and who applies the folder
+// at start: the one rule of package applied, shared with the datasets.
 const (
 	// RouteFolder is the policies folder, applied by `hub serve` at start.
-	RouteFolder = "folder"
+	RouteFolder = applied.RouteFolder
 	// RouteAPI is the admin API (`hub policy apply` uses it).
-	RouteAPI = "api"
+	RouteAPI = applied.RouteAPI
 )
 
 // ByStart is who applies the policies folder at start.
-const ByStart = "hub-start"
+const ByStart = applied.ByStart
 
 // originKey holds the Origin of the set under policyKey.
 const originKey = "origin"
 
 // Origin says how the policy set in force was applied, so a start can tell
 // an edited folder from a folder about to undo what an admin applied since.
-type Origin struct {
-	// Route is RouteFolder or RouteAPI.
-	Route string `json:"route"`
-	// By is who applied it: ByStart for the folder, "admin" for the API.
-	By string `json:"by"`
-	// Source is where the files came from: the folder's absolute path, or
-	// what an API client said it sent (the CLI sends the path given to -f).
-	Source string `json:"source,omitempty"`
-	// Digest is the digest of the set applied.
-	Digest string `json:"digest"`
-	// At is when it was applied.
-	At time.Time `json:"at"`
-}
+type Origin = applied.Origin
 
 // PolicyOrigin is how the set in force was applied; Route is "" when that
 // is unknown (a set applied before the hub recorded it, or none yet).
@@ -73,13 +62,9 @@ func (s *Service) readApplied(ctx context.Context) (*policy.Set, Origin, error) 
 	if err != nil {
 		return nil, Origin{}, fmt.Errorf("applied policies: %w", err)
 	}
-	var o Origin
-	if e, err := s.kv.Get(ctx, originKey); err == nil {
-		if json.Unmarshal(e.Value(), &o) != nil || o.Digest != set.Digest() {
-			o = Origin{} // written for another set: unknown
-		}
-	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, Origin{}, fmt.Errorf("read how the policies were applied: %w", err)
+	o, err := applied.Read(ctx, s.kv, originKey, set.Digest())
+	if err != nil {
+		return nil, Origin{}, err
 	}
 	return set, o, nil
 }
@@ -88,12 +73,8 @@ func (s *Service) readApplied(ctx context.Context) (*policy.Set, Origin, error) 
 // after the files and carries their digest, so a crash between the two
 // writes leaves an origin that is recognisably not the set's (unknown).
 func (s *Service) writeOrigin(ctx context.Context, o Origin) error {
-	b, err := json.Marshal(o)
-	if err != nil {
-		return fmt.Errorf("encode policy origin: %w", err)
-	}
-	if _, err := s.kv.Put(ctx, originKey, b); err != nil {
-		return fmt.Errorf("persist policy origin: %w", err)
+	if err := applied.Write(ctx, s.kv, originKey, o); err != nil {
+		return err
 	}
 	s.origin.Store(&o)
 	return nil
@@ -101,21 +82,21 @@ func (s *Service) writeOrigin(ctx context.Context, o Origin) error {
 
 // loadInitial puts the start-up policies in force (see LoadInitial).
 func (s *Service) loadInitial(ctx context.Context, dir string) error {
-	applied, origin, err := s.readApplied(ctx)
+	inForce, origin, err := s.readApplied(ctx)
 	if err != nil {
 		return err
 	}
-	if applied != nil {
-		s.set.Store(applied)
+	if inForce != nil {
+		s.set.Store(inForce)
 		o := origin
 		s.origin.Store(&o)
 	}
 	keep := func(why string) {
-		if applied == nil {
+		if inForce == nil {
 			s.log.Warn(why+"; no policies were ever applied, so every actor is denied until an admin runs `hub policy apply -f DIR`", "folder", dir)
 			return
 		}
-		s.log.Info(why+"; keeping the set last applied", "folder", dir, "policies", applied.Len(), "digest", applied.Digest()[:12],
+		s.log.Info(why+"; keeping the set last applied", "folder", dir, "policies", inForce.Len(), "digest", inForce.Digest()[:12],
 			"applied_route", origin.Route, "applied_by", origin.By, "applied_source", origin.Source, "applied_at", origin.At)
 	}
 	if dir == "" {
@@ -137,8 +118,8 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 		abs = dir
 	}
 	from := Origin{Route: RouteFolder, By: ByStart, Source: abs}
-	if applied != nil && applied.Digest() != set.Digest() && !(origin.Route == RouteFolder && origin.Source == abs) {
-		s.override(applied, origin, set, abs)
+	if inForce != nil && applied.Overrides(inForce.Digest(), origin, set.Digest(), abs) {
+		s.override(inForce, origin, set, abs)
 	}
 	_, err = s.ApplyFrom(ctx, set, from)
 	return err
@@ -146,27 +127,19 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 
 // override says loudly, in the log and the audit log, that the folder is
 // about to replace a set applied another way, and what that drops.
-func (s *Service) override(applied *policy.Set, origin Origin, set *policy.Set, folder string) {
-	d := policy.DiffSets(applied, set)
-	how := "applied " + origin.Route
-	switch {
-	case origin.Route == RouteAPI:
-		how = "applied through the admin API/CLI by " + origin.By
-	case origin.Route == RouteFolder:
-		how = "applied from another folder (" + origin.Source + ")"
-	case origin.Route == "":
-		how = "applied by an unrecorded route (before the hub recorded how)"
-	}
+func (s *Service) override(inForce *policy.Set, origin Origin, set *policy.Set, folder string) {
+	d := policy.DiffSets(inForce, set)
+	how := origin.How()
 	s.log.Warn("policies folder replaces the set "+how+" (policy ids: dropped, added, changed); "+
 		"to keep an applied set, start with --policies '' (config: policies: \"\") and apply files with `hub policy apply`",
 		"folder", folder, "dropped", d.Removed, "added", d.Added, "changed", d.Changed, "groups_changed", d.Groups,
 		"applied_route", origin.Route, "applied_by", origin.By, "applied_source", origin.Source, "applied_at", origin.At,
-		"applied_digest", applied.Digest()[:12], "folder_digest", set.Digest()[:12])
+		"applied_digest", inForce.Digest()[:12], "folder_digest", set.Digest()[:12])
 	var prev any
 	if origin.Route != "" {
 		prev = origin
 	}
 	s.record(audit.Entry{Kind: audit.KindPolicyOverride, Actor: ByStart, Subject: set.Digest()[:12],
-		Detail: mustJSON(map[string]any{"folder": folder, "digest": set.Digest(), "previous_digest": applied.Digest(), "previous_origin": prev,
+		Detail: mustJSON(map[string]any{"folder": folder, "digest": set.Digest(), "previous_digest": inForce.Digest(), "previous_origin": prev,
 			"dropped": d.Removed, "added": d.Added, "changed": d.Changed, "groups_changed": d.Groups})})
 }

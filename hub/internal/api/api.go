@@ -17,6 +17,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
+	"github.com/jobtech-dev/datahub/hub/internal/datasets"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -27,6 +28,9 @@ import (
 // Deps are what the API serves from.
 type Deps struct {
 	Registry *registry.Registry
+	// Datasets changes the registry: folders applied, schema versions
+	// registered, datasets deleted.
+	Datasets *datasets.Service
 	// JetStream reads records and stream state.
 	JetStream jetstream.JetStream
 	// Publisher sends admin-published records through the ingest path, so
@@ -125,6 +129,14 @@ func (a *api) routes() http.Handler {
 	v1.HandleFunc("GET /api/v1/datasets", h(a.listDatasets))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}", h(a.getDataset))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schema", h(a.getSchema))
+	v1.HandleFunc("PUT /api/v1/datasets", h(a.applyDatasets))
+	v1.HandleFunc("DELETE /api/v1/datasets/{dataset}", h(a.deleteDataset))
+	v1.HandleFunc("GET /api/v1/registry", h(a.registryState))
+	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schemas", h(a.listSchemas))
+	v1.HandleFunc("POST /api/v1/datasets/{dataset}/schemas", h(a.addSchema))
+	v1.HandleFunc("POST /api/v1/datasets/{dataset}/schemas/check", h(a.checkSchema))
+	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schemas/diff", h(a.diffSchemas))
+	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schemas/{version}", h(a.getSchemaVersion))
 	v1.HandleFunc("POST /api/v1/datasets/{dataset}/records", h(a.publishRecords))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/records", h(a.readRecords))
 	v1.HandleFunc("GET /api/v1/datasets/{dataset}/snapshot", h(a.readSnapshot))

@@ -184,8 +184,12 @@ func TestPublishAndRead(t *testing.T) {
 	n := hubtest.StartNew(t)
 	c := newClient(t, n)
 	var batch bytes.Buffer
-	for _, f := range []string{"ad-22884504.json", "ad-23174210.json", "ad-23187561.json"} {
-		batch.Write(bytes.TrimSpace(example(t, "jobads", "valid", f)))
+	// Ad 23174210 is under invalid/: five of its concept ids and its country
+	// code are not in the real taxonomy snapshot; this hub has no taxonomy
+	// loaded, so it stores it.
+	for _, f := range []string{"valid/ad-22884504.json", "invalid/ad-23174210.json", "valid/ad-23187561.json"} {
+		dir, name, _ := strings.Cut(f, "/")
+		batch.Write(bytes.TrimSpace(example(t, "jobads", dir, name)))
 		batch.WriteByte('\n')
 	}
 	batch.WriteString("{not json\n")

@@ -15,10 +15,11 @@ func TestAuditRoutes(t *testing.T) {
 	n := hubtest.StartNew(t)
 	c := newClient(t, n)
 
-	// The start applied the policies: that entry is anchored at once.
+	// The start applied the datasets and the policies: those entries are
+	// anchored at once.
 	resp, body := c.do(http.MethodGet, "/api/v1/audit/anchor", "", nil)
 	var an audit.Anchor
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &an) != nil || an.Seq != 1 || an.Sig == "" {
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &an) != nil || an.Seq != 2 || an.Sig == "" {
 		t.Fatalf("anchor: %d %s", resp.StatusCode, body)
 	}
 	resp, body = c.do(http.MethodGet, "/api/v1/audit/verify", "", nil)

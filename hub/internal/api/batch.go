@@ -155,7 +155,7 @@ func (lr *lineReader) next() (batchLine, error) {
 // answers with every line's outcome once all are known. Memory stays
 // bounded by the batchLimiter, not by the body: a line is held only until
 // it is sent, and no more bytes are in flight than the limiter allows.
-func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset string) error {
+func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset string, pin ...publish.SendOption) error {
 	if r.ContentLength > a.MaxBatchBytes {
 		return problem.New(wire.CodeTooLarge, fmt.Sprintf("batch of %d bytes is larger than %d bytes: split it", r.ContentLength, a.MaxBatchBytes))
 	}
@@ -165,7 +165,7 @@ func (a *api) publishBatch(w http.ResponseWriter, r *http.Request, dataset strin
 	}
 	defer a.batches.done()
 	ctx := r.Context()
-	b := &batch{a: a, dataset: dataset, idFrom: r.URL.Query().Get("id_from"), res: problem.Batch{Dataset: dataset, Counts: map[wire.Status]int{}}}
+	b := &batch{a: a, dataset: dataset, idFrom: r.URL.Query().Get("id_from"), pin: pin, res: problem.Batch{Dataset: dataset, Counts: map[wire.Status]int{}}}
 	defer b.abandon()
 	lines := newLineReader(http.MaxBytesReader(w, r.Body, a.MaxBatchBytes), a.MaxRecordBytes+recordSlack)
 	for {
@@ -216,7 +216,8 @@ func (b *batch) cut(p *problem.Problem) *problem.Problem {
 type batch struct {
 	a       *api
 	dataset string
-	idFrom  string // ?id_from=: record ids from this field and the content
+	idFrom  string               // ?id_from=: record ids from this field and the content
+	pin     []publish.SendOption // the schema version pinned, if any
 	res     problem.Batch
 	queue   []inflight // sent, not yet answered, oldest first
 }
@@ -259,7 +260,7 @@ func (b *batch) send(ctx context.Context, l batchLine) error {
 			return err
 		}
 	}
-	f, err := b.a.Publisher.Send(ctx, b.dataset, l.data, id)
+	f, err := b.a.Publisher.Send(ctx, b.dataset, l.data, id, b.pin...)
 	if err != nil {
 		b.a.batches.give(size)
 		if ctx.Err() != nil {

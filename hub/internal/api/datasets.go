@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/problem"
@@ -23,11 +24,23 @@ type DatasetInfo struct {
 	DedupeWindow  string `json:"dedupe_window"`
 	MaxPerKey     int64  `json:"max_per_key,omitempty"`
 	SchemaVersion int    `json:"schema_version"`
-	// Validator is what checks the dataset's records: "fast" (the one-pass
-	// validator compiled from the schema) or "reference (why)", e.g.
-	// "reference (unsupported keyword $dynamicRef at /properties/x)".
-	Validator string       `json:"validator"`
-	Stats     *store.Stats `json:"stats,omitempty"`
+	// Validator is what checks records of the latest schema version: "fast"
+	// (the one-pass validator compiled from the schema) or "reference
+	// (why)", e.g. "reference (unsupported keyword $dynamicRef at
+	// /properties/x)".
+	Validator string `json:"validator"`
+	// Compatibility and CompatibilityPolicy are how a new schema version
+	// is checked.
+	Compatibility       string `json:"compatibility,omitempty"`
+	CompatibilityPolicy string `json:"compatibility_policy,omitempty"`
+	// Retired is set for a dataset taken out of the declarations: its
+	// records are kept and readable, publishes are refused.
+	Retired *registry.Retirement `json:"retired,omitempty"`
+	Stats   *store.Stats         `json:"stats,omitempty"`
+	// Versions lists its schema versions (GET of one dataset only).
+	Versions []wire.SchemaVersionInfo `json:"versions,omitempty"`
+	// File is the declaration file it was last applied from (one dataset only).
+	File string `json:"file,omitempty"`
 }
 
 func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
@@ -37,7 +50,7 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 	}
 	i := DatasetInfo{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
 		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
-		SchemaVersion: d.SchemaVersion, Validator: d.Validator()}
+		SchemaVersion: d.SchemaVersion, Validator: d.Validator(), Compatibility: string(d.Compatibility), CompatibilityPolicy: string(d.CompatibilityPolicy), Retired: d.Retired}
 	if st, err := store.DatasetStats(r.Context(), a.JetStream, d.Name); err == nil {
 		i.Stats = &st
 	} else {
@@ -73,7 +86,9 @@ func (a *api) getDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return problem.WriteJSON(w, http.StatusOK, a.info(r, d))
+	i := a.info(r, d)
+	i.Versions, i.File = delivery.VersionList(d).Versions, d.File
+	return problem.WriteJSON(w, http.StatusOK, i)
 }
 
 func (a *api) getSchema(w http.ResponseWriter, r *http.Request) error {

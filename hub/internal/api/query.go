@@ -16,12 +16,15 @@ import (
 // ignored: a misspelt ?id_form= that is silently dropped stores records
 // under other ids than the client meant. A route missing here takes none.
 var queryParams = map[string][]string{
-	"POST /api/v1/datasets/{dataset}/records":    {"id_from"},
-	"GET /api/v1/datasets/{dataset}/records":     {"after", "since", "snapshot", "follow"},
-	"GET /api/v1/datasets/{dataset}/deadletters": {"after"},
-	"GET /api/v1/policies/check":                 {"actor", "action", "dataset", "ip", "at"},
-	"GET /api/v1/policies/explain":               {"actor", "dataset", "action"},
-	"GET /api/v1/audit":                          {"n", "follow"},
+	"POST /api/v1/datasets/{dataset}/records":     {"id_from"},
+	"GET /api/v1/datasets/{dataset}/records":      {"after", "since", "snapshot", "follow"},
+	"GET /api/v1/datasets/{dataset}/deadletters":  {"after"},
+	"GET /api/v1/policies/check":                  {"actor", "action", "dataset", "ip", "at"},
+	"GET /api/v1/policies/explain":                {"actor", "dataset", "action"},
+	"GET /api/v1/audit":                           {"n", "follow"},
+	"DELETE /api/v1/datasets/{dataset}":           {"confirm"},
+	"GET /api/v1/datasets/{dataset}/schemas/diff": {"from", "to"},
+	"GET /api/v1/asyncapi.json":                   {"actor"},
 }
 
 // checkQuery refuses a request with a query parameter its route does not

@@ -18,6 +18,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
 	"github.com/jobtech-dev/datahub/internal/problem"
+	"github.com/jobtech-dev/datahub/internal/publish"
 	"github.com/jobtech-dev/datahub/internal/recordid"
 )
 
@@ -29,10 +30,14 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	pin, err := pinned(r)
+	if err != nil {
+		return err
+	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/x-ndjson", "application/ndjson", "application/jsonl":
-		return a.publishBatch(w, r, d.Name)
+		return a.publishBatch(w, r, d.Name, pin...)
 	case "", "application/json":
 	default:
 		return problem.New(problem.CodeUnsupportedMediaType, fmt.Sprintf("content type %q: send application/json (one record) or application/x-ndjson (a batch)", ct))
@@ -58,7 +63,7 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), publishTimeout)
 	defer cancel()
-	reply, err := a.Publisher.Publish(ctx, d.Name, body, id)
+	reply, err := a.Publisher.Publish(ctx, d.Name, body, id, pin...)
 	if err != nil {
 		return problem.New(wire.CodeUnavailable, "record not stored, retry: "+err.Error())
 	}
@@ -74,6 +79,20 @@ func (a *api) publishRecords(w http.ResponseWriter, r *http.Request) error {
 		return p
 	}
 	return problem.WriteJSON(w, problem.OutcomeStatus(reply.Status), problem.ResultOf(0, reply))
+}
+
+// pinned reads the schema version a publish request pins
+// (Hub-Schema-Version), as the option that passes it on; none when absent.
+func pinned(r *http.Request) ([]publish.SendOption, error) {
+	v := r.Header.Get(wire.RequestSchemaVersion)
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return nil, problem.New(wire.CodeBadRequest, fmt.Sprintf("header %s: %s is not a schema version number", wire.RequestSchemaVersion, quoteShort(v)))
+	}
+	return []publish.SendOption{publish.WithSchemaVersion(n)}, nil
 }
 
 func (a *api) readRecords(w http.ResponseWriter, r *http.Request) error {

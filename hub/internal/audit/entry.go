@@ -40,6 +40,16 @@ const (
 	KindSubscriptionExpired   = "subscription.expired"
 )
 
+// Kinds of entries about the dataset registry besides [KindDatasetApply]:
+// a start whose schemas folder replaced datasets applied another way, a
+// schema version registered on its own (the admin API or an actor's kit),
+// and a retired dataset deleted with its records.
+const (
+	KindDatasetOverride = "dataset.override"
+	KindSchemaRegister  = "schema.register"
+	KindDatasetDelete   = "dataset.delete"
+)
+
 // Kinds of entries about the hub's own data and its keeping: data found lost
 // or unreadable (at start, or by a read), an admin's acknowledgement of it,
 // a start with no record to compare the streams with, an online backup, and

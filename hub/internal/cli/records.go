@@ -10,12 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
-	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/internal/clirun"
 	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
@@ -26,7 +24,7 @@ const publishChunk = 1000
 
 func publishCmd() *cobra.Command {
 	var cf clientFlags
-	var dataset, idFrom string
+	var dataset, idFrom, mapKey string
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "publish --dataset D FILE...",
@@ -35,10 +33,15 @@ func publishCmd() *cobra.Command {
 or an array) to dataset D as the admin, and prints each record's outcome (with --quiet only
 the records not stored) and a summary. --id-from makes each record's id from that field
 and the record's content, so publishing the same file again stores nothing twice.
+--map-key FIELD reads a JSON document that is an object whose member values are all objects
+as a map of records, the shape JobTech publishes its taxonomy in ({"vrDq_rUY_7PX": {"label":
+…, "type": …}, …}): each member is one record, with its name put in FIELD.
+A record stored with warnings (a deprecated taxonomy concept) is printed with them.
 Exit status 1 if any record was rejected, 2 if some could not be stored now (retry).`,
 		Example: `  hub publish --dataset jobads testdata/jobtech/job-ads.ndjson
   hub publish --dataset jobads --id-from id --quiet testdata/jobtech/job-ads.ndjson
-  hub publish -d jobads schemas/jobads/examples/valid/small-ad.json schemas/jobads/examples/valid/tombstone-22884504.json`,
+  hub publish -d jobads schemas/jobads/examples/valid/small-ad.json schemas/jobads/examples/valid/tombstone-22884504.json
+  hub publish --dataset taxonomy-concepts --map-key id --quiet testdata/jobtech/taxonomy-concepts.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			c, ctx, cancel, err := cf.session(cmd)
@@ -52,7 +55,7 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 			}
 			out := cmd.OutOrStdout()
 			var batch []recordfile.Record
-			var stored, dups, rejected, unavailable int
+			var stored, dups, rejected, unavailable, warned int
 			flush := func() error {
 				if len(batch) == 0 {
 					return nil
@@ -82,6 +85,14 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 						}
 						if !quiet {
 							fmt.Fprintf(out, "%s: %s id=%s key=%s seq=%d\n", r.Where(), o.Status, o.ID, o.Key, o.Seq)
+						} else if len(o.Warnings) > 0 {
+							fmt.Fprintf(out, "%s: %s with %d warning(s) id=%s key=%s\n", r.Where(), o.Status, len(o.Warnings), o.ID, o.Key)
+						}
+						if len(o.Warnings) > 0 {
+							warned++
+						}
+						for _, w := range o.Warnings {
+							fmt.Fprintf(out, "    warning: %s\n", w)
 						}
 						continue
 					case wire.StatusUnavailable:
@@ -97,12 +108,15 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 					for _, v := range o.Violations {
 						fmt.Fprintf(out, "    %s\n", v)
 					}
+					if o.Status == wire.StatusTooLarge && mapKey == "" && recordfile.IsMap(r.Data) {
+						fmt.Fprintln(out, "    hint: this document is a map of records ({key: {...}}): --map-key FIELD publishes each member as a record, its name in FIELD")
+					}
 				}
 				batch = batch[:0]
 				return nil
 			}
 			for _, f := range files {
-				err := recordfile.ReadFile(f, func(r recordfile.Record) error {
+				err := recordfile.ReadFileWith(f, recordfile.Options{MapKey: mapKey}, func(r recordfile.Record) error {
 					batch = append(batch, r)
 					if len(batch) >= publishChunk {
 						return flush()
@@ -116,7 +130,11 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 			if err := flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%d stored, %d duplicates, %d not stored\n", stored, dups, rejected+unavailable)
+			fmt.Fprintf(out, "%d stored, %d duplicates, %d not stored", stored, dups, rejected+unavailable)
+			if warned > 0 {
+				fmt.Fprintf(out, ", %d with warnings", warned)
+			}
+			fmt.Fprintln(out)
 			switch {
 			case unavailable > 0:
 				return exitCode(clirun.Failed)
@@ -129,6 +147,7 @@ Exit status 1 if any record was rejected, 2 if some could not be stored now (ret
 	f := cmd.Flags()
 	f.StringVarP(&dataset, "dataset", "d", "", "dataset to publish to")
 	f.StringVar(&idFrom, "id-from", "", "make each record's id from this field (or /json/pointer) and the record's content")
+	f.StringVar(&mapKey, "map-key", "", "read a JSON object of objects ({key: {...}}) as one record per member, its name in this field")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the records not stored, and the summary")
 	_ = cmd.MarkFlagRequired("dataset")
 	cf.register(cmd)
@@ -266,59 +285,6 @@ func eachLine[T any](r io.Reader, fn func(T)) error {
 		fn(v)
 	}
 	return sc.Err()
-}
-
-func datasetsCmd() *cobra.Command {
-	var cf clientFlags
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "datasets [-o table|json]",
-		Short: "List the hub's datasets with their record counts",
-		Example: `  hub datasets
-  hub datasets -o json | jq -r '.[].name'`,
-		Args: cobra.NoArgs,
-	}
-	format := outputFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, ctx, cancel, err := cf.session(cmd)
-		if err != nil {
-			return err
-		}
-		defer cancel()
-		var list []api.DatasetInfo
-		if err := c.getJSON(ctx, "/api/v1/datasets", &list); err != nil {
-			return err
-		}
-		out := cmd.OutOrStdout()
-		if asJSON || format.json() {
-			return printJSON(out, list)
-		}
-		var notes []string
-		err = printTable(out, func(tw io.Writer) {
-			fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tRETENTION\tRECORDS\tKEYS\tLAST SEQ\tVALIDATOR")
-			for _, d := range list {
-				var recs, keys, last uint64
-				if d.Stats != nil {
-					recs, keys, last = d.Stats.Records, d.Stats.Keys, d.Stats.LastSeq
-				}
-				validator := d.Validator
-				if kind, why, ok := strings.Cut(d.Validator, " ("); ok {
-					// The reason is long: it goes under the table.
-					validator = kind + "*"
-					notes = append(notes, fmt.Sprintf("* %s: validator: %s (%s", d.Name, kind, why))
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%d\t%d\t%d\t%s\n", d.Name, d.Owner, d.Key, d.SchemaVersion, d.Retention, recs, keys, last, validator)
-			}
-		})
-		for _, n := range notes {
-			fmt.Fprintln(out, n)
-		}
-		return err
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	_ = cmd.Flags().MarkDeprecated("json", "use -o json")
-	cf.register(cmd)
-	return cmd
 }
 
 // oneLine makes a record fit one NDJSON line: valid JSON is compacted (same

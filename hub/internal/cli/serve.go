@@ -74,7 +74,11 @@ certificate files: new connections get the new certificate, open ones stay.`,
 			fmt.Fprintf(out, "JobTech Data Hub %q is ready\n", cfg.Name)
 			fmt.Fprintf(out, "  NATS:        %s\n", n.NATSURL())
 			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
-			fmt.Fprintf(out, "  datasets:    %d from %s\n", len(n.Registry().List()), cfg.Schemas)
+			if cfg.Schemas == "" {
+				fmt.Fprintf(out, "  datasets:    %d as last applied (no schemas folder: hub dataset apply -f DIR changes them)\n", len(n.Registry().List()))
+			} else {
+				fmt.Fprintf(out, "  datasets:    %d from %s\n", len(n.Registry().List()), cfg.Schemas)
+			}
 			fmt.Fprintf(out, "  data:        %s  (admin token: %s)\n", cfg.Data, filepath.Join(cfg.Data, admintoken.FileName))
 			if c := n.TLS(); c != nil {
 				mutual := ""
@@ -102,7 +106,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.StringVar(&cfg.Data, "data", cfg.Data, "data dir (JetStream files, admin token)")
 	f.StringVar(&cfg.NATSListen, "nats-listen", cfg.NATSListen, "NATS address for actors, host:port")
 	f.StringVar(&cfg.HTTPListen, "http-listen", cfg.HTTPListen, "HTTP address for the API, host:port")
-	f.StringVar(&cfg.Schemas, "schemas", cfg.Schemas, "folder of dataset declarations")
+	f.StringVar(&cfg.Schemas, "schemas", cfg.Schemas, "folder of dataset declarations, applied at every start ('' keeps the datasets last applied)")
 	f.StringVar(&cfg.Policies, "policies", cfg.Policies, "folder of sharing policies")
 	f.IntVar(&cfg.MaxRecordBytes, "max-record-bytes", cfg.MaxRecordBytes, "largest record accepted, bytes")
 	f.IntVar(&cfg.MaxDepth, "max-depth", cfg.MaxDepth, "deepest nesting of objects/arrays accepted")

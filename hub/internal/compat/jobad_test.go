@@ -14,7 +14,8 @@ func withEmploymentTypes(t testing.TB, ids ...any) string {
 	m := jobAd(t)
 	at(m, "$defs")["employmentType"] = map[string]any{
 		"type": []any{"object", "null"}, "$ref": "#/$defs/conceptFields",
-		"properties": map[string]any{"concept_id": map[string]any{"enum": ids}},
+		// The taxonomy reference the shipped schema makes stays: only the enum is new.
+		"properties": map[string]any{"concept_id": map[string]any{"enum": ids, "x-taxonomy": map[string]any{"type": "employment-type"}}},
 	}
 	at(m, "properties")["employment_type"] = map[string]any{"$ref": "#/$defs/employmentType"}
 	return mustJSON(t, m)
@@ -59,7 +60,7 @@ func jobAdCases(t testing.TB) []pairCase {
 			name: "job ad: employment type pinned to the taxonomy's concept ids",
 			old:  v1, new: withEmploymentTypes(t, employmentTypes...),
 			backward: false, forward: true,
-			breaking: []want{{EnumAdded, DirBackward, "/$defs/conceptFields/properties/concept_id", "/$defs/employmentType/properties/concept_id/enum"}},
+			breaking: []want{{EnumAdded, DirBackward, "/properties/employment_type/properties/concept_id", "/$defs/employmentType/properties/concept_id/enum"}},
 		},
 		{
 			name:     "job ad: an employment type added to the enum",

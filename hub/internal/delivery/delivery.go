@@ -48,12 +48,22 @@ const (
 
 // Service answers subscription and schema requests.
 type Service struct {
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	reg  *registry.Registry
-	log  *slog.Logger
-	subs []*nats.Subscription
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	reg      *registry.Registry
+	log      *slog.Logger
+	subs     []*nats.Subscription
+	register RegisterFunc
 }
+
+// RegisterFunc registers doc as the next schema version of dataset for
+// actor, whom the server let ask (register-schema on the dataset), and
+// says how it went (datasets.Service.RegisterForActor).
+type RegisterFunc func(ctx context.Context, dataset, actor string, doc []byte) wire.RegisterSchemaReply
+
+// SetRegistrar makes the service answer schema registrations with fn; call
+// it before Start. Without one, none are answered.
+func (s *Service) SetRegistrar(fn RegisterFunc) { s.register = fn }
 
 // New returns a service answering on nc.
 func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, log *slog.Logger) *Service {
@@ -62,12 +72,16 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, log *slo
 
 // Start subscribes to the service subjects.
 func (s *Service) Start(ctx context.Context) error {
-	for subj, h := range map[string]nats.MsgHandler{
+	handlers := map[string]nats.MsgHandler{
 		wire.SubscribePrefix + ".*.*":   s.subscribe,
 		wire.UnsubscribePrefix + ".*.*": s.unsubscribe,
 		wire.SchemaPrefix + ".*.*":      s.schema,
 		wire.CatalogPrefix + ".*":       s.catalog,
-	} {
+	}
+	if s.register != nil {
+		handlers[wire.RegisterSchemaPrefix+".*.*"] = s.registerSchema
+	}
+	for subj, h := range handlers {
 		sub, err := s.nc.QueueSubscribe(subj, Queue, h)
 		if err != nil {
 			return fmt.Errorf("subscribe %s: %w", subj, err)
@@ -277,6 +291,8 @@ func (s *Service) catalog(m *nats.Msg) {
 	_ = m.Respond(b)
 }
 
+// schema answers a schema request: the latest version, the one asked for,
+// or the list of versions (see wire.SchemaRequest).
 func (s *Service) schema(m *nats.Msg) {
 	if !s.replyOK(m) {
 		return
@@ -285,20 +301,81 @@ func (s *Service) schema(m *nats.Msg) {
 	if err != nil {
 		return
 	}
+	refuse := func(code wire.Code, msg string) {
+		r := nats.NewMsg(m.Reply)
+		r.Header.Set(wire.HeaderErrorCode, string(code))
+		r.Header.Set(wire.HeaderErrorMessage, msg)
+		_ = m.RespondMsg(r)
+	}
 	d, ok := s.reg.Get(dataset)
 	if !ok {
-		msg := nats.NewMsg(m.Reply)
-		msg.Header.Set(wire.HeaderErrorCode, string(wire.CodeUnknownDataset))
-		msg.Header.Set(wire.HeaderErrorMessage, fmt.Sprintf("dataset %q is not declared on this hub", dataset))
-		_ = m.RespondMsg(msg)
+		refuse(wire.CodeUnknownDataset, fmt.Sprintf("dataset %q is not declared on this hub", dataset))
 		return
 	}
+	var req wire.SchemaRequest
+	if len(m.Data) > 0 {
+		if err := json.Unmarshal(m.Data, &req); err != nil {
+			refuse(wire.CodeBadRequest, "bad schema request: "+err.Error())
+			return
+		}
+	}
+	if req.List {
+		b, _ := json.Marshal(VersionList(d))
+		_ = m.Respond(b)
+		return
+	}
+	v := d.Latest()
+	if req.Version != 0 {
+		if v, ok = d.Version(req.Version); !ok {
+			refuse(wire.CodeNotFound, fmt.Sprintf("dataset %s has no schema version %d (latest: %d)", dataset, req.Version, d.SchemaVersion))
+			return
+		}
+	}
 	msg := nats.NewMsg(m.Reply)
-	msg.Header.Set(wire.HeaderSchemaVersion, fmt.Sprint(d.SchemaVersion))
+	msg.Header.Set(wire.HeaderSchemaVersion, fmt.Sprint(v.Number))
+	msg.Header.Set(wire.HeaderSchemaLatest, fmt.Sprint(d.SchemaVersion))
 	msg.Header.Set(wire.HeaderKeyScope, d.KeyScope)
 	msg.Header.Set(wire.HeaderDatasetOwner, d.Owner)
-	msg.Data = d.SchemaDoc
+	if d.Retired != nil {
+		msg.Header.Set(wire.HeaderDatasetRetired, "true")
+	}
+	msg.Data = v.Source.Doc
 	_ = m.RespondMsg(msg)
+}
+
+// VersionList lists d's schema versions as the schema service and the API
+// answer them.
+func VersionList(d *registry.Dataset) wire.SchemaVersions {
+	out := wire.SchemaVersions{Dataset: d.Name, Latest: d.SchemaVersion, Compatibility: string(d.Compatibility), Versions: []wire.SchemaVersionInfo{}}
+	for _, v := range d.Versions {
+		out.Versions = append(out.Versions, wire.SchemaVersionInfo{Version: v.Number, RegisteredAt: v.RegisteredAt, By: v.By, Route: v.Route, Digest: v.Digest})
+	}
+	return out
+}
+
+// registerSchema answers an actor's request to register a schema version.
+// The server lets an actor ask only with register-schema on the dataset.
+func (s *Service) registerSchema(m *nats.Msg) {
+	if !s.replyOK(m) {
+		return
+	}
+	answer := func(r wire.RegisterSchemaReply) {
+		b, _ := json.Marshal(r)
+		_ = m.Respond(b)
+	}
+	dataset, actor, err := wire.ParseServiceSubject(wire.RegisterSchemaPrefix, m.Subject)
+	if err != nil {
+		answer(wire.RegisterSchemaReply{Code: wire.CodeBadRequest, Error: err.Error()})
+		return
+	}
+	var req wire.RegisterSchemaRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil || len(req.Schema) == 0 {
+		answer(wire.RegisterSchemaReply{Dataset: dataset, Code: wire.CodeBadRequest, Error: `a registration is {"schema": <the JSON Schema document>}`})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	answer(s.register(ctx, dataset, actor, req.Schema))
 }
 
 // countConsumers counts actor's consumers on stream.

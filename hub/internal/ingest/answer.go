@@ -78,7 +78,7 @@ func (s *Service) send(m *nats.Msg, actor string, encode func([]byte) []byte) {
 // duplicate written directly, as encoding/json would write it; any other
 // answer through encoding/json.
 func appendReply(b []byte, r *wire.Reply) []byte {
-	if r.Code != "" || r.Error != "" || r.Violations != nil || !plainJSON(r.ID) || !plainJSON(r.EnvelopeID) || !plainJSON(r.Dataset) {
+	if r.Code != "" || r.Error != "" || r.Violations != nil || r.Warnings != nil || !plainJSON(r.ID) || !plainJSON(r.EnvelopeID) || !plainJSON(r.Dataset) {
 		out, _ := json.Marshal(r)
 		return append(b, out...)
 	}

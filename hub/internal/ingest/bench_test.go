@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,12 +17,16 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
+	"github.com/jobtech-dev/datahub/hub/internal/node"
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/recordfile"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
 // window is how many records each side keeps in flight: the same for raw
@@ -48,6 +53,68 @@ func BenchmarkIngest(b *testing.B) {
 	b.Run("real-ads", func(b *testing.B) { benchIngest(b, withIDs(b, realAds(b)), 0) })
 	b.Run("ad-1KiB-owned-keys", func(b *testing.B) { benchIngestIn(b, withIDs(b, [][]byte{small}), 0, ownedJobAds(b)) })
 	b.Run("real-ads-owned-keys", func(b *testing.B) { benchIngestIn(b, withIDs(b, realAds(b)), 0, ownedJobAds(b)) })
+	// The taxonomy keyword off (x-taxonomy taken out of the job-ad schema)
+	// and on (the shipped schema, the real concept snapshot loaded), on the
+	// same records: the 1 KiB ad, and the two real ads that name only
+	// concepts of the snapshot (ad 23174210 names five it lacks).
+	valid := realAds(b)
+	valid = [][]byte{valid[0], valid[2]}
+	b.Run("ad-1KiB-taxonomy-off", func(b *testing.B) { benchIngestIn(b, withIDs(b, [][]byte{small}), 0, withoutTaxonomy(b)) })
+	b.Run("ad-1KiB-taxonomy-on", func(b *testing.B) { benchIngestIn(b, withIDs(b, [][]byte{small}), 0, "", loadTaxonomy) })
+	b.Run("real-ads-taxonomy-off", func(b *testing.B) { benchIngestIn(b, withIDs(b, valid), 0, withoutTaxonomy(b)) })
+	b.Run("real-ads-taxonomy-on", func(b *testing.B) { benchIngestIn(b, withIDs(b, valid), 0, "", loadTaxonomy) })
+}
+
+// withoutTaxonomy is the repository's datasets with the taxonomy keyword
+// taken out of the job-ad schema.
+func withoutTaxonomy(b *testing.B) string {
+	dir := b.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(hubtest.SchemasDir())); err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(dir, "jobads", "jobad.schema.json")
+	var doc any
+	if err := json.Unmarshal(hubtest.ReadFile(b, file), &doc); err != nil {
+		b.Fatal(err)
+	}
+	var strip func(any)
+	strip = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			delete(x, schema.TaxonomyKeyword)
+			for _, y := range x {
+				strip(y)
+			}
+		case []any:
+			for _, y := range x {
+				strip(y)
+			}
+		}
+	}
+	strip(doc)
+	out, err := json.Marshal(doc)
+	if err != nil || bytes.Contains(out, []byte(schema.TaxonomyKeyword)) {
+		b.Fatalf("strip x-taxonomy: %v", err)
+	}
+	if err := os.WriteFile(file, out, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// loadTaxonomy puts the real concept snapshot into the hub's taxonomy index,
+// as its follower does from the taxonomy dataset.
+func loadTaxonomy(b *testing.B, n *node.Node) {
+	err := recordfile.ReadFileWith(filepath.Join(hubtest.JobTechData(), "taxonomy-concepts.json"), recordfile.Options{MapKey: "id"}, func(r recordfile.Record) error {
+		c, err := taxonomy.ParseConcept(r.Data)
+		if err == nil {
+			n.Taxonomy().Put(c)
+		}
+		return err
+	})
+	if err != nil || n.Taxonomy().Len() != 12496 {
+		b.Fatalf("load taxonomy: %v (%d concepts)", err, n.Taxonomy().Len())
+	}
 }
 
 // BenchmarkIngestBatch is BenchmarkIngest with the hub's records sent in
@@ -122,19 +189,22 @@ func benchIngestBatch(b *testing.B, recs [][]byte) {
 }
 
 // benchIngestIn runs the benchmark on a hub with the datasets of schemasDir
-// (the repository's when "").
-func benchIngestIn(b *testing.B, recs [][]byte, policies int, schemasDir string) {
-	benchIngestOpts(b, recs, policies, schemasDir, 0)
+// (the repository's when ""), prepared by prep.
+func benchIngestIn(b *testing.B, recs [][]byte, policies int, schemasDir string, prep ...func(*testing.B, *node.Node)) {
+	benchIngestOpts(b, recs, policies, schemasDir, 0, prep...)
 }
 
 // benchIngestOpts is benchIngestIn with the hub's records sent batch
 // records to a request (alone when 0).
-func benchIngestOpts(b *testing.B, recs [][]byte, policies int, schemasDir string, batch int) {
+func benchIngestOpts(b *testing.B, recs [][]byte, policies int, schemasDir string, batch int, prep ...func(*testing.B, *node.Node)) {
 	cfg := hubtest.Config(b.TempDir())
 	if schemasDir != "" {
 		cfg.Schemas = schemasDir
 	}
 	n := hubtest.Start(b, cfg)
+	for _, p := range prep {
+		p(b, n)
+	}
 	benchActor := hubtest.NewActor(b, "bench")
 	rawActor := hubtest.NewActor(b, "bench-raw")
 	set := benchPolicies(b, policies)

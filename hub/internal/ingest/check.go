@@ -33,7 +33,19 @@ func (s *Service) check(j *job) {
 		s.reject(j, dataset, "unknown dataset", []wire.Violation{{Keyword: "dataset", Message: fmt.Sprintf("dataset %q is not declared on this hub", dataset)}})
 		return
 	}
-	res := d.Checker().Check(j.data, s.opts.Limits)
+	if d.Retired != nil {
+		s.refuse(j, dataset, wire.CodeRetired, fmt.Sprintf("dataset %s was retired at %s by %s: its records can still be read, but it takes no new ones",
+			dataset, d.Retired.At.UTC().Format(time.RFC3339), d.Retired.By))
+		return
+	}
+	// The latest version, or the one the publisher pinned (a batch request's
+	// pin holds for each of its records).
+	ver, pv := d.VersionFor(j.msg.Header.Get(wire.RequestSchemaVersion))
+	if pv != nil {
+		s.reject(j, dataset, pv.Message, []wire.Violation{*pv})
+		return
+	}
+	res := d.CheckerFor(ver).Check(j.data, s.opts.Limits)
 	if res.Reference {
 		s.byReference.Add(1)
 	}
@@ -65,18 +77,23 @@ func (s *Service) check(j *job) {
 	if !d.ScopedByPublisher() && !s.claim(j, d, key, origin) {
 		return
 	}
-	s.stamp(j, d, key, origin, res.Tombstone)
+	s.stamp(j, d, ver.Number, key, origin, res.Tombstone)
+	if res.Warnings != nil {
+		j.reply.Warnings = res.Warnings
+		s.warned.Add(1)
+		s.warnLog.log(s.log, dataset, j.actor, key, res.Warnings)
+	}
 }
 
 // stamp prepares the stored record: the record as published, with the
 // envelope headers, under its key's subject.
-func (s *Service) stamp(j *job, d *registry.Dataset, key, origin string, tombstone bool) {
+func (s *Service) stamp(j *job, d *registry.Dataset, version int, key, origin string, tombstone bool) {
 	// The envelope id carries origin and publisher: JetStream dedupes on it,
 	// so each publisher's record ids are its own.
 	envID := wire.EnvelopeID(origin, j.actor, j.id)
 	// One allocation holds every header value.
 	v := new([8]string)
-	v[0], v[1], v[2], v[3], v[4], v[5], v[6] = envID, j.id, d.Name, key, strconv.Itoa(d.SchemaVersion), j.actor, origin
+	v[0], v[1], v[2], v[3], v[4], v[5], v[6] = envID, j.id, d.Name, key, strconv.Itoa(version), j.actor, origin
 	h := make(nats.Header, 8)
 	h[wire.HeaderRecordID] = v[0:1:1]
 	h[wire.HeaderPublisherRecordID] = v[1:2:2]
@@ -170,6 +187,14 @@ func (s *Service) deadLetter(j *job, dataset, reason string, viol []wire.Violati
 		data = data[:maxDeadLetterBytes]
 	}
 	return &nats.Msg{Subject: wire.DeadLetterSubject(subjDataset), Data: data, Header: h}
+}
+
+// refuse makes j's answer a refusal for a reason that is not the record's
+// (a retired dataset): nothing is stored, not even a dead letter.
+func (s *Service) refuse(j *job, dataset string, code wire.Code, msg string) {
+	j.out = nil
+	j.reply = wire.Reply{Status: wire.StatusFor(code), Code: code, Dataset: dataset, Error: msg}
+	j.rejected = true
 }
 
 // unavailableNow makes j's answer "unavailable" (retry) with nothing stored.

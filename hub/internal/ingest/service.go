@@ -38,7 +38,13 @@ type Options struct {
 	// shared (key_scope: dataset); without it such records are refused as
 	// unavailable.
 	Owners *owners.Store
-	Logger *slog.Logger
+	// OnStored, keyed by dataset, is told of each record of that dataset
+	// this hub stores, once JetStream has acknowledged it and before its
+	// publisher is answered (the taxonomy index takes a concept this way,
+	// so that the publisher's next record is checked against it). It runs
+	// on the one goroutine that answers publishers: it must be quick.
+	OnStored map[string]func(wire.Envelope)
+	Logger   *slog.Logger
 }
 
 // Counts are running totals since start, for metrics and tests.
@@ -48,6 +54,9 @@ type Counts struct {
 	// the one-pass validator refused (the reference writes the report),
 	// and every record of a dataset whose schema it does not implement.
 	ByReference uint64
+	// Warned counts the records checked valid with warnings (a deprecated
+	// taxonomy concept in a dataset that warns); they are among the others.
+	Warned uint64
 }
 
 // Service validates and stores published records.
@@ -77,8 +86,10 @@ type Service struct {
 	line lineup
 
 	stored, dups, conflicts, rejected, unavailable, byReference atomic.Uint64
+	warned                                                      atomic.Uint64
 	streams                                                     sync.Map // stream name → jetstream.Stream, for duplicate checks
 	verifying                                                   chan struct{}
+	warnLog                                                     warnLimiter
 }
 
 // New returns a service that receives on nc and stores through js. Give js
@@ -238,7 +249,7 @@ func (s *Service) stop(ctx context.Context) error {
 // Counts reports running totals.
 func (s *Service) Counts() Counts {
 	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Conflicts: s.conflicts.Load(), Rejected: s.rejected.Load(),
-		Unavailable: s.unavailable.Load(), ByReference: s.byReference.Load()}
+		Unavailable: s.unavailable.Load(), ByReference: s.byReference.Load(), Warned: s.warned.Load()}
 }
 
 // store starts the JetStream write of a checked record (or its dead
@@ -266,6 +277,11 @@ func (s *Service) acked(j *job, ack pubAck) {
 		j.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: j.reply.Dataset, Error: "not stored, retry: " + ack.err.Error()}
 	case !j.rejected:
 		j.reply.Seq = ack.seq
+		if hook := s.opts.OnStored[j.reply.Dataset]; hook != nil && !ack.duplicate {
+			if e, err := wire.EnvelopeFromMsg(j.out.Header, j.out.Data, ack.seq, time.Now()); err == nil {
+				hook(e)
+			}
+		}
 		if ack.duplicate {
 			s.verifying <- struct{}{}
 			s.wg.Add(1)

@@ -41,6 +41,7 @@ type Tracker struct {
 	rec        Record
 	recorded   bool                   // a record was found at Open
 	unverified map[string]StreamState // streams that held data with no record to compare; audited once
+	deleting   map[string]time.Time   // streams deleted on purpose: zero while in progress, then when done
 	audit      *audit.Log
 	kv         jetstream.KeyValue
 
@@ -100,12 +101,14 @@ func (t *Tracker) Check(ctx context.Context) ([]Finding, error) {
 // compare compares the streams with the record in memory, adds what is new
 // to the findings and makes the current states the record.
 func (t *Tracker) compare(ctx context.Context) ([]Finding, error) {
+	began := t.opts.Now()
 	cur, err := CurrentStates(ctx, t.js)
 	if err != nil {
 		return nil, fmt.Errorf("stream-state check: %w", err)
 	}
 	now := t.opts.Now()
 	t.mu.Lock()
+	t.passOverDeleted(cur, began)
 	if !t.recorded {
 		defer t.mu.Unlock()
 		t.recorded = true

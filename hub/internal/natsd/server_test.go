@@ -206,3 +206,57 @@ func TestExpiredGrantClosesConnection(t *testing.T) {
 		t.Fatal("connection outlived its grant")
 	}
 }
+
+// TestPermissionViolationsReachTheHook pins the one place the hub reads the
+// server's log text: nats-server has no structured event for a permission
+// violation (it tells the client and logs a line), so the hook that audits
+// refusals parses that line. If a new server version words it differently,
+// this test fails instead of the audit going quiet.
+func TestPermissionViolationsReachTheHook(t *testing.T) {
+	t.Parallel()
+	type violation struct {
+		actor string
+		cid   uint64
+		msg   string
+	}
+	got := make(chan violation, 8)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := natsd.Start(ctx, natsd.Config{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnViolation: func(actor string, cid uint64, msg string) { got <- violation{actor, cid, msg} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	a := user(t)
+	tbl := &table{grants: map[string]natsd.Grant{}}
+	tbl.set(pub(a), natsd.Grant{Actor: "jobbland", Publish: []string{"ingest.jobads.jobbland"}, Subscribe: []string{"_INBOX_jobbland.>"}})
+	s.SetAuthorizer(tbl)
+	nc, err := nats.Connect(s.ClientURL(), nats.Nkey(pub(a), a.Sign), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.Publish("ingest.taxonomy-concepts.jobbland", []byte("{}")) // logged as `… - "$G/user:jobbland" - Publish Violation - Subject "…"`
+	_, _ = nc.SubscribeSync("deliver.matchwise.jobads.x")
+	_ = nc.Flush()
+	want := map[string]bool{"Publish": false, "Subscription": false}
+	for range 2 {
+		select {
+		case v := <-got:
+			if v.actor != "jobbland" || v.cid == 0 {
+				t.Fatalf("violation %+v: want the actor and its client id", v)
+			}
+			for kind := range want {
+				if strings.Contains(v.msg, kind+" Violation - Subject") {
+					want[kind] = true
+				}
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the hook heard %v of a publish and a subscribe the grant does not allow", want)
+		}
+	}
+	if !want["Publish"] || !want["Subscription"] {
+		t.Fatalf("violations seen %v: the server's wording may have changed", want)
+	}
+}

@@ -1,6 +1,7 @@
 // Package node assembles one running hub: the embedded NATS server, the
-// registry loaded from the schemas folder, the dataset streams, the ingest
-// validators and the HTTP API. It owns their start order and their shutdown
+// registry loaded from the schemas folder, the dataset streams, the taxonomy
+// the schemas check references against (following the taxonomy dataset),
+// the ingest validators and the HTTP API. It owns their start order and their shutdown
 // order, so the pieces themselves stay independent of each other. It also
 // sets the connection caps (from the file descriptor limit unless told) and
 // watches JetStream's storage, reloading the streams when one has failed.
@@ -21,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
@@ -29,6 +31,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
+	"github.com/jobtech-dev/datahub/hub/internal/datasets"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
@@ -43,6 +46,7 @@ import (
 	"github.com/jobtech-dev/datahub/internal/httpserve"
 	"github.com/jobtech-dev/datahub/internal/problem"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
 // Node is a running hub.
@@ -56,26 +60,30 @@ type Node struct {
 	ncAdmin *nats.Conn // records an admin publishes through the API
 	js      jetstream.JetStream
 	reg     *registry.Registry
-	ingest  *ingest.Service
-	owners  *owners.Store
-	keys    *owners.Service
-	deliv   *delivery.Service
-	audit   *audit.Log
-	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
-	anchors *audit.Anchorer // publishes the chain's signed head
-	actors  *actors.Store
-	access  *access.Service
-	pub     *publish.Publisher
-	http    *httpserve.Server
-	ln      net.Listener
-	token   *admintoken.Keeper // the admin API's token, rotatable
-	tls     *servertls.Certs   // nil: both listeners are plain
-	lock    *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
-	storage *storageWatch
-	stop    context.CancelFunc // ends the background work
-	bg      sync.WaitGroup
+	// datasets keeps the registry's state and changes it at run time.
+	datasets *datasets.Service
+	ingest   *ingest.Service
+	owners   *owners.Store
+	keys     *owners.Service
+	deliv    *delivery.Service
+	audit    *audit.Log
+	auditw   *audit.Writer   // the one writer of entries: records, submits, refusals, retention
+	anchors  *audit.Anchorer // publishes the chain's signed head
+	actors   *actors.Store
+	access   *access.Service
+	pub      *publish.Publisher
+	http     *httpserve.Server
+	ln       net.Listener
+	token    *admintoken.Keeper // the admin API's token, rotatable
+	tls      *servertls.Certs   // nil: both listeners are plain
+	lock     *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
+	storage  *storageWatch
+	stop     context.CancelFunc // ends the background work
+	bg       sync.WaitGroup
 	// integrity compares the streams with what the hub last recorded of them.
 	integrity *integrity.Tracker
+	// taxonomy is what the schemas' x-taxonomy keyword checks against.
+	taxonomy *taxonomy.Index
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -95,11 +103,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			_ = n.Shutdown(sctx)
 		}
 	}()
-	datasets, err := registry.LoadDir(cfg.Schemas)
-	if err != nil {
-		return nil, fmt.Errorf("load datasets from %s: %w", cfg.Schemas, err)
-	}
-	n.reg = registry.New(datasets...)
+	// Filled from the registry's state and the schemas folder once the
+	// audit log is open; readers see it change whole.
+	n.reg = registry.New()
+	// What the schemas' x-taxonomy keyword checks against; filled from the
+	// taxonomy dataset before ingest starts, and live after.
+	n.taxonomy = taxonomy.NewIndex()
 	// One hub per data dir: a second one would interleave its writes with
 	// the first's in the same JetStream files (and break the audit chain).
 	if n.lock, err = dirlock.Acquire(cfg.Data); err != nil {
@@ -161,11 +170,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes}); err != nil {
 		return nil, err
 	}
-	for _, d := range datasets {
-		if err := store.EnsureDataset(ctx, n.js, d, 1); err != nil {
-			return nil, err
-		}
-	}
 	key, created, err := audit.LoadOrCreateKey(cfg.AnchorKeyPath())
 	if err != nil {
 		return nil, fmt.Errorf("audit_anchor_key: %w", err)
@@ -182,6 +186,29 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
+	if n.datasets, err = datasets.Open(ctx, datasets.Deps{JS: n.js, Registry: n.reg, Audit: n.auditw, Logger: log,
+		CompileOptions: []schema.Option{schema.WithTaxonomy(n.taxonomy)},
+		Changed: func() int {
+			if a := n.accessSvc(); a != nil {
+				return a.DatasetsChanged()
+			}
+			return 0
+		},
+		DeleteStream: n.integrity.DeleteStream,
+		ForgetOwners: func(ctx context.Context, dataset string) (int, error) {
+			if n.owners == nil {
+				return 0, nil
+			}
+			return n.owners.Forget(ctx, dataset)
+		},
+	}); err != nil {
+		return nil, err
+	}
+	// The datasets last applied, then the schemas folder (as the policies
+	// below): their streams are created or updated here.
+	if err := n.datasets.LoadInitial(ctx, cfg.Schemas); err != nil {
+		return nil, err
+	}
 	if n.actors, err = actors.Open(ctx, n.js); err != nil {
 		// Actors whose entries are damaged are refused; the others work,
 		// and the damage is reported (the start check found it too).
@@ -208,17 +235,25 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}
 	n.nats.SetAuthorizer(acc)
 	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
+	n.deliv.SetRegistrar(n.datasets.RegisterForActor)
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
 	}
-	if n.owners, err = openOwners(ctx, n.js, datasets, log); err != nil {
+	if n.owners, err = openOwners(ctx, n.js, n.reg.List(), log); err != nil {
 		return nil, err
 	}
 	n.keys = owners.NewService(n.ncIn, n.reg, n.owners, n.audit, cfg.Name, log)
 	if err := n.keys.Start(); err != nil {
 		return nil, err
 	}
-	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log})
+	bg, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	onStored, err := n.followTaxonomy(ctx, bg)
+	if err != nil {
+		return nil, err
+	}
+	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log,
+		OnStored: onStored})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -234,6 +269,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	limits.http.Refuse = problem.WriteStatus
 	n.http = httpserve.New(api.New(api.Deps{
 		Registry:           n.reg,
+		Datasets:           n.datasets,
 		JetStream:          n.js,
 		Publisher:          n.pub,
 		Tokens:             n.token,
@@ -257,8 +293,6 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.tls != nil {
 		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
 	}
-	bg, stop := context.WithCancel(context.Background())
-	n.stop = stop
 	n.storage = &storageWatch{n: n, every: time.Second}
 	n.bg.Go(func() { n.storage.run(bg) })
 	go func() {
@@ -274,7 +308,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		log.Warn("audit anchor at start", "err", err)
 	}
 	n.anchors.Start()
-	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(datasets), "data", cfg.Data,
+	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(n.reg.List()), "data", cfg.Data,
 		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
 	return n, nil
 }
@@ -383,6 +417,9 @@ func (n *Node) NATS() *natsd.Server { return n.nats }
 
 // Registry is the dataset registry.
 func (n *Node) Registry() *registry.Registry { return n.reg }
+
+// Datasets changes the dataset registry at run time.
+func (n *Node) Datasets() *datasets.Service { return n.datasets }
 
 // JetStream is the hub's own JetStream handle.
 func (n *Node) JetStream() jetstream.JetStream { return n.js }

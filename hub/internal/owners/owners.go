@@ -337,3 +337,32 @@ func (s *Store) Seed(ctx context.Context, dataset string, latest func(ctx contex
 	}
 	return n, nil
 }
+
+// Forget removes every owner of dataset's keys, and the mark that its
+// records' owners were recorded: its records are gone (the dataset was
+// deleted), and a dataset declared later under the same name starts with
+// no owners. It returns how many owners it removed.
+func (s *Store) Forget(ctx context.Context, dataset string) (int, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, dataset+".>")
+	if err != nil {
+		return 0, fmt.Errorf("forget owners of %s: %w", dataset, err)
+	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	n := 0
+	for _, k := range keys {
+		if err := s.kv.Purge(ctx, k); err != nil {
+			return n, fmt.Errorf("forget owners of %s: %w", dataset, err)
+		}
+		n++
+	}
+	if err := s.kv.Purge(ctx, markerPrefix+"seeded."+dataset); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return n, fmt.Errorf("forget owners of %s: %w", dataset, err)
+	}
+	s.mu.Lock()
+	delete(s.byKey, dataset)
+	s.mu.Unlock()
+	return n, nil
+}

@@ -4,11 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
-	"github.com/jobtech-dev/datahub/internal/fastschema"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
 // Every shipped dataset is checked by the one-pass validator (a keyword it
@@ -50,8 +49,9 @@ func TestShippedSchemasUseTheFastValidator(t *testing.T) {
 }
 
 // A schema with a keyword the fast path does not implement loads, and its
-// dataset says it is checked by the reference and why; a custom keyword
-// given with WithKeywords is the fast path's.
+// dataset says it is checked by the reference and why; the taxonomy keyword
+// is the fast path's, with the taxonomy and the deprecated reaction the
+// reference was compiled with (registry.Compile's options).
 func TestValidatorOfADataset(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -66,7 +66,7 @@ func TestValidatorOfADataset(t *testing.T) {
 	}
 	write("gigs/dataset.yaml", "name: gigs\nowner: gigwork\nkey: id\nschema_version: 1\nschema: gig.schema.json\n")
 	write("gigs/gig.schema.json", `{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"skills":{"type":"array","items":{"type":"string"},"unevaluatedItems":false}}}`)
-	write("places/dataset.yaml", "name: places\nowner: gigwork\nkey: id\nschema_version: 1\nschema: place.schema.json\n")
+	write("places/dataset.yaml", "name: places\nowner: gigwork\nkey: id\nschema_version: 1\nschema: place.schema.json\ntaxonomy_deprecated: reject\n")
 	write("places/place.schema.json", `{"type":"object","properties":{"id":{"type":"string"},"municipality":{"type":"string","x-taxonomy":{"type":"municipality"}}}}`)
 
 	ds, err := LoadDir(dir)
@@ -76,21 +76,35 @@ func TestValidatorOfADataset(t *testing.T) {
 	if got := ds[0].Validator(); got != "reference (unsupported keyword unevaluatedItems at /properties/skills)" {
 		t.Errorf("gigs: %s", got)
 	}
-	if got := ds[1].Validator(); !strings.HasPrefix(got, "reference (unsupported keyword x-taxonomy at /properties/municipality") {
-		t.Errorf("places without the taxonomy keyword: %s", got)
+	// Without a taxonomy the reference checks no record against the
+	// keyword; nor does the fast path.
+	if got := ds[1].Validator(); got != "fast" {
+		t.Errorf("places without a taxonomy: %s", got)
 	}
-	known := func(typ, v string) (bool, bool) { return typ == "municipality" && v == "AvNB_uwa_6n6", false }
-	ds, err = LoadDir(dir, WithKeywords(fastschema.Taxonomy(known, fastschema.Fail)))
+	if res := ds[1].Checker().Check([]byte(`{"id":"p1","municipality":"nowhere"}`), schema.Limits{}); res.Violations != nil || res.Reference {
+		t.Errorf("no taxonomy, any string: %+v", res)
+	}
+
+	x := taxonomy.NewIndex()
+	x.Put(taxonomy.Concept{ID: "AvNB_uwa_6n6", Type: "municipality", Label: "Stockholm"})
+	x.Put(taxonomy.Concept{ID: "old_mun_xyz", Type: "municipality", Label: "Old", Deprecated: true, ReplacedBy: []taxonomy.Ref{{ID: "AvNB_uwa_6n6"}}})
+	ds, err = LoadDir(dir, schema.WithTaxonomy(x))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ds[1].Validator(); got != "fast" {
-		t.Errorf("places with the taxonomy keyword: %s", got)
+	d := ds[1]
+	if got := d.Validator(); got != "fast" {
+		t.Errorf("places with the taxonomy: %s", got)
 	}
-	if res := ds[1].Checker().Check([]byte(`{"id":"p1","municipality":"AvNB_uwa_6n6"}`), schema.Limits{}); res.Violations != nil || res.Key != "p1" {
+	c := d.CheckerFor(d.Latest())
+	if res := c.Check([]byte(`{"id":"p1","municipality":"AvNB_uwa_6n6"}`), schema.Limits{}); res.Violations != nil || res.Key != "p1" || res.Reference {
 		t.Errorf("a known concept: %+v", res)
 	}
-	if _, err := LoadDir(dir, WithKeywords(fastschema.Keyword{Name: "x-bad"})); err == nil {
-		t.Error("a keyword without a Compile function was taken")
+	for _, rec := range []string{`{"id":"p2","municipality":"nowhere"}`, `{"id":"p3","municipality":"old_mun_xyz"}`} {
+		res := c.Check([]byte(rec), schema.Limits{})
+		_, want := d.Schema.Check([]byte(rec), schema.Limits{})
+		if res.Violations == nil || !reflect.DeepEqual(res.Violations, want) || res.Disagreement {
+			t.Errorf("%s (unknown, deprecated under reject): %+v, reference %v", rec, res, want)
+		}
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
+	"github.com/jobtech-dev/datahub/hub/internal/compat"
 )
 
 // declaration is the dataset.yaml file format.
@@ -28,8 +30,16 @@ type declaration struct {
 	Retention     any    `yaml:"retention"`
 	DedupeWindow  any    `yaml:"dedupe_window"`
 	MaxPerKey     int64  `yaml:"max_per_key"`
-	SchemaVersion int    `yaml:"schema_version"`
+	SchemaVersion *int   `yaml:"schema_version"`
 	Schema        string `yaml:"schema"`
+	// Compatibility is the mode a new schema version must pass
+	// (compat.Mode; BACKWARD when absent), CompatibilityPolicy what the
+	// check may assume about records (compat.Policy; STRICT when absent).
+	Compatibility       string `yaml:"compatibility"`
+	CompatibilityPolicy string `yaml:"compatibility_policy"`
+	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
+	// concept (x-taxonomy) gets: reject, warn (the default) or accept.
+	TaxonomyDeprecated string `yaml:"taxonomy_deprecated"`
 }
 
 // Limits and defaults of a declaration.
@@ -211,8 +221,19 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	if d.MaxPerKey < 0 {
 		bad("max_per_key", "%d must be 0 (unlimited) or more", d.MaxPerKey)
 	}
-	if d.SchemaVersion < 1 {
-		bad("schema_version", "is required: an integer of 1 or more")
+	declared := 0
+	if d.SchemaVersion != nil {
+		if declared = *d.SchemaVersion; declared < 1 {
+			bad("schema_version", "%d must be 1 or more (or leave it out: the registry numbers versions)", declared)
+		}
+	}
+	mode, err := compat.ParseMode(d.Compatibility)
+	if err != nil {
+		bad("compatibility", "%v", strings.TrimPrefix(err.Error(), compat.ErrUnknownMode.Error()+" "))
+	}
+	pol, err := compat.ParsePolicy(d.CompatibilityPolicy)
+	if err != nil {
+		bad("compatibility_policy", "%q must be STRICT (the default: assume nothing about records) or LENIENT (records carry only the properties their schema names)", d.CompatibilityPolicy)
 	}
 	if d.Schema == "" {
 		bad("schema", "is required: the schema file's path, relative to %s", file)
@@ -221,10 +242,16 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	} else if c := filepath.Clean(d.Schema); c == ".." || strings.HasPrefix(c, ".."+string(filepath.Separator)) {
 		bad("schema", "%q must be inside the dataset's folder (schemas are only read from under schemas/)", d.Schema)
 	}
+	deprecated, err := schema.ParseDeprecatedReaction(d.TaxonomyDeprecated)
+	if err != nil {
+		bad("taxonomy_deprecated", "%v: what a record naming a deprecated taxonomy concept gets (refused, stored with a warning, or stored)", err)
+	}
 	return &Dataset{
-		Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
+		TaxonomyDeprecated: deprecated,
+		Name:               d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
 		Key: d.Key, Tombstone: d.Tombstone, KeyScope: scope,
-		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, SchemaVersion: d.SchemaVersion,
+		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey,
+		Compatibility: mode, CompatibilityPolicy: pol, DeclaredVersion: declared, SchemaName: d.Schema,
 		File:   file,
 		keyPtr: fieldPointer(d.Key), tombstonePtr: fieldPointer(d.Tombstone),
 	}, errs

@@ -4,62 +4,152 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
-	"github.com/jobtech-dev/datahub/internal/recordcheck"
 )
 
 // DeclarationFile is the name of a dataset's declaration file.
 const DeclarationFile = "dataset.yaml"
 
+// Files are a schemas folder's files as the registry reads them: paths
+// relative to the folder, with forward slashes ("jobads/dataset.yaml",
+// "jobads/jobad.schema.json"), to their content. Only each dataset's
+// declaration and the JSON files beside it count.
+type Files map[string][]byte
+
+// ReadDir reads what [LoadFiles] needs of a schemas folder: every
+// dir/*/dataset.yaml and dir/*/*.json (examples, deeper down, are left
+// out). A folder that is itself one dataset's (it holds a dataset.yaml) is
+// read as that one dataset, named by the folder's own name.
+func ReadDir(dir string) (Files, error) {
+	files, _, err := readDir(dir)
+	return files, err
+}
+
+// readDir is ReadDir, also returning the folder the paths are relative to.
+func readDir(dir string) (Files, string, error) {
+	if _, err := os.ReadDir(dir); err != nil {
+		return nil, "", fmt.Errorf("load datasets: %w", err)
+	}
+	root, prefix := dir, ""
+	if _, err := os.Stat(filepath.Join(dir, DeclarationFile)); err == nil {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, "", fmt.Errorf("load datasets: %w", err)
+		}
+		root, prefix = filepath.Dir(abs), filepath.Base(abs)
+		if c := filepath.Clean(dir); !filepath.IsAbs(c) && c != "." && filepath.Base(c) == prefix {
+			root = filepath.Dir(c) // keep the path as the user wrote it
+		}
+	}
+	var pats []string
+	if prefix != "" {
+		pats = []string{filepath.Join(root, prefix, DeclarationFile), filepath.Join(root, prefix, "*.json")}
+	} else {
+		pats = []string{filepath.Join(root, "*", DeclarationFile), filepath.Join(root, "*", "*.json")}
+	}
+	files := Files{}
+	for _, p := range pats {
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			return nil, "", fmt.Errorf("load datasets from %s: %w", dir, err)
+		}
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			b, err := os.ReadFile(m)
+			if err != nil {
+				return nil, "", fmt.Errorf("load datasets from %s: %w", dir, err)
+			}
+			rel, err := filepath.Rel(root, m)
+			if err != nil {
+				return nil, "", fmt.Errorf("load datasets from %s: %w", dir, err)
+			}
+			files[filepath.ToSlash(rel)] = b
+		}
+	}
+	return files, root, nil
+}
+
 // LoadDir loads every dataset declared under dir, one per subfolder
-// (dir/*/dataset.yaml), sorted by name. A schema's $ref may point to any
-// other JSON file in its own folder, or to any dir/*/*.schema.json by file
-// path or by $id; nothing else is reachable.
-//
-// It reports every mistake at once (errors.Join), each naming its file and,
-// where known, line:col and field; each wraps [ErrInvalidDeclaration]. If
-// there is any mistake it returns no datasets. A dir with no declarations
-// gives none and no error; a dir that cannot be read is an error.
-//
-// Each schema is compiled twice: by the reference validator and into the
-// one-pass validator (see [Dataset.Checker]); opts configure the latter.
-func LoadDir(dir string, opts ...Option) ([]*Dataset, error) {
-	o, err := buildOptions(opts)
+// (dir/*/dataset.yaml), sorted by name: [ReadDir], then [LoadFiles] with
+// errors naming the files under dir. opts are as for [LoadFiles].
+func LoadDir(dir string, opts ...schema.Option) ([]*Dataset, error) {
+	files, root, err := readDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.ReadDir(dir); err != nil {
-		return nil, fmt.Errorf("load datasets: %w", err)
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*", DeclarationFile))
-	if err != nil {
-		return nil, fmt.Errorf("load datasets from %s: %w", dir, err)
-	}
-	sort.Strings(files)
-	shared, err := filepath.Glob(filepath.Join(dir, "*", "*.schema.json"))
-	if err != nil {
-		return nil, fmt.Errorf("load datasets from %s: %w", dir, err)
-	}
-	var errs []error
-	res := readResources(shared, &errs)
+	return LoadFiles(files, root, opts...)
+}
 
+// LoadFiles loads every dataset declared in files (see [Files]), sorted by
+// name, each holding one version: the folder's schema, numbered as its
+// schema_version says (1 when it says nothing). A schema's $ref may point to
+// any other JSON file in its own folder (by path, or relative to its $id),
+// or to any */*.schema.json by path or by $id; nothing else is reachable.
+// Each version keeps only the documents its $refs reach.
+//
+// Errors name each file as shown joined with its path in files (shown "" for
+// the bare path). It reports every mistake at once (errors.Join), each
+// naming its file and, where known, line:col and field; each wraps
+// [ErrInvalidDeclaration]. If there is any mistake it returns no datasets.
+// No declarations give none and no error.
+//
+// opts are given to every schema's compile (see [Compile]: the hub's
+// taxonomy index, for the x-taxonomy keyword).
+func LoadFiles(files Files, shown string, opts ...schema.Option) ([]*Dataset, error) {
+	display := func(p string) string {
+		if shown == "" {
+			return p
+		}
+		return filepath.Join(shown, filepath.FromSlash(p))
+	}
+	var decls, shared []string
+	for p := range files {
+		if !fs.ValidPath(p) {
+			return nil, &declError{file: p, msg: "not a path under the schemas folder"}
+		}
+		dir, base := path.Split(p)
+		depth := strings.Count(strings.TrimSuffix(dir, "/"), "/")
+		if dir == "" || depth > 0 {
+			continue // only <dataset>/<file> counts
+		}
+		switch {
+		case base == DeclarationFile:
+			decls = append(decls, p)
+		case strings.HasSuffix(base, ".schema.json"):
+			shared = append(shared, p)
+		}
+	}
+	sort.Strings(decls)
+	sort.Strings(shared)
+	var errs []error
+	res := map[string][]byte{}
+	for _, p := range shared {
+		if b, ok := checkJSON(p, files[p], display, &errs); ok {
+			res[p] = b
+		}
+	}
 	var out []*Dataset
 	byName := map[string]*Dataset{}
-	for _, file := range files {
-		d, err := load(file, res, o)
+	for _, p := range decls {
+		d, err := load(p, files, res, display, opts)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if prev, dup := byName[d.Name]; dup {
-			errs = append(errs, &declError{file: file, line: d.nameLine, col: d.nameCol, field: "name",
+			errs = append(errs, &declError{file: display(p), line: d.nameLine, col: d.nameCol, field: "name",
 				msg: fmt.Sprintf("dataset %q is already declared in %s", d.Name, prev.File)})
 			continue
 		}
@@ -73,52 +163,35 @@ func LoadDir(dir string, opts ...Option) ([]*Dataset, error) {
 	return out, nil
 }
 
-// LoadFile loads one dataset.yaml. Its schema's $ref may point to other JSON
-// files in the same folder. Errors are as for [LoadDir].
-func LoadFile(path string, opts ...Option) (*Dataset, error) {
-	o, err := buildOptions(opts)
+// LoadFile loads one dataset.yaml, as [LoadDir] loads its folder. Its
+// schema's $ref may point to other JSON files in the same folder.
+func LoadFile(file string, opts ...schema.Option) (*Dataset, error) {
+	if filepath.Base(file) != DeclarationFile {
+		return nil, &declError{file: file, msg: "a dataset is declared in a file named " + DeclarationFile}
+	}
+	ds, err := LoadDir(filepath.Dir(file), opts...)
 	if err != nil {
 		return nil, err
 	}
-	var errs []error
-	d, err := load(path, readResources(nil, &errs), o)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return d, nil
+	return ds[0], nil
 }
 
-// readResources reads schema documents by path; a file that cannot be read
-// or is not JSON is reported and left out.
-func readResources(paths []string, errs *[]error) map[string][]byte {
-	res := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			*errs = append(*errs, &declError{file: p, msg: err.Error()})
-			continue
-		}
-		if !json.Valid(b) {
-			_, err := schema.Compile(p, b, nil) // for its message with the position
-			*errs = append(*errs, &declError{file: p, msg: fmt.Sprint(err)})
-			continue
-		}
-		res[p] = b
+// checkJSON returns b when it is JSON; else it reports the syntax error with
+// its position.
+func checkJSON(p string, b []byte, display func(string) string, errs *[]error) ([]byte, bool) {
+	if json.Valid(b) {
+		return b, true
 	}
-	return res
+	_, err := schema.Compile(p, b, nil) // for its message with the position
+	*errs = append(*errs, &declError{file: display(p), msg: fmt.Sprint(err)})
+	return nil, false
 }
 
 // load reads, checks and compiles one declaration, with shared schema
 // resources from other datasets.
-func load(file string, shared map[string][]byte, o options) (*Dataset, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, &declError{file: file, msg: err.Error()}
-	}
-	decl, f, err := parseDeclaration(file, data)
+func load(p string, files Files, shared map[string][]byte, display func(string) string, opts []schema.Option) (*Dataset, error) {
+	file := display(p)
+	decl, f, err := parseDeclaration(file, files[p])
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +200,12 @@ func load(file string, shared map[string][]byte, o options) (*Dataset, error) {
 	if decl.KeyScope != "" {
 		d.scopeLine, d.scopeCol = position(file, f, "key_scope")
 	}
+	if decl.SchemaVersion != nil {
+		d.verLine, d.verCol = position(file, f, "schema_version")
+	}
+	d.schemaLine, d.schemaCol = position(file, f, "schema")
 	if decl.Schema != "" && len(errs) == 0 {
-		if err := compileSchema(d, file, f, decl.Schema, shared, o); err != nil {
+		if err := loadSchema(d, p, files, shared, display, opts); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -138,49 +215,41 @@ func load(file string, shared map[string][]byte, o options) (*Dataset, error) {
 	return d, nil
 }
 
-// compileSchema reads and compiles the dataset's schema file, with every
-// other JSON file in its folder and the shared documents as resources.
-func compileSchema(d *Dataset, file string, f *ast.File, rel string, shared map[string][]byte, o options) error {
-	dir := filepath.Dir(file)
-	path := filepath.Join(dir, filepath.FromSlash(rel))
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		return at(file, f, "schema", "cannot read schema file: %v", err)
+// loadSchema compiles the dataset's schema file, with every other JSON file
+// in its folder and the shared documents as resources, into the dataset's
+// one version.
+func loadSchema(d *Dataset, declPath string, files Files, shared map[string][]byte, display func(string) string, opts []schema.Option) error {
+	dir := path.Dir(declPath)
+	name := path.Join(dir, path.Clean(filepath.ToSlash(d.SchemaName)))
+	doc, ok := files[name]
+	if !ok {
+		return d.SchemaError("cannot read schema file: %s: no such file in the schemas folder", display(name))
 	}
 	res := make(map[string][]byte, len(shared)+4)
 	for k, v := range shared {
 		res[k] = v
 	}
-	// Sibling files are reachable by file path and, when the schema has
-	// an $id, relative to it (a relative $ref resolves against $id).
+	// Sibling files are reachable by path and, when the schema has an $id,
+	// relative to it (a relative $ref resolves against $id).
 	base := idOf(doc)
-	local, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	for _, p := range local {
-		if p == path {
-			continue
-		}
-		b, err := os.ReadFile(p)
-		if err != nil || !json.Valid(b) {
+	for p, b := range files {
+		if path.Dir(p) != dir || p == name || !strings.HasSuffix(p, ".json") || !json.Valid(b) {
 			continue
 		}
 		res[p] = b
 		if base != nil && idOf(b) == nil {
-			res[base.ResolveReference(&url.URL{Path: filepath.Base(p)}).String()] = b
+			res[base.ResolveReference(&url.URL{Path: path.Base(p)}).String()] = b
 		}
 	}
-	delete(res, path)
-	s, err := schema.Compile(path, doc, res)
-	if err != nil {
-		return at(file, f, "schema", "%v", err)
+	delete(res, name)
+	v := &Version{Number: max(d.DeclaredVersion, 1), Source: Source{Name: name, Doc: doc, Resources: res}}
+	if err := Compile(d, v, opts...); err != nil {
+		return d.SchemaError("%v", err)
 	}
-	c, err := recordcheck.New(s, doc, res, recordcheck.Options{Key: d.KeyPointer(), Tombstone: d.TombstonePointer(), Keywords: o.keywords})
-	if err != nil {
-		return at(file, f, "schema", "%v", err)
-	}
-	d.SchemaFile = path
-	d.SchemaDoc = json.RawMessage(doc)
-	d.Schema = s
-	d.checker = c
+	v.Source = Narrow(v.Source)
+	v.Digest = v.Source.Digest()
+	*d = *d.WithVersions([]*Version{v})
+	d.SchemaFile = display(name)
 	return nil
 }
 

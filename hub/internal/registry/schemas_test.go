@@ -3,22 +3,35 @@ package registry
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/goccy/go-yaml"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
 // schemasDir is the repository's real dataset declarations.
 const schemasDir = "../../../schemas"
 
-// TestRealSchemas loads the real declarations and checks their examples:
-// every record in examples/valid passes Check and KeyOf; every file in
-// examples/invalid fails with the violation examples/invalid/expect.yaml names.
+// conceptsFile is the real JobTech taxonomy snapshot.
+const conceptsFile = "../../../testdata/jobtech/taxonomy-concepts.json"
+
+// realTaxonomy is the index of the real snapshot, loaded once.
+var realTaxonomy = sync.OnceValues(func() (*taxonomy.Index, error) { return taxonomy.LoadFile(conceptsFile) })
+
+// TestRealSchemas loads the real declarations, with the taxonomy of the real
+// concept snapshot, and checks their examples: every record in
+// examples/valid passes Check and KeyOf; every file in examples/invalid
+// fails with the violations examples/invalid/expect.yaml names (one, or a
+// list).
 //
 // A "required" expectation at pointer P also matches a required violation at
 // a property of P: this package names the missing property itself
@@ -27,7 +40,11 @@ func TestRealSchemas(t *testing.T) {
 	if _, err := os.Stat(schemasDir); os.IsNotExist(err) {
 		t.Skip("no schemas folder")
 	}
-	ds, err := LoadDir(schemasDir)
+	idx, err := realTaxonomy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := LoadDir(schemasDir, schema.WithTaxonomy(idx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,16 +75,13 @@ func TestRealSchemas(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var expect map[string]struct {
-				Pointer string `yaml:"pointer"`
-				Keyword string `yaml:"keyword"`
-			}
-			if err := yaml.UnmarshalWithOptions(raw, &expect, yaml.DisallowUnknownField()); err != nil {
+			expect, err := readExpect(raw)
+			if err != nil {
 				t.Fatalf("%s: %v", expectFile, err)
 			}
 			invalid, _ := filepath.Glob(filepath.Join(ex, "invalid", "*.json"))
 			for _, f := range invalid {
-				want, ok := expect[filepath.Base(f)]
+				wants, ok := expect[filepath.Base(f)]
 				if !ok {
 					t.Errorf("%s: not listed in %s", f, expectFile)
 					continue
@@ -82,15 +96,17 @@ func TestRealSchemas(t *testing.T) {
 						vs = append(vs, *kv)
 					}
 				}
-				found := false
-				for _, got := range vs {
-					if got.Keyword == want.Keyword && (got.Pointer == want.Pointer ||
-						got.Keyword == "required" && isChild(got.Pointer, want.Pointer)) {
-						found = true
+				for _, want := range wants {
+					found := false
+					for _, got := range vs {
+						if got.Keyword == want.Keyword && (got.Pointer == want.Pointer ||
+							got.Keyword == "required" && isChild(got.Pointer, want.Pointer)) {
+							found = true
+						}
 					}
-				}
-				if !found {
-					t.Errorf("%s: want a %q violation at %q, got %v", f, want.Keyword, want.Pointer, vs)
+					if !found {
+						t.Errorf("%s: want a %q violation at %q, got %v", f, want.Keyword, want.Pointer, vs)
+					}
 				}
 			}
 			for name := range expect {
@@ -100,6 +116,42 @@ func TestRealSchemas(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expectation is one violation an invalid example must get.
+type expectation struct {
+	Pointer string `yaml:"pointer"`
+	Keyword string `yaml:"keyword"`
+}
+
+// readExpect reads an expect.yaml: file name → one expectation, or a list
+// of them (each must be among the file's violations).
+func readExpect(raw []byte) (map[string][]expectation, error) {
+	var loose map[string]any
+	if err := yaml.Unmarshal(raw, &loose); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]expectation, len(loose))
+	for name, v := range loose {
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		var one expectation
+		if _, isList := v.([]any); !isList {
+			if err := yaml.UnmarshalWithOptions(b, &one, yaml.DisallowUnknownField()); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			out[name] = []expectation{one}
+			continue
+		}
+		var list []expectation
+		if err := yaml.UnmarshalWithOptions(b, &list, yaml.DisallowUnknownField()); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[name] = list
+	}
+	return out, nil
 }
 
 // isChild reports whether pointer p is a direct child of parent.
@@ -133,4 +185,60 @@ func records(t *testing.T, f string) [][]byte {
 		return out
 	}
 	return nil
+}
+
+// TestRealAdsAgainstRealTaxonomy: the three real ads against the shipped
+// job-ad schema with the taxonomy of the real concept snapshot. Two pass;
+// ad 23174210 names five concepts the snapshot lacks (two skills, two
+// languages, a work experience) and a country code, "01", that is no
+// country's legacy id: each violation names the value, its pointer and the
+// type it should be.
+func TestRealAdsAgainstRealTaxonomy(t *testing.T) {
+	idx, err := realTaxonomy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadFile(filepath.Join(schemasDir, "jobads", DeclarationFile), schema.WithTaxonomy(idx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]schema.Violation{
+		"22884504": nil,
+		"23187561": nil,
+		"23174210": {
+			{Pointer: "/must_have/languages/0/concept_id", Keyword: "x-taxonomy", Message: `"2sdfds34_yov_smw" is not the id of a language concept in the taxonomy`},
+			{Pointer: "/must_have/skills/0/concept_id", Keyword: "x-taxonomy", Message: `"29387234_yov_smw" is not the id of a skill concept in the taxonomy`},
+			{Pointer: "/nice_to_have/languages/0/concept_id", Keyword: "x-taxonomy", Message: `"2sdfdsasdfov_smw" is not the id of a language concept in the taxonomy`},
+			{Pointer: "/nice_to_have/skills/0/concept_id", Keyword: "x-taxonomy", Message: `"2938adsfdov_smw" is not the id of a skill concept in the taxonomy`},
+			{Pointer: "/nice_to_have/work_experiences/0/concept_id", Keyword: "x-taxonomy", Message: `"fg7B_yoasdfw" is not the id of an occupation-name concept in the taxonomy`},
+			{Pointer: "/workplace_address/country_code", Keyword: "x-taxonomy", Message: `"01" is not the legacy id of a country concept in the taxonomy`},
+		},
+	}
+	ads := records(t, "../../../testdata/jobtech/job-ads.ndjson")
+	if len(ads) != 3 {
+		t.Fatalf("%d real ads", len(ads))
+	}
+	for _, ad := range ads {
+		v, vs := d.Schema.Check(ad, schema.Limits{})
+		var id string
+		if v != nil {
+			id, _ = d.KeyOf(v)
+		} else {
+			var head struct{ ID string }
+			_ = json.Unmarshal(ad, &head)
+			id = head.ID
+		}
+		w, ok := want[id]
+		if !ok {
+			t.Fatalf("unexpected ad %q", id)
+		}
+		if !reflect.DeepEqual(vs, w) {
+			t.Errorf("ad %s:\n got %v\nwant %v", id, vs, w)
+		}
+		if vs == nil {
+			if ws := d.Schema.Warnings(v); ws != nil {
+				t.Errorf("ad %s warned: %v", id, ws)
+			}
+		}
+	}
 }

@@ -65,23 +65,38 @@ const MetaKeyScope = "hub.key_scope"
 // records stored under another key scope is refused with an error naming the
 // declaration's key_scope (wrapping registry.ErrInvalidDeclaration).
 func EnsureDataset(ctx context.Context, js jetstream.JetStream, d *registry.Dataset, replicas int) error {
-	cfg := StreamConfig(d, replicas)
-	if s, err := js.Stream(ctx, cfg.Name); err == nil {
-		info := s.CachedInfo()
-		was := info.Config.Metadata[MetaKeyScope]
-		if was == "" {
-			was = wire.KeyScopeDataset
-		}
-		if was != d.KeyScope && info.State.Msgs > 0 {
-			return d.KeyScopeError("%q, but the stream %s already holds %d records stored with key_scope %q; "+
-				"the key scope of a dataset that holds records cannot change (keep %q, or declare a new dataset)",
-				d.KeyScope, cfg.Name, info.State.Msgs, was, was)
-		}
-	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("ensure stream %s for dataset %s: %w", cfg.Name, d.Name, err)
+	if err := CheckKeyScope(ctx, js, d); err != nil {
+		return err
 	}
+	cfg := StreamConfig(d, replicas)
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("ensure stream %s for dataset %s: %w", cfg.Name, d.Name, err)
+	}
+	return nil
+}
+
+// CheckKeyScope refuses d when its stream holds records stored under
+// another key scope, with an error naming the declaration's key_scope
+// (wrapping registry.ErrInvalidDeclaration); a stream that does not exist
+// or holds nothing takes any scope.
+func CheckKeyScope(ctx context.Context, js jetstream.JetStream, d *registry.Dataset) error {
+	name := wire.StreamName(d.Name)
+	s, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ensure stream %s for dataset %s: %w", name, d.Name, err)
+	}
+	info := s.CachedInfo()
+	was := info.Config.Metadata[MetaKeyScope]
+	if was == "" {
+		was = wire.KeyScopeDataset
+	}
+	if was != d.KeyScope && info.State.Msgs > 0 {
+		return d.KeyScopeError("%q, but the stream %s already holds %d records stored with key_scope %q; "+
+			"the key scope of a dataset that holds records cannot change (keep %q, or declare a new dataset)",
+			d.KeyScope, name, info.State.Msgs, was, was)
 	}
 	return nil
 }
