@@ -11,15 +11,16 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/internal/fastschema"
 	"github.com/jobtech-dev/datahub/internal/recordcheck"
+	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
 
 const jobAdSchema = "../../schemas/jobads/jobad.schema.json"
 
-// compile returns a checker of the schema at path with the job ads' key and
-// tombstone fields.
-func compile(t *testing.T, path string, doc []byte, o recordcheck.Options) *recordcheck.Checker {
+// compile returns a checker of the schema at path with the fields o names,
+// the reference compiled with opts.
+func compile(t *testing.T, path string, doc []byte, o recordcheck.Options, opts ...schema.Option) *recordcheck.Checker {
 	t.Helper()
-	ref, err := schema.Compile(path, doc, nil)
+	ref, err := schema.Compile(path, doc, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +42,17 @@ func read(t *testing.T, path string) []byte {
 
 var jobAdFields = recordcheck.Options{Key: "/id", Tombstone: "/removed"}
 
-// Every shipped example gets the same verdict, key, tombstone flag and
-// report from the checker as from the reference alone, and the job-ad
-// schema is judged by the fast path.
+// Every shipped example gets the same verdict, key, tombstone flag,
+// report and warnings from the checker as from the reference alone, and the
+// job-ad schema is judged by the fast path, taxonomy keyword included (the
+// real concept snapshot, as the examples are checked against it).
 func TestCheckerAgreesWithTheReference(t *testing.T) {
 	t.Parallel()
-	c := compile(t, jobAdSchema, read(t, jobAdSchema), jobAdFields)
+	x, err := taxonomy.LoadFile("../../testdata/jobtech/taxonomy-concepts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := compile(t, jobAdSchema, read(t, jobAdSchema), jobAdFields, schema.WithTaxonomy(x))
 	if !c.Fast() || c.Validator() != "fast" {
 		t.Fatalf("the job-ad schema is not judged by the fast path: %s", c.Validator())
 	}
@@ -146,5 +152,47 @@ func TestCheckerReferenceWinsADisagreement(t *testing.T) {
 	}
 	if res := c.Check([]byte(`{"id":"a"}`), schema.Limits{}); res.Disagreement || res.Key != "a" {
 		t.Errorf("no disagreement without the keyword's value: %+v", res)
+	}
+}
+
+// The taxonomy keyword is judged on the fast path as the reference was
+// compiled to judge it: a deprecated concept passes silently (accept), is
+// stored with the reference's warnings (warn), or is refused with the
+// reference's report (reject); an unknown concept is refused.
+func TestCheckerTaxonomyReaction(t *testing.T) {
+	t.Parallel()
+	x := taxonomy.NewIndex()
+	x.Put(taxonomy.Concept{ID: "AvNB_uwa_6n6", Type: "municipality", Label: "Stockholm"})
+	x.Put(taxonomy.Concept{ID: "old_mun_xyz", Type: "municipality", Label: "Old", Deprecated: true, ReplacedBy: []taxonomy.Ref{{ID: "AvNB_uwa_6n6"}}})
+	doc := []byte(`{"type":"object","properties":{"id":{"type":"string"},"municipality":{"type":"string","x-taxonomy":{"type":"municipality"}}}}`)
+	known, old, unknown := []byte(`{"id":"a","municipality":"AvNB_uwa_6n6"}`), []byte(`{"id":"b","municipality":"old_mun_xyz"}`), []byte(`{"id":"c","municipality":"nowhere"}`)
+	for _, react := range []schema.DeprecatedReaction{schema.AcceptDeprecated, schema.WarnDeprecated, schema.RejectDeprecated} {
+		c := compile(t, "place.schema.json", doc, recordcheck.Options{Key: "/id"}, schema.WithTaxonomy(x), schema.WithDeprecated(react))
+		if !c.Fast() {
+			t.Fatalf("%s: %s", react, c.Validator())
+		}
+		if got := c.Check(known, schema.Limits{}); got.Violations != nil || got.Warnings != nil || got.Reference {
+			t.Errorf("%s: a known concept: %+v", react, got)
+		}
+		if got := c.Check(unknown, schema.Limits{}); got.Violations == nil || got.Violations[0].Keyword != schema.TaxonomyKeyword {
+			t.Errorf("%s: an unknown concept: %+v", react, got)
+		}
+		got := c.Check(old, schema.Limits{})
+		v, viol := c.Schema().Check(old, schema.Limits{})
+		switch react {
+		case schema.AcceptDeprecated:
+			if got.Violations != nil || got.Warnings != nil || got.Reference {
+				t.Errorf("accept: a deprecated concept: %+v", got)
+			}
+		case schema.WarnDeprecated:
+			want := c.Schema().Warnings(v)
+			if got.Violations != nil || want == nil || !reflect.DeepEqual(got.Warnings, want) || got.Key != "b" {
+				t.Errorf("warn: a deprecated concept: %+v, reference warnings %v", got, want)
+			}
+		case schema.RejectDeprecated:
+			if viol == nil || !reflect.DeepEqual(got.Violations, viol) || got.Disagreement {
+				t.Errorf("reject: a deprecated concept: %+v, reference %v", got, viol)
+			}
+		}
 	}
 }
