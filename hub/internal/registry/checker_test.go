@@ -108,3 +108,41 @@ func TestValidatorOfADataset(t *testing.T) {
 		}
 	}
 }
+
+// Each schema version has its own one-pass checker (a record pinned to an
+// older version is judged by that version's schema, on the fast path); a
+// version compiled for other key or tombstone fields than the dataset's
+// now is judged by the reference with the dataset's fields.
+func TestCheckerPerVersion(t *testing.T) {
+	t.Parallel()
+	d := &Dataset{Name: "gigs", Key: "id"}
+	compile := func(n int, doc string) *Version {
+		v := &Version{Number: n, Source: Source{Name: "gigs/gig.schema.json", Doc: []byte(doc)}}
+		if err := Compile(d, v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v1 := compile(1, `{"type":"object","properties":{"id":{"type":"string"},"title":{"type":"string","maxLength":5}}}`)
+	v2 := compile(2, `{"type":"object","properties":{"id":{"type":"string"},"title":{"type":"string","maxLength":50}}}`)
+	d = d.WithVersions([]*Version{v1, v2})
+	rec := []byte(`{"id":"g1","title":"a long title"}`)
+	if c := d.CheckerFor(v2); !c.Fast() || c != d.Checker() {
+		t.Fatalf("latest: %s", c.Validator())
+	}
+	if res := d.CheckerFor(v2).Check(rec, schema.Limits{}); res.Violations != nil || res.Key != "g1" || res.Reference {
+		t.Errorf("version 2: %+v", res)
+	}
+	c1 := d.CheckerFor(v1)
+	if !c1.Fast() {
+		t.Fatalf("version 1: %s", c1.Validator())
+	}
+	if res := c1.Check(rec, schema.Limits{}); len(res.Violations) != 1 || res.Violations[0].Keyword != "maxLength" {
+		t.Errorf("version 1: %+v", res)
+	}
+	moved := *d
+	moved.Key, moved.keyPtr = "ref", ""
+	if c := moved.CheckerFor(v2); c.Fast() || c.Check([]byte(`{"ref":"r1"}`), schema.Limits{}).Key != "r1" {
+		t.Errorf("key field changed since the version was compiled: %s", c.Validator())
+	}
+}
