@@ -93,7 +93,7 @@ func withoutTaxonomy(b *testing.B) string {
 	}
 	strip(doc)
 	out, err := json.Marshal(doc)
-	if err != nil || bytes.Contains(out, []byte(schema.TaxonomyKeyword)) {
+	if err != nil || bytes.Contains(out, []byte(`"`+schema.TaxonomyKeyword+`":`)) { // the keyword, not the description naming it
 		b.Fatalf("strip x-taxonomy: %v", err)
 	}
 	if err := os.WriteFile(file, out, 0o644); err != nil {
