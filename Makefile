@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test bench flood batch-rss fuzz vet fmt clean
+.PHONY: all build run test bench cluster-bench cluster-soak k8s-config flood batch-rss fuzz vet fmt clean screenshots
 
 all: build
 
@@ -23,13 +23,32 @@ test:
 
 # Benchmarks print records/s for the hub's ingest path and for raw JetStream
 # async publish of the same payloads in the same run, and their ratio.
-bench:
+bench: cluster-bench
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/internal/sidecar/
+
+# A three-node cluster (real hub processes on loopback): ingest with three
+# copies against one node and against three nodes with one copy, same run;
+# the failover time after SIGKILL of the node an actor is connected to.
+# CLUSTER_BENCH_RECORDS and CLUSTER_FAILOVER_KILLS make them longer.
+cluster-bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkClusterIngest|BenchmarkFailover' -benchtime 1x -count 1 -timeout 30m ./hub/internal/clustertest/
+
+# Kills and orderly stops of a node under load, round after round
+# (CLUSTER_SOAK rounds, default 12): no acknowledged record lost, none stored
+# twice, each publisher's order kept.
+CLUSTER_SOAK ?= 12
+cluster-soak:
+	CLUSTER_SOAK=$(CLUSTER_SOAK) $(GO) test -count=1 -v -timeout 60m -run TestNodeKilledUnderLoad ./hub/internal/clustertest/
 
 # The audit floods at full size: 5,000 connection attempts with random keys
 # (the normal suite runs 1,000) and an admin working through a refusal flood.
 flood:
 	HUB_FLOOD=full $(GO) test -count=1 -v -run 'TestRandomKeyConnectionFloodIsBounded|TestAdminEntriesKeptDuringARefusalFlood' ./hub/internal/access/
+
+# The Kubernetes ConfigMaps of schemas/ and policies/ (deploy/k8s/config.yaml);
+# a test fails when they are out of date.
+k8s-config:
+	$(GO) run ./deploy/k8s/gen
 
 # Peak resident memory of a hub taking 8 parallel 63 MiB batches of real ads
 # (a manual measurement, 2-3 minutes; the figure is in the README).
@@ -54,6 +73,11 @@ fuzz:
 	done
 	@echo "== FuzzParseReply ($(FUZZTIME))"
 	$(GO) test -run '^$$' -fuzz '^FuzzParseReply$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./internal/publish/
+
+# Screenshots of the main pages into docs/screenshots (the browser test
+# takes them; it needs Debian's chromium).
+screenshots:
+	HUB_SCREENSHOTS=1 $(GO) test -count=1 -run TestBrowser ./hub/internal/web/
 
 vet:
 	$(GO) vet $(PKGS)

@@ -24,20 +24,48 @@ type Credentials struct {
 	Actor string
 	// Hub is the hub's NATS URL (nats://… or tls://…) as the admin who
 	// created the actor gave it: where the connector and the kit connect
-	// when they are not told.
+	// when they are not told. A clustered hub's nodes are listed
+	// comma-separated; the connection moves among them.
 	Hub  string
 	Seed []byte
 }
 
-// CheckHubURL reports whether u is a hub's NATS address: nats://host:port
-// or tls://host:port. The HTTP API's address is a common mistake, named.
+// CheckHubURL reports whether u is a hub's NATS address, nats://host:port
+// or tls://host:port, or a comma-separated list of them: the nodes of a
+// clustered hub, any of which the connector and the kit may connect to
+// (they move to another when one fails). The HTTP API's address is a
+// common mistake, named.
 func CheckHubURL(u string) error {
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
+	urls := HubURLs(u)
+	if len(urls) == 0 {
 		return fmt.Errorf("%q is not the hub's NATS address (nats://host:port, or tls://host:port with TLS; the HTTP API is not it)", u)
+	}
+	for _, one := range urls {
+		p, err := url.Parse(one)
+		if err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
+			what := "the hub's NATS address"
+			if len(urls) > 1 {
+				what = "a NATS address of the hub's nodes (in " + strconvQuote(u) + ")"
+			}
+			return fmt.Errorf("%q is not %s (nats://host:port, or tls://host:port with TLS; the HTTP API is not it)", one, what)
+		}
 	}
 	return nil
 }
+
+// HubURLs splits a hub address that may list several nodes
+// ("nats://a:4222,nats://b:4222") into its URLs, spaces trimmed.
+func HubURLs(u string) []string {
+	var out []string
+	for _, one := range strings.Split(u, ",") {
+		if one = strings.TrimSpace(one); one != "" {
+			out = append(out, one)
+		}
+	}
+	return out
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // New generates a fresh nkey pair for actor.
 func New(actor, hub string) (Credentials, string, error) {

@@ -54,9 +54,33 @@ func TestCheckHubURL(t *testing.T) {
 	for u, ok := range map[string]bool{
 		"nats://127.0.0.1:4222": true, "tls://hub.example.org:4222": true,
 		"https://hub.example.org:8080": false, "hub.example.org:4222": false, "": false,
+		// the nodes of a clustered hub
+		"nats://10.0.0.1:4222,nats://10.0.0.2:4222, nats://10.0.0.3:4222": true,
+		"tls://a:4222,https://b:8080":                                     false,
+		" , ":                                                             false,
 	} {
 		if err := creds.CheckHubURL(u); (err == nil) != ok {
 			t.Errorf("CheckHubURL(%q) = %v", u, err)
 		}
+	}
+}
+
+func TestCredentialsNameEveryNodeOfAClusteredHub(t *testing.T) {
+	t.Parallel()
+	nodes := "nats://hub-0.hub:4222,nats://hub-1.hub:4222,nats://hub-2.hub:4222"
+	c, _, err := creds.New("jobbland", nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "jobbland.nk")
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := creds.Read(path, nil)
+	if err != nil || got.Hub != nodes {
+		t.Fatalf("read back %+v, %v", got, err)
+	}
+	if urls := creds.HubURLs(got.Hub); len(urls) != 3 || urls[2] != "nats://hub-2.hub:4222" {
+		t.Fatalf("HubURLs = %q", urls)
 	}
 }

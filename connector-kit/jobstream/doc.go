@@ -48,9 +48,14 @@
 //     as a number). Only ads open for application (publication_date <= now
 //     <= last_publication_date) are served.
 //   - Errors: 400 bad query, 401 bad api key, 429 rate limit, 500 server.
-//   - A later "v2" of the API (/v2/stream?updated-after=&updated-before=)
-//     exists; this package speaks the documented date/updated-before-date
-//     form.
+//   - The current form is v2: GET /v2/stream?updated-after=…[&updated-before=…]
+//     and GET /v2/snapshot, with the same occupation-concept-id and
+//     location-concept-id filters (repeatable) and the same answer, a bare
+//     JSON array of ads and removal objects. (Parameter names as JobStream's
+//     published Swagger description v2 names them; the v1 date form above
+//     stays served.) This package parses both ([ParseStreamQuery],
+//     [ParseStreamQueryV2]) and takes the concept filters on the snapshot
+//     too ([ParseSnapshotQuery], [WithFilter]).
 //
 // # Decisions
 //

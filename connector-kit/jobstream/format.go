@@ -428,12 +428,21 @@ func setIfEmpty(dst *string, src *string) {
 	}
 }
 
-// WriteStream answers GET /stream: it writes, as one JSON array, every
-// envelope of envs whose published_at falls in q's window and whose ad
-// passes q's filters, each as [AdFromEnvelope] renders it, in the order of
-// envs. It writes as it reads, holding one ad at a time. envs should end once
-// it has yielded what the hub holds (WriteStream does not follow live
-// records); envelopes after the window are skipped, not a reason to stop.
+// WriteStream answers GET /stream (and /v2/stream): it writes, as one JSON
+// array, one entry per ad changed in q's window — the ad's latest state in
+// the window, or its removal object when that latest change removed it — as
+// JobStream answers, for the ads that pass q's filters (judged on that latest
+// state). Each is rendered as [AdFromEnvelope] renders it, in the order of
+// their latest change. An ad is one id as the client sees it (see [AdIDs]):
+// the envelope's key, prefixed for another publisher's ads.
+//
+// envs is ranged over twice and must yield the same records from the same
+// start each time (records stored in between may follow; they are left
+// out): the first pass notes each ad's latest change in the window, holding
+// only ids, and the second writes those, holding one ad at a time, so a
+// window of any size is answered in constant memory per ad. envs should end
+// once it has yielded what the hub holds; envelopes after the window are
+// skipped, not a reason to stop.
 //
 // It returns how many ads it wrote. An envelope that is not an ad is
 // skipped. An error from envs, ctx or w is returned after the array was
@@ -442,9 +451,30 @@ func setIfEmpty(dst *string, src *string) {
 // response.
 func WriteStream(ctx context.Context, w io.Writer, q StreamQuery, envs iter.Seq2[wire.Envelope, error], opts ...WriteOption) (int, error) {
 	o := writeOptionsOf(opts)
+	latest := map[string]uint64{}
+	var pass1 uint64
+	for e, err := range envs {
+		if err != nil {
+			_, _ = io.WriteString(w, "[")
+			return 0, err
+		}
+		if err := ctx.Err(); err != nil {
+			_, _ = io.WriteString(w, "[")
+			return 0, err
+		}
+		pass1++
+		if q.Contains(e.PublishedAt) {
+			latest[o.ids.prefix(e)+e.Key] = position(e, pass1)
+		}
+	}
+	var pass2 uint64
 	return writeArray(ctx, w, envs, func(e wire.Envelope) (json.RawMessage, bool) {
+		pass2++
 		if !q.Contains(e.PublishedAt) {
 			return nil, false
+		}
+		if at, ok := latest[o.ids.prefix(e)+e.Key]; !ok || at != position(e, pass2) {
+			return nil, false // a later change of this ad in the window stands for it
 		}
 		ad, _, err := renderAd(e, o.ids)
 		if err != nil || !q.Match(ad) {
@@ -454,9 +484,19 @@ func WriteStream(ctx context.Context, w io.Writer, q StreamQuery, envs iter.Seq2
 	})
 }
 
-// WriteSnapshot answers GET /snapshot: it writes, as one JSON array, the ads
-// of envs (the latest record per key), leaving out tombstones as JobStream's
-// snapshot leaves out removed ads. Like [WriteStream] it streams, returns the
+// position identifies an envelope across the two passes of WriteStream: its
+// stream sequence, or, for envelopes that carry none, its place in the pass.
+func position(e wire.Envelope, n uint64) uint64 {
+	if e.Seq != 0 {
+		return e.Seq
+	}
+	return n
+}
+
+// WriteSnapshot answers GET /snapshot (and /v2/snapshot): it writes, as one
+// JSON array, the ads of envs (the latest record per key), leaving out
+// tombstones as JobStream's snapshot leaves out removed ads, and, given
+// [WithFilter], the ads its concept filters do not match. Like [WriteStream] it streams, returns the
 // number of ads written and leaves the array open on error. Unlike
 // JobStream it does not drop ads whose last_publication_date has passed:
 // the hub keeps an ad until someone removes it.
@@ -464,7 +504,7 @@ func WriteSnapshot(ctx context.Context, w io.Writer, envs iter.Seq2[wire.Envelop
 	o := writeOptionsOf(opts)
 	return writeArray(ctx, w, envs, func(e wire.Envelope) (json.RawMessage, bool) {
 		ad, removed, err := renderAd(e, o.ids)
-		if err != nil || removed {
+		if err != nil || removed || !o.filter.Match(ad) {
 			return nil, false
 		}
 		return ad, true
@@ -474,7 +514,15 @@ func WriteSnapshot(ctx context.Context, w io.Writer, envs iter.Seq2[wire.Envelop
 // WriteOption tunes WriteStream and WriteSnapshot.
 type WriteOption func(*writeOptions)
 
-type writeOptions struct{ ids AdIDs }
+type writeOptions struct {
+	ids    AdIDs
+	filter StreamQuery // only its concept filters are used
+}
+
+// WithFilter keeps only the ads that q's occupation and location concept
+// filters match (its window is not used): for a snapshot, which JobStream's
+// v2 API filters too.
+func WithFilter(q StreamQuery) WriteOption { return func(o *writeOptions) { o.filter = q } }
 
 // WithAdIDs serves ads under the ids ids gives (see [AdIDs]); without it
 // every ad keeps its own id.

@@ -51,9 +51,10 @@ type Client struct {
 	vmu     sync.Mutex
 	waiters map[string][]chan struct{} // subject → waiters for a violation
 
-	smu     sync.Mutex
-	schemas map[string]cachedSchema
-	skips   map[string]bool // datasets whose local check was said to skip a keyword
+	smu      sync.Mutex
+	schemas  map[string]cachedSchema
+	skips    map[string]bool             // datasets whose local check was said to skip a keyword
+	versions map[string]*VersionedSchema // "dataset@n": versions never change
 }
 
 type cachedSchema struct {
@@ -72,8 +73,11 @@ const DefaultURL = "nats://127.0.0.1:4222"
 // Dial connects to the hub at url (nats://host:port, or tls://host:port for a
 // hub serving TLS) as the actor whose credentials file is credsFile (written
 // by `hub actor create`). An empty url means the hub the credentials file
-// names, else DefaultURL. A credentials file other users can read is
-// refused; one its group can read is warned about.
+// names, else DefaultURL. A clustered hub's nodes are given comma-separated
+// ("nats://a:4222,nats://b:4222"): the client connects to any of them and,
+// when that node fails, moves to another by itself (it also learns the
+// nodes the cluster tells it of). A credentials file other users can read
+// is refused; one its group can read is warned about.
 func Dial(ctx context.Context, url, credsFile string, opts ...Option) (*Client, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
@@ -233,7 +237,9 @@ func (c *Client) onAsyncError(_ *nats.Conn, _ *nats.Subscription, err error) {
 		c.opts.log.Warn("hub connection error", "err", err)
 		return
 	}
-	subj := m[1]
+	// A hub node checks an actor's publish on the subject its mapping made
+	// of it (ingest.<d>.<actor>.<node>); the kit sent the one without the node.
+	subj := wire.ActorIngestSubject(m[1])
 	c.publisher().FailSubject(subj, forbiddenOn(subj))
 	c.vmu.Lock()
 	ws := c.waiters[subj]

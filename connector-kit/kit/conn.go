@@ -168,11 +168,12 @@ func (c *Client) down(nc *nats.Conn, err error) {
 		s.Connected, s.Err = false, err
 		return true
 	})
-	// The answers to requests already sent are lost with the connection
-	// (the hub answers on it): their callers hear so now, and retry under
-	// the same record id, rather than wait out their timeout.
+	// Records in flight on the lost connection get no answer if the node
+	// that took them is gone (a cluster node that failed): say so now, so
+	// the caller sends them again (with their ids: stored once) through the
+	// node the client moves to, instead of waiting out its timeout.
 	if p := c.publisher(); p != nil {
-		p.FailAll(fmt.Errorf("connection to the hub lost: %w", err))
+		p.FailAll(fmt.Errorf("connection to the hub lost before the answer: %v", err))
 	}
 }
 

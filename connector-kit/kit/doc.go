@@ -13,10 +13,23 @@
 // ErrHubUnreachable say the rest. Record ids are the actor's own: the hub
 // deduplicates per actor.
 //
+// A dataset's schema has numbered, append-only versions. Publish validates
+// against the latest unless WithSchemaVersion pins another (the hub checks
+// the same pin, and the stored record names the version). SchemaVersions
+// and SchemaVersion list and fetch versions for an actor with read-schema;
+// RegisterSchema registers the next version for one with register-schema,
+// if it passes the dataset's compatibility mode (else an *IncompatibleError
+// lists every breaking change).
+//
 // A hub serving TLS (tls://host:port) is verified against the system's CAs
 // or the one WithCA names, host name included; ErrTLS says what failed and
 // how to fix it. Dial with an empty URL connects to the hub the credentials
 // file names, and refuses a credentials file other users can read.
+//
+// A clustered hub is several nodes: give their URLs comma-separated (in
+// Dial's url or the credentials file's "# hub:" line) and the client moves
+// to another node when the one it uses fails; what it publishes keeps its
+// order and is stored once (see Publish).
 //
 // A Client keeps itself connected: nats.go reconnects after a network loss,
 // and when the connection is closed for good by anything but Close, the

@@ -52,6 +52,15 @@ var (
 	// wants TLS and the client does not, or the reverse; or the hub requires
 	// a client certificate. Retrying without a change cannot succeed.
 	ErrTLS = errors.New("TLS with the hub failed")
+	// ErrIncompatible: a schema version was refused because it breaks the
+	// dataset's compatibility mode; it comes as an *IncompatibleError
+	// listing every breaking change. Registering it again cannot succeed.
+	ErrIncompatible = errors.New("schema version incompatible")
+	// ErrInvalidSchema: a schema sent for registration is not a valid JSON
+	// Schema (or reaches a $ref the hub does not hold).
+	ErrInvalidSchema = errors.New("invalid schema")
+	// ErrRetired: the dataset was retired; it is read, not written to.
+	ErrRetired = errors.New("dataset retired")
 	// ErrInvalidOption wraps every invalid option.
 	ErrInvalidOption = errors.New("invalid option")
 	// ErrClosed: the client is closed.
@@ -68,6 +77,8 @@ var sentinels = map[wire.Code]error{
 	wire.CodeUnavailable:    ErrUnavailable,
 	wire.CodeBadRequest:     ErrBadRequest,
 	wire.CodeNotFound:       ErrNotFound,
+	wire.CodeRetired:        ErrRetired,
+	wire.CodeIncompatible:   ErrIncompatible,
 }
 
 // fromWire turns a hub refusal into the kit's error: the sentinel for its
@@ -123,6 +134,31 @@ func (e *ValidationError) Is(target error) bool {
 	}
 	return false
 }
+
+// IncompatibleError is a schema version the hub refused under the
+// dataset's compatibility mode. errors.Is(err, ErrIncompatible) holds.
+type IncompatibleError struct {
+	Dataset string
+	// Report lists every breaking change, with the direction it breaks and
+	// a JSON pointer into each schema.
+	Report *wire.CompatibilityReport
+	// Text is the report as `hub schema check` prints it.
+	Text string
+}
+
+func (e *IncompatibleError) Error() string {
+	if e.Text != "" {
+		return fmt.Sprintf("schema for %s refused: %s", e.Dataset, strings.TrimSpace(e.Text))
+	}
+	n := 0
+	if e.Report != nil {
+		n = len(e.Report.Breaking)
+	}
+	return fmt.Sprintf("schema for %s refused: %d breaking change(s)", e.Dataset, n)
+}
+
+// Is lets errors.Is(err, ErrIncompatible) match.
+func (e *IncompatibleError) Is(target error) bool { return target == ErrIncompatible }
 
 // IsRetryable reports whether retrying err (with the same record id) may
 // succeed.

@@ -78,3 +78,34 @@ func ExampleClient_Subscribe() {
 	}
 	defer sub.Stop()
 }
+
+// RegisterSchema registers the next version of a dataset's schema, for an
+// actor the policies give register-schema; a version that breaks the
+// dataset's compatibility mode is refused with every breaking change.
+// Publishers then pin the version they write to, or follow the latest.
+func ExampleClient_RegisterSchema() {
+	ctx := context.Background()
+	c, err := kit.Dial(ctx, "nats://127.0.0.1:4222", "arbetsformedlingen.nk")
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer c.Close()
+	doc := []byte(`{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": ["id"]}`)
+	reg, err := c.RegisterSchema(ctx, "jobads", doc)
+	var incompatible *kit.IncompatibleError
+	switch {
+	case errors.As(err, &incompatible) && incompatible.Report != nil:
+		for _, ch := range incompatible.Report.Breaking {
+			fmt.Println(ch.Breaks, ch.Type, ch.NewPointer, ch.Message)
+		}
+		return
+	case err != nil:
+		fmt.Println("refused:", err)
+		return
+	}
+	fmt.Println("registered version", reg.Version)
+	ad := []byte(`{"id":"af-1"}`)
+	_, err = c.Publish(ctx, "jobads", ad, kit.WithSchemaVersion(reg.Version))
+	fmt.Println(err)
+}

@@ -176,8 +176,18 @@ func WithStateHandler(fn func(ConnState)) Option {
 // PublishOption tunes one Publish.
 type PublishOption func(*publishOptions)
 
-type publishOptions struct{ id string }
+type publishOptions struct {
+	id      string
+	version int
+}
 
 // WithRecordID sets the record id; a retry with the same id is stored once.
 // Without it the kit generates a UUIDv7 before the first attempt.
 func WithRecordID(id string) PublishOption { return func(p *publishOptions) { p.id = id } }
+
+// WithSchemaVersion pins the schema version (a registered version's number)
+// the record is validated against, by the kit's local check and by the hub;
+// without it the dataset's latest version applies. The stored record names
+// the version either way. A version the dataset does not have refuses the
+// record (a *ValidationError).
+func WithSchemaVersion(n int) PublishOption { return func(p *publishOptions) { p.version = n } }

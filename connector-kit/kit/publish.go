@@ -22,7 +22,11 @@ import (
 // dataset, ErrUnknownDataset, ErrHubUnreachable or ErrUnavailable (retry
 // with WithRecordID and the returned id: stored once).
 func (c *Client) Publish(ctx context.Context, dataset string, data []byte, opts ...PublishOption) (string, error) {
-	res, err := c.PublishBatch(ctx, dataset, []BatchRecord{{Data: data, ID: publishID(opts)}})
+	var po publishOptions
+	for _, o := range opts {
+		o(&po)
+	}
+	res, err := c.PublishBatch(ctx, dataset, []BatchRecord{{Data: data, ID: po.id, SchemaVersion: po.version}})
 	if err != nil {
 		return "", err
 	}
@@ -32,18 +36,13 @@ func (c *Client) Publish(ctx context.Context, dataset string, data []byte, opts 
 	return res[0].ID, res[0].Err
 }
 
-func publishID(opts []PublishOption) string {
-	var po publishOptions
-	for _, o := range opts {
-		o(&po)
-	}
-	return po.id
-}
-
-// BatchRecord is one record of a batch; ID may be empty.
+// BatchRecord is one record of a batch; ID may be empty. SchemaVersion,
+// when not 0, pins the schema version the record is validated against
+// (see WithSchemaVersion).
 type BatchRecord struct {
-	ID   string
-	Data []byte
+	ID            string
+	Data          []byte
+	SchemaVersion int
 }
 
 // Result is the outcome of one record of a batch.
@@ -103,7 +102,7 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 		}
 		results[i].ID = id
 		if c.opts.validate {
-			if err := c.Check(ctx, dataset, r.Data); err != nil {
+			if err := c.checkLocally(ctx, dataset, r.SchemaVersion, r.Data); err != nil {
 				results[i].Err = err
 				if errors.Is(err, ErrUnknownDataset) {
 					for j := i + 1; j < len(recs); j++ {
@@ -119,12 +118,14 @@ func (c *Client) PublishBatch(ctx context.Context, dataset string, recs []BatchR
 		size := len(r.Data) + wire.BatchFrameOverhead
 		if len(recs) == 1 || size > budget {
 			flush()
-			reqs = append(reqs, c.sendOne(ctx, pub, dataset, r.Data, results, i))
+			reqs = append(reqs, c.sendOne(ctx, pub, dataset, r.Data, r.SchemaVersion, results, i))
 			continue
 		}
-		if groupBytes+size > budget || len(group.idx) == perRequest {
+		// One request pins one schema version for all its records.
+		if groupBytes+size > budget || len(group.idx) == perRequest || (len(group.idx) > 0 && group.version != r.SchemaVersion) {
 			flush()
 		}
+		group.version = r.SchemaVersion
 		group.idx = append(group.idx, i)
 		groupBytes += size
 	}
@@ -151,14 +152,15 @@ func (c *Client) batchBytes() int {
 // request is one request sent for PublishBatch: a record alone (f) or a
 // batch request (bf) of the records at idx.
 type request struct {
-	idx []int
-	f   *publish.Future
-	bf  *publish.BatchFuture
+	idx     []int
+	version int // the schema version the request pins, 0 for the latest
+	f       *publish.Future
+	bf      *publish.BatchFuture
 }
 
 // sendOne sends record i alone; a failure to send is its result.
-func (c *Client) sendOne(ctx context.Context, pub *publish.Publisher, dataset string, data []byte, results []Result, i int) request {
-	f, err := pub.Send(ctx, dataset, data, results[i].ID)
+func (c *Client) sendOne(ctx context.Context, pub *publish.Publisher, dataset string, data []byte, version int, results []Result, i int) request {
+	f, err := pub.Send(ctx, dataset, data, results[i].ID, pinned(version)...)
 	if err != nil {
 		results[i].Err = sendError(dataset, len(data), err)
 		return request{}
@@ -177,11 +179,11 @@ func (c *Client) sendGroup(ctx context.Context, pub *publish.Publisher, dataset 
 		rs[k] = publish.Record{ID: results[i].ID, Data: recs[i].Data}
 		size += len(recs[i].Data)
 	}
-	bf, err := pub.SendBatch(ctx, dataset, rs)
+	bf, err := pub.SendBatch(ctx, dataset, rs, pinned(g.version)...)
 	if errors.Is(err, nats.ErrMaxPayload) && len(g.idx) > 1 {
 		out := make([]request, 0, len(g.idx))
 		for _, i := range g.idx {
-			out = append(out, c.sendOne(ctx, pub, dataset, recs[i].Data, results, i))
+			out = append(out, c.sendOne(ctx, pub, dataset, recs[i].Data, g.version, results, i))
 		}
 		return out
 	}
@@ -193,6 +195,14 @@ func (c *Client) sendGroup(ctx context.Context, pub *publish.Publisher, dataset 
 	}
 	g.bf = bf
 	return []request{g}
+}
+
+// pinned is the send option that pins version, none for 0 (the latest).
+func pinned(version int) []publish.SendOption {
+	if version == 0 {
+		return nil
+	}
+	return []publish.SendOption{publish.WithSchemaVersion(version)}
 }
 
 func sendError(dataset string, size int, err error) error {
@@ -281,6 +291,27 @@ func (c *Client) Check(ctx context.Context, dataset string, data []byte) error {
 	}
 	if res := cs.check.Check(data, c.opts.limits); len(res.Violations) > 0 {
 		return &ValidationError{Dataset: dataset, Violations: res.Violations, Local: true}
+	}
+	return nil
+}
+
+// checkLocally is Check for the latest version (0) or, for a record pinned
+// to another version, the reference check of that version's schema
+// (fetched once and cached, see SchemaVersion).
+func (c *Client) checkLocally(ctx context.Context, dataset string, version int, data []byte) error {
+	if version == 0 {
+		return c.Check(ctx, dataset, data)
+	}
+	s, err := c.schemaFor(ctx, dataset, version)
+	switch {
+	case errors.Is(err, ErrUnknownDataset):
+		return err
+	case err != nil:
+		c.opts.log.Debug("no local schema check", "dataset", dataset, "version", version, "err", err)
+		return nil
+	}
+	if _, viol := s.Check(data, c.opts.limits); len(viol) > 0 {
+		return &ValidationError{Dataset: dataset, Violations: viol, Local: true}
 	}
 	return nil
 }

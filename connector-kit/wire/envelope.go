@@ -85,7 +85,9 @@ func SplitEnvelopeID(id string) (origin, publisher, recordID string, ok bool) {
 //
 // ID is unique across publishers and hubs ([EnvelopeID]: origin, publisher
 // and the publisher's record id), so a consumer can de-duplicate on it alone;
-// RecordID is the id the publisher gave the record.
+// RecordID is the id the publisher gave the record. Path lists the hubs a
+// federated record crossed, origin first and this hub last; it is empty for
+// a record stored on its origin hub.
 type Envelope struct {
 	ID            string          `json:"id"`
 	RecordID      string          `json:"record_id,omitempty"`
@@ -97,6 +99,7 @@ type Envelope struct {
 	Origin        string          `json:"origin"`
 	PublishedAt   time.Time       `json:"published_at"`
 	Tombstone     bool            `json:"tombstone,omitempty"`
+	Path          []string        `json:"path,omitempty"`
 	Data          json.RawMessage `json:"data"`
 }
 
@@ -129,6 +132,9 @@ func EnvelopeFromMsg(h map[string][]string, data []byte, seq uint64, stored time
 	if e.RecordID == "" {
 		e.RecordID = e.ID // stored before envelope ids were qualified
 	}
+	if p := get(HeaderPath); p != "" {
+		e.Path = strings.Split(p, ",")
+	}
 	if v := get(HeaderSchemaVersion); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -145,6 +151,9 @@ func EnvelopeFromMsg(h map[string][]string, data []byte, seq uint64, stored time
 // ID and RecordID are set when the publisher gave the record an id: ID is the
 // envelope id the record would have been stored under ([EnvelopeID]), unique
 // across publishers, so a re-drive de-duplicates on it as on a stored record.
+// Origin is the hub the record came from (this hub for an actor's record);
+// Peer and Path name the peer hub a federated record came from and the hubs
+// it crossed.
 type DeadLetter struct {
 	Seq        uint64      `json:"seq"`
 	ID         string      `json:"id,omitempty"`
@@ -152,6 +161,9 @@ type DeadLetter struct {
 	Dataset    string      `json:"dataset"`
 	Subject    string      `json:"subject"`
 	Publisher  string      `json:"publisher"`
+	Origin     string      `json:"origin,omitempty"`
+	Peer       string      `json:"peer,omitempty"`
+	Path       []string    `json:"path,omitempty"`
 	RejectedAt time.Time   `json:"rejected_at"`
 	Reason     string      `json:"reason"`
 	Violations []Violation `json:"violations,omitempty"`

@@ -112,17 +112,36 @@ func IngestSubject(dataset, actor string) string {
 // IngestWildcard matches every ingest subject; the hub's validators listen on it.
 const IngestWildcard = IngestPrefix + ".*.*"
 
-// ParseIngestSubject splits an ingest subject into dataset and actor.
+// ParseIngestSubject splits an ingest subject into dataset and actor. The
+// hub node an actor is connected to receives its records on
+// ingest.<dataset>.<actor>.<node> (its server maps the subject the actor
+// publishes to, so each record is validated on that node); the node token
+// is accepted and dropped.
 func ParseIngestSubject(subj string) (dataset, actor string, err error) {
 	rest, ok := strings.CutPrefix(subj, IngestPrefix+".")
 	if !ok {
 		return "", "", fmt.Errorf("subject %q: not an ingest subject", subj)
 	}
 	dataset, actor, ok = strings.Cut(rest, ".")
+	if ok {
+		if a, node, hasNode := strings.Cut(actor, "."); hasNode && node != "" && !strings.Contains(node, ".") {
+			actor = a
+		}
+	}
 	if !ok || dataset == "" || actor == "" || strings.Contains(actor, ".") {
 		return "", "", fmt.Errorf("subject %q: want %s.<dataset>.<actor>", subj, IngestPrefix)
 	}
 	return dataset, actor, nil
+}
+
+// ActorIngestSubject is the subject an actor published to, given the one a
+// hub node names (in a permission violation, say): the node token the
+// server added is dropped. Any other subject is returned as it is.
+func ActorIngestSubject(subj string) string {
+	if d, a, err := ParseIngestSubject(subj); err == nil {
+		return IngestSubject(d, a)
+	}
+	return subj
 }
 
 // DataSubject is the subject a record with key is stored under in a dataset

@@ -58,7 +58,18 @@ func TestSubjects(t *testing.T) {
 	if err != nil || ds != "jobads" || actor != "jobbland" {
 		t.Fatalf("%q %q %v", ds, actor, err)
 	}
-	for _, bad := range []string{"data.jobads.x", "ingest.jobads", "ingest..x", "ingest.jobads.a.b"} {
+	// A hub node's validators get the subject with the node's token.
+	ds, actor, err = ParseIngestSubject("ingest.jobads.jobbland.hub-1")
+	if err != nil || ds != "jobads" || actor != "jobbland" {
+		t.Fatalf("with a node token: %q %q %v", ds, actor, err)
+	}
+	if s := ActorIngestSubject("ingest.jobads.jobbland.hub-1"); s != "ingest.jobads.jobbland" {
+		t.Fatalf("ActorIngestSubject = %q", s)
+	}
+	if s := ActorIngestSubject("hub.subscribe.jobads.jobbland"); s != "hub.subscribe.jobads.jobbland" {
+		t.Fatalf("ActorIngestSubject changed another subject: %q", s)
+	}
+	for _, bad := range []string{"data.jobads.x", "ingest.jobads", "ingest..x", "ingest.jobads.a.b.c", "ingest.jobads.a."} {
 		if _, _, err := ParseIngestSubject(bad); err == nil {
 			t.Errorf("ParseIngestSubject(%q): no error", bad)
 		}

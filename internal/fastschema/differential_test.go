@@ -78,6 +78,13 @@ func shippedCases(t *testing.T) []dcase {
 	// ad 23174210 and many mutations name concepts it lacks.
 	tax := jobAdTaxonomy(t)
 	adOpts := jobAdOptions(tax.lookup)
+	// The other shipped datasets, valid and invalid examples together; the
+	// education offerings and gig assignments key by /id with a tombstone
+	// and use the taxonomy keyword as the job ads do.
+	examples := func(dataset string) [][]byte {
+		v, inv := exampleRecords(t, dataset)
+		return append(v, inv...)
+	}
 	return []dcase{
 		{name: "jobads small ad", file: jobAdSchema, opts: adOpts, tax: tax,
 			records: [][]byte{smallAd(t)}, repl: replacements},
@@ -89,6 +96,12 @@ func shippedCases(t *testing.T) []dcase {
 			records: append(append(conValid, conInvalid...), cs...)},
 		{name: "concepts mutated", file: conceptSchema, opts: Options{Key: "/id"},
 			records: append(conValid, conInvalid...), repl: replacements},
+		{name: "job-postings examples", file: repoRoot + "/schemas/job-postings/jobposting.schema.json", opts: Options{Key: "/id"},
+			records: examples("job-postings"), repl: replacements, perValue: 1},
+		{name: "education-offerings examples", file: repoRoot + "/schemas/education-offerings/offering.schema.json", opts: adOpts, tax: tax,
+			records: examples("education-offerings"), repl: replacements, perValue: 1},
+		{name: "gig-assignments examples", file: repoRoot + "/schemas/gig-assignments/gig.schema.json", opts: adOpts, tax: tax,
+			records: examples("gig-assignments"), repl: replacements, perValue: 1},
 		{name: "kit test schema", file: kitTestSchema, opts: Options{Key: "/id", Tombstone: "/removed"},
 			records: append(realAds(t)[1:2], smallAd(t)), repl: replacements, perValue: 1},
 		{name: "ref to another document", doc: []byte(`{"properties":{"employer":{"$ref":"https://schemas.jobtech.se/test/employer.schema.json"}}}`),

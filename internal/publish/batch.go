@@ -71,8 +71,8 @@ var bodies = sync.Pool{New: func() any { return new([]byte) }}
 // and answers once. It blocks while the window has no room for all of
 // them. At most wire.MaxBatchRecords records, and no more than the window,
 // go in one request (else ErrTooMany); the caller keeps the request under
-// the server's max payload.
-func (p *Publisher) SendBatch(ctx context.Context, dataset string, recs []Record) (*BatchFuture, error) {
+// the server's max payload. opts (WithSchemaVersion) hold for every record.
+func (p *Publisher) SendBatch(ctx context.Context, dataset string, recs []Record, opts ...SendOption) (*BatchFuture, error) {
 	if len(recs) == 0 || len(recs) > wire.MaxBatchRecords || len(recs) > p.window {
 		return nil, fmt.Errorf("%w: %d records (at most %d, and the window of %d)", ErrTooMany, len(recs), wire.MaxBatchRecords, p.window)
 	}
@@ -85,7 +85,11 @@ func (p *Publisher) SendBatch(ctx context.Context, dataset string, recs []Record
 		body = wire.AppendBatchRecord(body, r.ID, r.Data)
 	}
 	f := &BatchFuture{done: make(chan struct{}), replies: make([]wire.Reply, len(recs))}
-	err := p.send(dataset, f, body, nats.Header{wire.HeaderBatch: {strconv.Itoa(len(recs))}})
+	m := &nats.Msg{Header: nats.Header{wire.HeaderBatch: {strconv.Itoa(len(recs))}}}
+	for _, o := range opts {
+		o(m)
+	}
+	err := p.send(dataset, f, body, m.Header)
 	*bp = body
 	bodies.Put(bp)
 	if err != nil {

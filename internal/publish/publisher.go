@@ -274,10 +274,10 @@ func (p *Publisher) FailSubject(subject string, err error) {
 	}
 }
 
-// FailAll ends every outstanding future with err: the caller learned that
-// the connection was lost, and with it the answers to requests already
-// sent (the hub may or may not have stored them; a retry under the same
-// record id is stored once).
+// FailAll ends every outstanding future with err: the connection they were
+// sent on is lost, and the node that would have answered may be gone with
+// it. A record whose answer is lost this way may have been stored: sending
+// it again with its id stores it once.
 func (p *Publisher) FailAll(err error) {
 	p.mu.Lock()
 	toks := make([]uint64, 0, len(p.waiting))

@@ -62,6 +62,14 @@ func Hosts(hosts ...string) Option {
 	}
 }
 
+// Peer makes a certificate valid for both server and client authentication,
+// as a cluster node's: it accepts links from the other nodes and dials them.
+func Peer() Option {
+	return func(c *x509.Certificate) {
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	}
+}
+
 // NewCA makes a CA whose files live in a temp dir of t.
 func NewCA(t testing.TB, name string) *CA {
 	t.Helper()

@@ -61,7 +61,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), outboxCmd())
+	root.AddCommand(runCmd(), importCmd(), tailCmd(), pluginsCmd(), outboxCmd(), loginCmd())
 	clirun.Version(root, "connector", buildinfo.Read().String())
 	clirun.InitHelpAndCompletion(root, "connector")
 	return root

@@ -235,7 +235,7 @@ func TestConnectorCompletesDatasetNames(t *testing.T) {
 		{"__complete", "import", "--hub", h.NATSURL(), "--credentials", creds, "--dataset", ""},
 	} {
 		out, errOut, code := connectorIn(t, "", args...)
-		if got := strings.Fields(out); code != 0 || !reflect.DeepEqual(got, []string{"jobads", "taxonomy-concepts", ":4"}) {
+		if got := strings.Fields(out); code != 0 || !reflect.DeepEqual(got, []string{"education-offerings", "gig-assignments", "job-postings", "jobads", "taxonomy-concepts", ":4"}) {
 			t.Errorf("connector %v: exit %d %q %s", args, code, out, errOut)
 		}
 	}

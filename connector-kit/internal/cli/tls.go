@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	hubFlagHelp = "the hub's NATS URL (default: the hub the credentials file names, else nats://127.0.0.1:4222)"
+	hubFlagHelp = "the hub's NATS URL; a clustered hub's nodes comma-separated (default: the hub the credentials file names, else nats://127.0.0.1:4222)"
 	caFlagHelp  = "PEM file of the CA that signed the hub's TLS certificate (requires TLS; default: the system's CAs for tls:// URLs)"
 )
 

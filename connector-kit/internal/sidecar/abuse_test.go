@@ -258,7 +258,9 @@ func TestRecordOverTheHubsLimit(t *testing.T) {
 	problemOf(t, code, body)
 	batch := bytes.Join([][]byte{realAds(t)[0], bigAd(t, "big-2", 300_000)}, []byte("\n"))
 	code, body = post(t, s.URL()+"/v1/datasets/jobads/records", "application/x-ndjson", batch)
-	if c := batchCounts(t, body); code != http.StatusRequestEntityTooLarge || c[wire.StatusStored] != 1 || c[wire.StatusTooLarge] != 1 {
+	// The good line is stored, or queued when the hub's answer takes longer
+	// than the 300 ms ack timeout (a loaded machine): either way it is kept.
+	if c := batchCounts(t, body); code != http.StatusRequestEntityTooLarge || c[wire.StatusStored]+c[wire.StatusQueued] != 1 || c[wire.StatusTooLarge] != 1 {
 		t.Fatalf("batch with one oversized line: %d %s", code, body)
 	}
 

@@ -35,6 +35,8 @@ func (s *Sidecar) routes() http.Handler {
 	mux.HandleFunc("GET /v1/rejected", h(s.getRejected))
 	mux.HandleFunc("GET /stream", h(s.jobStream))
 	mux.HandleFunc("GET /snapshot", h(s.jobSnapshot))
+	mux.HandleFunc("GET /v2/stream", h(s.jobStream))
+	mux.HandleFunc("GET /v2/snapshot", h(s.jobSnapshot))
 	mux.HandleFunc("GET /healthz", h(s.healthz))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
 	return s.guard(problem.Mux(mux))
@@ -273,19 +275,23 @@ func (s *Sidecar) getRejected(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// jobStream answers GET /stream?date=…[&updated-before-date=…] in JobTech
-// JobStream's own format: a JSON array of ads changed in the window, removed
-// ads as tombstones.
+// jobStream answers GET /stream?date=…[&updated-before-date=…] and GET
+// /v2/stream?updated-after=…[&updated-before=…] in JobTech JobStream's own
+// format: a JSON array with one entry per ad changed in the window, its
+// latest state or its removal.
 func (s *Sidecar) jobStream(w http.ResponseWriter, r *http.Request) error {
-	q, err := jobstream.ParseStreamQuery(r.URL.Query())
+	parse := jobstream.ParseStreamQuery
+	if strings.HasPrefix(r.URL.Path, "/v2/") {
+		parse = jobstream.ParseStreamQueryV2
+	}
+	q, err := parse(r.URL.Query())
 	if err != nil {
 		return problem.New(wire.CodeBadRequest, err.Error())
 	}
-	envs, stop, err := s.envelopes(r.Context(), s.cfg.JobStreamDataset, kit.StartAt(q.Since))
+	envs, err := s.replayable(r.Context(), s.cfg.JobStreamDataset, kit.StartAt(q.Since))
 	if err != nil {
 		return err
 	}
-	defer stop()
 	w.Header().Set("Content-Type", "application/json")
 	if _, err := jobstream.WriteStream(r.Context(), w, q, envs, jobstream.WithAdIDs(s.adIDs(r.Context()))); err != nil {
 		s.log.Warn("jobstream answer cut short", "err", err)
@@ -293,7 +299,9 @@ func (s *Sidecar) jobStream(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// jobSnapshot answers GET /snapshot: every current ad, JobStream format.
+// jobSnapshot answers GET /snapshot and /v2/snapshot: every current ad,
+// JobStream format, kept to the occupation and location concept filters
+// given.
 func (s *Sidecar) jobSnapshot(w http.ResponseWriter, r *http.Request) error {
 	envs, stop, err := s.envelopes(r.Context(), s.cfg.JobStreamDataset, kit.FromSnapshot())
 	if err != nil {
@@ -301,10 +309,44 @@ func (s *Sidecar) jobSnapshot(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer stop()
 	w.Header().Set("Content-Type", "application/json")
-	if _, err := jobstream.WriteSnapshot(r.Context(), w, envs, jobstream.WithAdIDs(s.adIDs(r.Context()))); err != nil {
+	if _, err := jobstream.WriteSnapshot(r.Context(), w, envs, jobstream.WithAdIDs(s.adIDs(r.Context())),
+		jobstream.WithFilter(jobstream.ParseSnapshotQuery(r.URL.Query()))); err != nil {
 		s.log.Warn("jobstream snapshot cut short", "err", err)
 	}
 	return nil
+}
+
+// replayable reads the records stored from opt's start afresh at each
+// range (jobstream.WriteStream reads its window twice). The first read is
+// opened at once, so a refused subscription is an error before anything is
+// written.
+func (s *Sidecar) replayable(ctx context.Context, dataset string, opt kit.SubscribeOption) (iter.Seq2[wire.Envelope, error], error) {
+	first, stop, err := s.envelopes(ctx, dataset, opt)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	ranged := false
+	return func(yield func(wire.Envelope, error) bool) {
+		mu.Lock()
+		envs, done := first, stop
+		if ranged {
+			var err error
+			if envs, done, err = s.envelopes(ctx, dataset, opt); err != nil {
+				mu.Unlock()
+				yield(wire.Envelope{}, err)
+				return
+			}
+		}
+		ranged = true
+		mu.Unlock()
+		defer done()
+		for e, err := range envs {
+			if !yield(e, err) {
+				return
+			}
+		}
+	}, nil
 }
 
 // adIDs says which id each JobStream ad carries: its own, unless the

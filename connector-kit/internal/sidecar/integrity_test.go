@@ -46,7 +46,7 @@ func TestJobStreamKeepsEachPublishersAds(t *testing.T) {
 		t.Fatalf("/snapshot ids %v: want Arbetsförmedlingen's three ads and jobbland:22884504", ids)
 	}
 	code, body = get(t, match.URL()+"/stream?date=2000-01-01T00:00:00")
-	if err := json.Unmarshal(body, &ads); code != http.StatusOK || err != nil || len(ads) != 5 {
+	if err := json.Unmarshal(body, &ads); code != http.StatusOK || err != nil || len(ads) != 4 { // one entry per ad: jobbland:22884504 removed, then published again
 		t.Fatalf("/stream: %d %v, %d ads", code, err, len(ads))
 	}
 	for _, ad := range ads {

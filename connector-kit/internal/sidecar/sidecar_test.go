@@ -200,18 +200,29 @@ func TestLocalAPI(t *testing.T) {
 		t.Fatalf("education provider reading job ads: %d %s", code, body)
 	}
 
-	// JobStream compatibility: a JSON array of ads, tombstones for removed ones.
-	code, body = get(t, match.URL()+"/stream?date=2000-01-01T00:00:00")
+	// JobStream compatibility: a JSON array with one entry per ad (4 records
+	// of 3 ads), the removal standing for the ad removed.
+	for _, path := range []string{"/stream?date=2000-01-01T00:00:00", "/v2/stream?updated-after=2000-01-01T00:00:00"} {
+		code, body = get(t, match.URL()+path)
+		var ads []map[string]any
+		if err := json.Unmarshal(body, &ads); code != 200 || err != nil || len(ads) != 3 {
+			t.Fatalf("%s: %d %v, want 3 entries for 3 ads: %s", path, code, err, body)
+		}
+		if ads[2]["removed"] != true || ads[2]["id"] != "22884504" {
+			t.Fatalf("%s: last entry %v, want the removal of 22884504", path, ads[2])
+		}
+	}
+	if code, _ := get(t, match.URL()+"/v2/stream?date=2000-01-01T00:00:00"); code != 400 {
+		t.Fatalf("/v2/stream with v1's date: %d, want 400", code)
+	}
 	var ads []map[string]any
-	if err := json.Unmarshal(body, &ads); code != 200 || err != nil || len(ads) != 4 {
-		t.Fatalf("/stream: %d %v %s", code, err, body)
-	}
-	if ads[3]["removed"] != true || ads[3]["id"] != "22884504" {
-		t.Fatalf("last /stream entry %v, want the tombstone of 22884504", ads[3])
-	}
 	code, body = get(t, match.URL()+"/snapshot")
 	if err := json.Unmarshal(body, &ads); code != 200 || err != nil || len(ads) != 2 {
 		t.Fatalf("/snapshot: %d %v %s", code, err, body)
+	}
+	code, body = get(t, match.URL()+"/v2/snapshot?location-concept-id=no-such-place")
+	if err := json.Unmarshal(body, &ads); code != 200 || err != nil || len(ads) != 0 {
+		t.Fatalf("/v2/snapshot filtered to no place: %d %v %s", code, err, body)
 	}
 	if code, _ := get(t, match.URL()+"/stream"); code != 400 {
 		t.Fatalf("/stream without date: %d", code)

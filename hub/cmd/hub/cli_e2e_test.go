@@ -259,7 +259,7 @@ func TestCLIManner(t *testing.T) {
 			}
 			return got
 		}
-		want := []string{"jobads", "taxonomy-concepts", ":4"}
+		want := []string{"education-offerings", "gig-assignments", "job-postings", "jobads", "taxonomy-concepts", ":4"}
 		for _, args := range [][]string{
 			append([]string{"read"}, append(common, "--dataset", "")...),
 			append([]string{"policy", "check"}, append(common, "--dataset", "")...),

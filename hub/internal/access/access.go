@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
@@ -33,6 +34,7 @@ const policyKey = "files"
 type Auditor interface {
 	Record(ctx context.Context, e audit.Entry) (audit.Entry, error)
 	Submit(e audit.Entry)
+	SubmitOnce(key string, e audit.Entry)
 	Refused(r audit.Refusal)
 	Flush(ctx context.Context) error
 }
@@ -51,6 +53,16 @@ type Deps struct {
 	// right to it keeps its position (paused) before it is removed; 0
 	// removes it at once. Revoking the actor removes it at once always.
 	SubscriptionGrace time.Duration
+	// Replicas is the policy bucket's number of copies in a cluster
+	// (default 1).
+	Replicas int
+	// Node names this cluster node in how a policy set was applied ("" on
+	// a single hub).
+	Node string
+	// Leader, in a cluster, reports whether this node runs the work that
+	// time alone triggers (subscriptions whose grace period ended), so one
+	// node does it; nil means this node always does (a single hub).
+	Leader func() bool
 }
 
 // Service decides and changes who may do what.
@@ -70,10 +82,15 @@ type Service struct {
 
 	applyMu   sync.Mutex             // serialises ApplyFrom
 	origin    atomic.Pointer[Origin] // how the set in force was applied
-	graceMu   sync.Mutex             // serialises reconcileSubscriptions
-	graceNext time.Time              // earliest end of a running grace period
+	rev       atomic.Uint64          // the policy bucket revision of the set in force
+	watch     jetstream.KeyWatcher   // follows applies made through other nodes
+	watchEnd  chan struct{}
+	graceMu   sync.Mutex // serialises reconcileSubscriptions
+	graceNext time.Time  // earliest end of a running grace period
 	graceWake chan struct{}
 	graceOnce sync.Once
+
+	layers map[string]map[string][]byte // layer name → its files; guarded by applyMu
 }
 
 type connState struct {
@@ -89,7 +106,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	kv, err := d.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: PolicyBucket, Description: "the sharing policy files last applied", History: 10, Storage: jetstream.FileStorage})
+	kv, err := d.JS.CreateOrUpdateKeyValue(ctx, PolicyBucketConfig(d.Replicas))
 	if err != nil {
 		return nil, fmt.Errorf("open policy bucket: %w", err)
 	}
@@ -106,11 +123,17 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	return s, nil
 }
 
+// PolicyBucketConfig is the policy bucket with replicas copies.
+func PolicyBucketConfig(replicas int) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{Bucket: PolicyBucket, Description: "the sharing policy files last applied", History: 10, Storage: jetstream.FileStorage, Replicas: max(replicas, 1)}
+}
+
 // Close stops the background work. The audit writer, which may still hold
 // entries, is closed by its owner after this.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.stopFollowing()
 		s.wg.Wait()
 	})
 }
@@ -133,9 +156,11 @@ func (s *Service) LoadInitial(ctx context.Context, dir string) error {
 	if err := s.loadInitial(ctx, dir); err != nil {
 		return err
 	}
-	s.auditSubscriptions(s.reconcileSubscriptions(ctx), ByStart)
+	if s.leader() {
+		s.auditSubscriptions(s.reconcileSubscriptions(ctx), ByStart)
+	}
 	s.startGraceLoop()
-	return nil
+	return s.follow()
 }
 
 // ApplyResult says what an apply did.
@@ -161,7 +186,7 @@ type ApplyResult struct {
 // Apply puts set in force as applied through the admin API by by; see
 // ApplyFrom.
 func (s *Service) Apply(ctx context.Context, set *policy.Set, by string) (ApplyResult, error) {
-	return s.ApplyFrom(ctx, set, Origin{Route: RouteAPI, By: by})
+	return s.ApplyFrom(ctx, set, Origin{Route: RouteAPI, By: by, Node: s.Node})
 }
 
 // ApplyFrom puts set in force: persisted with how it was applied (o; its
@@ -175,26 +200,36 @@ func (s *Service) ApplyFrom(ctx context.Context, set *policy.Set, o Origin) (App
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	by := o.By
+	if o.Node == "" {
+		o.Node = s.Node
+	}
 	res := ApplyResult{Digest: set.Digest(), Policies: set.PolicyIDs()}
-	old := s.set.Load()
+	old := s.set.Load().Base()
 	res.Diff = policy.DiffSets(old, set)
 	if old.Digest() == res.Digest {
 		return res, nil
+	}
+	// The layers (approved access requests) stay in force over the new files.
+	effective, err := s.withLayers(set.Base())
+	if err != nil {
+		return res, err
 	}
 	b, err := json.Marshal(set.Files())
 	if err != nil {
 		return res, fmt.Errorf("encode policies: %w", err)
 	}
-	if _, err := s.kv.Put(ctx, policyKey, b); err != nil {
+	rev, err := s.kv.Put(ctx, policyKey, b)
+	if err != nil {
 		return res, fmt.Errorf("persist policies: %w", err)
 	}
+	s.seen(rev)
 	o.Digest, o.At = res.Digest, s.Now().UTC()
 	if err := s.writeOrigin(ctx, o); err != nil {
 		// The files are in force at the next start whatever happens here;
 		// only how they came is then unknown.
 		s.log.Warn("policies applied but how could not be recorded", "err", err)
 	}
-	s.set.Store(set)
+	s.set.Store(effective)
 	res.Changed = true
 	// The server refuses an actor that lost a right at once: its live
 	// connections are cut here and come back without it.
@@ -274,7 +309,7 @@ func (s *Service) datasets() []string {
 func (s *Service) Refused(c natsd.Conn, reason string) {
 	r := audit.Refusal{Kind: audit.RefusedConnect, RemoteIP: c.RemoteIP, NKey: c.PublicKey, Reason: reason}
 	if a, ok := s.Actors.ByKey(c.PublicKey); ok {
-		r.Actor = a.Name
+		r.Actor = wire.DisplayName(a.Name)
 	}
 	s.Audit.Refused(r)
 }
@@ -282,7 +317,7 @@ func (s *Service) Refused(c natsd.Conn, reason string) {
 // Violation audits a publish or subscribe the server refused an actor,
 // counted like refused connections.
 func (s *Service) Violation(actor string, _ uint64, msg string) {
-	s.Audit.Refused(audit.Refusal{Kind: audit.RefusedPermission, Actor: actor, Reason: msg})
+	s.Audit.Refused(audit.Refusal{Kind: audit.RefusedPermission, Actor: wire.DisplayName(actor), Reason: msg})
 }
 
 // reevaluate re-judges every live actor connection under the rules now in
@@ -411,8 +446,11 @@ func (s *Service) expiryLoop() {
 			continue
 		case <-timer:
 			for _, e := range due {
-				s.record(audit.Entry{Kind: audit.KindGrantExpired, Actor: "hub", Subject: e.PolicyID,
-					Detail: mustJSON(map[string]any{"policy": e.PolicyID, "subjects": e.Subjects, "until": e.Until, "effect": e.Effect})})
+				// Every node of a cluster sees the grant end; the entry is
+				// stored once.
+				s.Audit.SubmitOnce(fmt.Sprintf("grant-expired:%s:%d", e.PolicyID, e.Until.UnixNano()),
+					audit.Entry{Kind: audit.KindGrantExpired, Actor: "hub", Subject: e.PolicyID,
+						Detail: mustJSON(map[string]any{"policy": e.PolicyID, "subjects": e.Subjects, "until": e.Until, "effect": e.Effect})})
 				s.log.Info("grant expired", "policy", e.PolicyID, "subjects", e.Subjects)
 			}
 			after = next

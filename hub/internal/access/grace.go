@@ -14,6 +14,10 @@ import (
 // crossed an apply is suspended within this time.
 const graceCheck = time.Hour
 
+// leaderCheck is how often a cluster node that does not lead looks again
+// whether it leads now.
+const leaderCheck = 15 * time.Second
+
 // reconcileSubscriptions keeps every actor consumer in line with the rules
 // in force (see [delivery.Reconcile]): suspended when its actor lost the
 // right, resumed when the right is back within the grace period, removed
@@ -80,6 +84,11 @@ func (s *Service) graceLoop() {
 		if !next.IsZero() {
 			wait = min(wait, max(next.Sub(now), 0))
 		}
+		if s.Leader != nil {
+			// In a cluster one node does this work; the others look again
+			// soon, so one that becomes the leader takes over in time.
+			wait = min(wait, leaderCheck)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-s.done:
@@ -89,6 +98,9 @@ func (s *Service) graceLoop() {
 			t.Stop()
 			continue
 		case <-t.C:
+		}
+		if !s.leader() {
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		s.auditSubscriptions(s.reconcileSubscriptions(ctx), "hub")

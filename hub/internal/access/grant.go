@@ -18,7 +18,13 @@ import (
 // and always the actor's own inbox for replies and the public catalog of
 // dataset names. The grant ends when the
 // rights next change (a time window opens or closes).
+//
+// A peer hub (actor is wire.PeerActor(name), "hub:<name>" in the policies)
+// only ever takes: it gets the subscribe and read-schema rights its
+// policies give, and hub.anchor.<peer> to exchange audit anchors, never a
+// publish right, whatever a policy says.
 func GrantFor(actor string, r policy.Rights) natsd.Grant {
+	_, peer := wire.PeerName(actor)
 	g := natsd.Grant{
 		Actor:     actor,
 		Publish:   []string{wire.CatalogSubject(actor)},
@@ -32,6 +38,9 @@ func GrantFor(actor string, r policy.Rights) natsd.Grant {
 		}
 		switch gr.Action {
 		case policy.ActionPublish:
+			if peer {
+				continue
+			}
 			g.Publish = append(g.Publish, wire.IngestSubject(gr.Dataset, actor),
 				wire.ServiceSubject(wire.KeysPrefix, gr.Dataset, actor))
 		case policy.ActionSubscribe:
@@ -44,6 +53,9 @@ func GrantFor(actor string, r policy.Rights) natsd.Grant {
 		case policy.ActionRegisterSchema:
 			g.Publish = append(g.Publish, wire.ServiceSubject(wire.RegisterSchemaPrefix, gr.Dataset, actor))
 		}
+	}
+	if peer {
+		g.Publish = append(g.Publish, wire.AnchorSubject(actor))
 	}
 	return g
 }

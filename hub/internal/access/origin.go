@@ -2,7 +2,6 @@ package access
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,14 +53,11 @@ func (s *Service) readApplied(ctx context.Context) (*policy.Set, Origin, error) 
 	case err != nil:
 		return nil, Origin{}, fmt.Errorf("read applied policies: %w", err)
 	}
-	var files map[string][]byte
-	if err := json.Unmarshal(e.Value(), &files); err != nil {
-		return nil, Origin{}, fmt.Errorf("decode applied policies: %w", err)
-	}
-	set, err := policy.LoadFiles(files)
+	set, err := decodeSet(e.Value())
 	if err != nil {
-		return nil, Origin{}, fmt.Errorf("applied policies: %w", err)
+		return nil, Origin{}, err
 	}
+	s.seen(e.Revision())
 	o, err := applied.Read(ctx, s.kv, originKey, set.Digest())
 	if err != nil {
 		return nil, Origin{}, err
@@ -82,12 +78,28 @@ func (s *Service) writeOrigin(ctx context.Context, o Origin) error {
 
 // loadInitial puts the start-up policies in force (see LoadInitial).
 func (s *Service) loadInitial(ctx context.Context, dir string) error {
+	if err := s.loadLayers(ctx); err != nil {
+		return err
+	}
 	inForce, origin, err := s.readApplied(ctx)
 	if err != nil {
 		return err
 	}
+	base := inForce
+	if base == nil {
+		base = s.set.Load().Base()
+	}
+	s.applyMu.Lock()
+	effective, err := s.withLayers(base)
+	s.applyMu.Unlock()
+	if err != nil {
+		// A layer that no longer fits the files (a group renamed) is
+		// dropped from force, loudly; its requests can be approved again.
+		s.log.Error("policy layers not in force", "err", err)
+		effective = base
+	}
+	s.set.Store(effective)
 	if inForce != nil {
-		s.set.Store(inForce)
 		o := origin
 		s.origin.Store(&o)
 	}
@@ -117,8 +129,9 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 	if err != nil {
 		abs = dir
 	}
-	from := Origin{Route: RouteFolder, By: ByStart, Source: abs}
-	if inForce != nil && applied.Overrides(inForce.Digest(), origin, set.Digest(), abs) {
+	from := Origin{Route: RouteFolder, By: ByStart, Source: abs, Node: s.Node}
+	// (digests are of the files alone: the layers are not replaced)
+	if inForce != nil && applied.Overrides(inForce.Digest(), origin, set.Digest(), from) {
 		s.override(inForce, origin, set, abs)
 	}
 	_, err = s.ApplyFrom(ctx, set, from)
@@ -129,7 +142,7 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 // about to replace a set applied another way, and what that drops.
 func (s *Service) override(inForce *policy.Set, origin Origin, set *policy.Set, folder string) {
 	d := policy.DiffSets(inForce, set)
-	how := origin.How()
+	how := origin.HowOn(s.Node)
 	s.log.Warn("policies folder replaces the set "+how+" (policy ids: dropped, added, changed); "+
 		"to keep an applied set, start with --policies '' (config: policies: \"\") and apply files with `hub policy apply`",
 		"folder", folder, "dropped", d.Removed, "added", d.Added, "changed", d.Changed, "groups_changed", d.Groups,

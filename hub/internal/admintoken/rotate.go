@@ -31,6 +31,15 @@ func NewKeeper(dataDir, tok string) *Keeper {
 	return k
 }
 
+// NewFileKeeper keeps tok, read from the token file path (a cluster's
+// admin_token_file). The hub does not rotate such a token through its API:
+// every node reads the same file.
+func NewFileKeeper(path, tok string) *Keeper {
+	k := &Keeper{path: path}
+	k.cur.Store(&tok)
+	return k
+}
+
 // Path is the token's file.
 func (k *Keeper) Path() string { return k.path }
 

@@ -63,6 +63,9 @@ type PolicyState struct {
 	Policies []string          `json:"policies"`
 	Files    map[string]string `json:"files"`
 	Origin   access.Origin     `json:"origin"`
+	// Layers lists the policies in force beside the files, by layer (the
+	// grants of approved access requests): an apply of the files keeps them.
+	Layers map[string][]string `json:"layers,omitempty"`
 }
 
 // CheckResult answers a policy check.
@@ -90,7 +93,10 @@ type ExplainLine struct {
 	Reason     string   `json:"reason"`
 	Conditions []string `json:"conditions"`
 	Pending    []string `json:"pending"`
-	Text       string   `json:"text"`
+	// Layer is the layer of the deciding policy: "" for the applied files,
+	// "access-requests" for a grant from an approved access request.
+	Layer string `json:"layer,omitempty"`
+	Text  string `json:"text"`
 }
 
 func decodeBody(r *http.Request, v any) error {
@@ -159,7 +165,8 @@ func (a *api) getPolicies(w http.ResponseWriter, r *http.Request) error {
 	for k, v := range set.Files() {
 		files[k] = string(v)
 	}
-	return problem.WriteJSON(w, http.StatusOK, PolicyState{Digest: set.Digest(), Policies: set.PolicyIDs(), Files: files, Origin: a.Access.PolicyOrigin()})
+	return problem.WriteJSON(w, http.StatusOK, PolicyState{Digest: set.Digest(), Policies: set.Base().PolicyIDs(), Files: files,
+		Origin: a.Access.PolicyOrigin(), Layers: set.Layers()})
 }
 
 func (a *api) applyPolicies(w http.ResponseWriter, r *http.Request) error {
@@ -216,6 +223,11 @@ func (a *api) unknownNames(set *policy.Set) []string {
 			if name, ok := strings.CutPrefix(sub, "actor:"); ok && !strings.Contains(name, "<") && !actorsKnown[name] {
 				warn(fmt.Sprintf("policy %q (%s) names actor %q, which is not registered on this hub", id, set.File(id), name))
 			}
+			if name, ok := strings.CutPrefix(sub, wire.PeerSubjectPrefix); ok && !strings.Contains(name, "<") {
+				if _, known := a.Access.Actors.Get(wire.PeerActor(name)); !known {
+					warn(fmt.Sprintf("policy %q (%s) names peer hub %q, which has no identity on this hub (hub peer create %s)", id, set.File(id), sub, name))
+				}
+			}
 		}
 		for _, res := range p.GetResources() {
 			if name, ok := strings.CutPrefix(res, "dataset:"); ok && !strings.Contains(name, "<") {
@@ -238,7 +250,7 @@ func (a *api) unknownNames(set *policy.Set) []string {
 
 func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	req := policy.Request{Actor: q.Get("actor"), Action: q.Get("action"), Dataset: q.Get("dataset"), RemoteIP: q.Get("ip"), Time: time.Now()}
+	req := policy.Request{Actor: identityParam(q.Get("actor")), Action: q.Get("action"), Dataset: q.Get("dataset"), RemoteIP: q.Get("ip"), Time: time.Now()}
 	if v := q.Get("at"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
@@ -258,19 +270,29 @@ func (a *api) checkPolicy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := a.Access.Policies().Decide(req)
-	res := CheckResult{Actor: req.Actor, Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason}
+	res := CheckResult{Actor: wire.DisplayName(req.Actor), Action: req.Action, Dataset: req.Dataset, Allowed: d.Allowed, PolicyID: d.PolicyID, Reason: d.Reason}
 	if _, ok := a.Access.Actors.Get(req.Actor); !ok {
-		res.Warnings = []string{fmt.Sprintf("actor %q is not registered on this hub: this is what the policies would decide once it is", req.Actor)}
+		res.Warnings = []string{fmt.Sprintf("actor %q is not registered on this hub: this is what the policies would decide once it is", wire.DisplayName(req.Actor))}
 	}
 	return problem.WriteJSON(w, http.StatusOK, res)
+}
+
+// identityParam reads an actor= query parameter: an actor's name, or a
+// peer hub as hub:NAME (asked about by its subject token); anything else
+// is left for checkQuestion to refuse.
+func identityParam(s string) string {
+	if id, err := wire.ParseIdentity(s); err == nil {
+		return id
+	}
+	return s
 }
 
 // checkQuestion refuses a check or explain that names an action, actor or
 // dataset that cannot be: a misspelt name must not read as a deny. Empty
 // action and dataset are left alone (explain takes them as filters).
 func (a *api) checkQuestion(actor, action, dataset string) error {
-	if !wire.ValidName(actor) {
-		return problem.New(wire.CodeBadRequest, fmt.Sprintf("query actor=%s: actor %s is not an actor name ([a-z][a-z0-9-]{0,62})", quoteShort(actor), quoteShort(actor)))
+	if !wire.ValidIdentity(actor) {
+		return problem.New(wire.CodeBadRequest, fmt.Sprintf("query actor=%s: actor %s is not an actor name ([a-z][a-z0-9-]{0,62}) or a peer hub (hub:NAME)", quoteShort(wire.DisplayName(actor)), quoteShort(wire.DisplayName(actor))))
 	}
 	if action != "" && !slices.Contains(policy.Actions(), action) {
 		return problem.New(wire.CodeBadRequest, fmt.Sprintf("query action=%s: unknown action %s: the actions are %s", quoteShort(action), quoteShort(action), strings.Join(policy.Actions(), ", ")))
@@ -292,7 +314,7 @@ func (a *api) checkQuestion(actor, action, dataset string) error {
 
 func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	actor, action, dataset := q.Get("actor"), q.Get("action"), q.Get("dataset")
+	actor, action, dataset := identityParam(q.Get("actor")), q.Get("action"), q.Get("dataset")
 	if actor == "" {
 		return problem.New(wire.CodeBadRequest, "give actor")
 	}
@@ -312,7 +334,7 @@ func (a *api) explainPolicy(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		out = append(out, ExplainLine{Dataset: l.Dataset, Action: l.Action, Allowed: l.Allowed, PolicyID: l.PolicyID,
-			Reason: l.Reason, Conditions: l.Conditions, Pending: l.Pending, Text: l.String()})
+			Reason: l.Reason, Conditions: l.Conditions, Pending: l.Pending, Layer: l.Layer, Text: l.String()})
 	}
 	return problem.WriteJSON(w, http.StatusOK, out)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/datasets"
+	"github.com/jobtech-dev/datahub/hub/internal/federation"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -61,9 +63,14 @@ type Deps struct {
 	// Origin is this hub's name (the origin of keys an admin assigns).
 	Owners *owners.Store
 	Origin string
+	// NATSURL is where actors connect, as the AsyncAPI document names it.
+	NATSURL string
 	// NATSConnected counts live connections per actor.
 	NATSConnected func() map[string]int
-	Logger        *slog.Logger
+	// Cluster, if set, is the state of the cluster this node belongs to
+	// (nil when it runs alone), shown by the health checks.
+	Cluster func() any
+	Logger  *slog.Logger
 	// Damage is the record of data loss found (nil: none kept).
 	Damage *integrity.Tracker
 	// Tokens, when set, holds the admin token in force instead of Token,
@@ -71,6 +78,23 @@ type Deps struct {
 	Tokens *admintoken.Keeper
 	// Backups takes online backups (nil: none).
 	Backups *backup.Source
+	// Federation runs the links to peer hubs (nil: none).
+	Federation *federation.Service
+	// Metrics serves the Prometheus metrics at GET /api/v1/metrics (nil:
+	// none).
+	Metrics http.Handler
+	// Web registers the public catalog's and the web pages' routes beside
+	// the API (nil: none).
+	Web WebRoutes
+	// Extra holds the features added to the API by other packages: the
+	// Jobstore, access requests, dead-letter re-drives (nil fields: none).
+	Extra Extras
+}
+
+// WebRoutes is what serves the hub's web pages and public data endpoints:
+// it registers each route with the registrar given.
+type WebRoutes interface {
+	Register(page func(rt Route, h http.Handler))
 }
 
 type api struct {
@@ -81,15 +105,20 @@ type api struct {
 
 // Handler is the hub's HTTP API.
 type Handler struct {
-	a *api
-	h http.Handler
+	a      *api
+	h      http.Handler
+	routes []Route
 }
 
 // New returns the hub's HTTP handler.
 func New(d Deps) *Handler {
 	a := newAPI(d)
-	return &Handler{a: a, h: a.routes()}
+	h, routes := a.routes()
+	return &Handler{a: a, h: h, routes: routes}
 }
+
+// Routes lists every endpoint registered, in registration order.
+func (h *Handler) Routes() []Route { return slices.Clone(h.routes) }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.h.ServeHTTP(w, r) }
@@ -120,47 +149,19 @@ func newAPI(d Deps) *api {
 	return a
 }
 
-func (a *api) routes() http.Handler {
-	mux := http.NewServeMux()
-	h := func(fn problem.HandlerFunc) http.HandlerFunc { return problem.Handle(a.log, checkQuery(fn)) }
-	mux.HandleFunc("GET /healthz", h(a.healthz))
-	mux.HandleFunc("GET /readyz", h(a.readyz))
-	v1 := http.NewServeMux()
-	v1.HandleFunc("GET /api/v1/datasets", h(a.listDatasets))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}", h(a.getDataset))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schema", h(a.getSchema))
-	v1.HandleFunc("PUT /api/v1/datasets", h(a.applyDatasets))
-	v1.HandleFunc("DELETE /api/v1/datasets/{dataset}", h(a.deleteDataset))
-	v1.HandleFunc("GET /api/v1/registry", h(a.registryState))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schemas", h(a.listSchemas))
-	v1.HandleFunc("POST /api/v1/datasets/{dataset}/schemas", h(a.addSchema))
-	v1.HandleFunc("POST /api/v1/datasets/{dataset}/schemas/check", h(a.checkSchema))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schemas/diff", h(a.diffSchemas))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/schemas/{version}", h(a.getSchemaVersion))
-	v1.HandleFunc("POST /api/v1/datasets/{dataset}/records", h(a.publishRecords))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/records", h(a.readRecords))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/snapshot", h(a.readSnapshot))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/deadletters", h(a.readDeadLetters))
-	v1.HandleFunc("GET /api/v1/datasets/{dataset}/owners/{key...}", h(a.getKeyOwner))
-	v1.HandleFunc("PUT /api/v1/datasets/{dataset}/owners/{key...}", h(a.transferKey))
-	v1.HandleFunc("GET /api/v1/actors", h(a.listActors))
-	v1.HandleFunc("POST /api/v1/actors", h(a.createActor))
-	v1.HandleFunc("DELETE /api/v1/actors/{actor}", h(a.revokeActor))
-	v1.HandleFunc("GET /api/v1/policies", h(a.getPolicies))
-	v1.HandleFunc("PUT /api/v1/policies", h(a.applyPolicies))
-	v1.HandleFunc("GET /api/v1/policies/check", h(a.checkPolicy))
-	v1.HandleFunc("GET /api/v1/policies/explain", h(a.explainPolicy))
-	v1.HandleFunc("GET /api/v1/audit", h(a.tailAudit))
-	v1.HandleFunc("GET /api/v1/audit/verify", h(a.verifyAudit))
-	v1.HandleFunc("POST /api/v1/audit/verify", h(a.verifyAudit))
-	v1.HandleFunc("POST /api/v1/audit/seal", h(a.sealAudit))
-	v1.HandleFunc("GET /api/v1/audit/anchor", h(a.lastAnchor))
-	v1.HandleFunc("GET /api/v1/damage", h(a.listDamage))
-	v1.HandleFunc("POST /api/v1/damage/{name}/ack", h(a.ackDamage))
-	v1.HandleFunc("POST /api/v1/token/rotate", h(a.rotateToken))
-	v1.HandleFunc("POST /api/v1/backup", h(a.backup))
-	mux.Handle("/api/", a.requireToken(problem.Mux(v1)))
-	mux.HandleFunc("/", problem.Handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
+// routes builds the hub's HTTP handler from the route table: every
+// endpoint is registered through one registrar, which records it, so the
+// OpenAPI test can hold the document to exactly what is served.
+func (a *api) routes() (http.Handler, []Route) {
+	reg := &registrar{mux: http.NewServeMux(), v1: http.NewServeMux()}
+	for _, rt := range a.table() {
+		reg.api(rt, a.log)
+	}
+	if a.Web != nil {
+		a.Web.Register(reg.page)
+	}
+	reg.mux.Handle("/api/", a.requireToken(problem.Mux(reg.v1)))
+	reg.mux.HandleFunc("/", problem.Handle(a.log, func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, err := w.Write([]byte("JobTech Data Hub\n\nGET /healthz, /readyz; admin API under /api/v1 (Authorization: Bearer <token from the data dir>)\n"))
@@ -168,7 +169,7 @@ func (a *api) routes() http.Handler {
 		}
 		return problem.New(wire.CodeNotFound, "nothing at "+quoteShort(r.URL.Path))
 	}))
-	return problem.Mux(mux)
+	return problem.Mux(reg.mux), reg.routes
 }
 
 // quoteShort quotes s for an error message, cut to 64 bytes: a name that a
@@ -214,7 +215,19 @@ func (a *api) validToken(tok string) bool {
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
-	return problem.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	out := map[string]any{"status": "ok"}
+	if c := a.cluster(); c != nil {
+		out["cluster"] = c
+	}
+	return problem.WriteJSON(w, http.StatusOK, out)
+}
+
+// cluster is the cluster's state, nil outside a cluster.
+func (a *api) cluster() any {
+	if a.Cluster == nil {
+		return nil
+	}
+	return a.Cluster()
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
@@ -226,5 +239,9 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 			return problem.New(wire.CodeUnavailable, err.Error())
 		}
 	}
-	return problem.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	out := map[string]any{"status": "ready"}
+	if c := a.cluster(); c != nil {
+		out["cluster"] = c
+	}
+	return problem.WriteJSON(w, http.StatusOK, out)
 }

@@ -138,7 +138,7 @@ func TestListDatasets(t *testing.T) {
 			t.Errorf("dataset %s: validator %q, want the one-pass validator for every shipped schema", d.Name, d.Validator)
 		}
 	}
-	if strings.Join(names, ",") != "jobads,taxonomy-concepts" {
+	if strings.Join(names, ",") != "education-offerings,gig-assignments,job-postings,jobads,taxonomy-concepts" {
 		t.Fatalf("datasets %v", names)
 	}
 	resp, body = c.do("GET", "/api/v1/datasets/jobads/schema", "", nil)

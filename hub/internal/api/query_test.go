@@ -134,7 +134,7 @@ func TestPolicyCheckRefusesUnknownNames(t *testing.T) {
 		want   string
 	}{
 		{"/api/v1/policies/check?actor=jobbland&action=pubish&dataset=jobads", http.StatusBadRequest, `unknown action "pubish": the actions are publish, subscribe, read-schema, register-schema`},
-		{"/api/v1/policies/check?actor=jobbland&action=publish&dataset=jobadz", http.StatusNotFound, `dataset "jobadz" is not declared on this hub (its datasets: jobads, taxonomy-concepts)`},
+		{"/api/v1/policies/check?actor=jobbland&action=publish&dataset=jobadz", http.StatusNotFound, `dataset "jobadz" is not declared on this hub (its datasets: education-offerings, gig-assignments, job-postings, jobads, taxonomy-concepts)`},
 		{"/api/v1/policies/check?actor=Job_Bland&action=publish&dataset=jobads", http.StatusBadRequest, `actor "Job_Bland" is not an actor name`},
 		{"/api/v1/policies/explain?actor=ifau&dataset=jobadz", http.StatusNotFound, `dataset "jobadz" is not declared`},
 		{"/api/v1/policies/explain?actor=ifau&action=read", http.StatusBadRequest, `unknown action "read"`},

@@ -23,7 +23,7 @@ type TokenRotation struct {
 
 func (a *api) rotateToken(w http.ResponseWriter, r *http.Request) error {
 	if a.Tokens == nil {
-		return problem.New(wire.CodeNotFound, "this hub's admin token cannot be rotated")
+		return problem.New(wire.CodeNotFound, "this hub's admin token cannot be rotated through the API: it is read from admin_token_file (write a new token to that file on every node and restart the nodes one at a time)")
 	}
 	old := a.Tokens.Token()
 	tok, err := a.Tokens.Rotate(func(tok string) error {

@@ -38,6 +38,10 @@ type Origin struct {
 	// Source is where it came from: the folder's absolute path, or what an
 	// API client said it sent (the CLI sends the path given to -f).
 	Source string `json:"source,omitempty"`
+	// Node is the cluster node that applied it ("" on a single hub, and
+	// for states applied before the hub recorded it): the same folder path
+	// on two machines is not the same folder.
+	Node string `json:"node,omitempty"`
 	// Digest is the digest of the state applied.
 	Digest string `json:"digest"`
 	// At is when it was applied.
@@ -46,7 +50,15 @@ type Origin struct {
 
 // How says in words how the state was applied, for the WARN of a start
 // whose folder replaces it.
-func (o Origin) How() string {
+func (o Origin) How() string { return o.HowOn("") }
+
+// HowOn is How as cluster node node says it: a folder of another node is
+// named with its node.
+func (o Origin) HowOn(node string) string {
+	switch {
+	case o.Route == RouteFolder && o.Node != node:
+		return "applied from the folder " + o.Source + " of node " + o.Node
+	}
 	switch o.Route {
 	case RouteAPI:
 		return "applied through the admin API/CLI by " + o.By
@@ -61,10 +73,10 @@ func (o Origin) How() string {
 // Overrides reports whether a start applying folder, whose state has digest
 // folderDigest, replaces a state applied another way: there is an applied
 // state (appliedDigest is not ""), it differs, and it did not come from the
-// same folder at a start. An edited folder is not an override; a folder
-// undoing an apply through the API is.
-func Overrides(appliedDigest string, o Origin, folderDigest, folder string) bool {
-	return appliedDigest != "" && appliedDigest != folderDigest && !(o.Route == RouteFolder && o.Source == folder)
+// same folder (path and node) at a start, from. An edited folder is not an
+// override; a folder undoing an apply through the API is.
+func Overrides(appliedDigest string, o Origin, folderDigest string, from Origin) bool {
+	return appliedDigest != "" && appliedDigest != folderDigest && !(o.Route == RouteFolder && o.Source == from.Source && o.Node == from.Node)
 }
 
 // Read reads the origin stored under key in kv. It is zero when none was

@@ -62,6 +62,18 @@ const (
 	KindTokenRotate        = "token.rotate"
 )
 
+// Kinds of entries about federation. On the giving hub: a peer hub's
+// identity ("hub:<name>") created or revoked, and an anchor a peer handed
+// over whose key differs from the one it used before. On the taking hub: a
+// link to a peer added (or replaced) or removed.
+const (
+	KindPeerCreate        = "peer.create"
+	KindPeerRevoke        = "peer.revoke"
+	KindPeerLinkAdd       = "peer.link.add"
+	KindPeerLinkRemove    = "peer.link.remove"
+	KindPeerAnchorKeySwap = "peer.anchor.key_changed"
+)
+
 // Entry is one audit record.
 type Entry struct {
 	// Seq is the entry's stream sequence, filled when an entry is read or
@@ -83,6 +95,10 @@ type Entry struct {
 	// Hash is the hex SHA-256 of the entry's canonical bytes (see the
 	// package documentation).
 	Hash string `json:"hash"`
+
+	// once, if set, stores the entry only once among every writer that
+	// appends one with the same key (see [Writer.SubmitOnce]); not stored.
+	once string
 }
 
 // canonicalEntry fixes the canonical field order; do not reorder.

@@ -132,6 +132,10 @@ func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	return l.appendLocked(ctx, e, nil)
 }
 
+// onceIDPrefix starts the message id of an entry stored once (see
+// [Writer.SubmitOnce]), within the stream's duplicate window.
+const onceIDPrefix = "audit-once:"
+
 // errMoved is returned by appendAfter when the log grew past the sequence
 // the entry must follow.
 var errMoved = errors.New("audit log moved on")
@@ -171,9 +175,18 @@ func (l *Log) appendLocked(ctx context.Context, e Entry, after *uint64) (Entry, 
 		if err != nil {
 			return Entry{}, fmt.Errorf("%w: %v", ErrInvalidEntry, err)
 		}
-		ack, err := l.js.Publish(ctx, Subject, data,
-			jetstream.WithExpectStream(StreamName),
-			jetstream.WithExpectLastSequence(l.lastSeq))
+		popts := []jetstream.PublishOpt{jetstream.WithExpectStream(StreamName), jetstream.WithExpectLastSequence(l.lastSeq)}
+		if e.once != "" {
+			popts = append(popts, jetstream.WithMsgID(onceIDPrefix+e.once))
+		}
+		ack, err := l.js.Publish(ctx, Subject, data, popts...)
+		if err == nil && ack.Duplicate {
+			// Another writer (a node of the cluster) stored this event's
+			// entry already: the chain moved on without this one.
+			l.loaded = false
+			e.Seq = ack.Sequence
+			return e, nil
+		}
 		if err == nil {
 			l.lastSeq, l.lastHash = ack.Sequence, e.Hash
 			e.Seq = ack.Sequence

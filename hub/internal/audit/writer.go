@@ -115,6 +115,16 @@ func (w *Writer) Submit(e Entry) {
 	}
 }
 
+// SubmitOnce queues e like Submit, to be stored once however many writers
+// submit an entry with the same key within a couple of minutes: the nodes of
+// a cluster that each see the same event (a grant's end) write one entry,
+// and none is dropped while any of them runs. The key names the event, e.g.
+// "grant-expired:<policy>:<unix time>".
+func (w *Writer) SubmitOnce(key string, e Entry) {
+	e.once = key
+	w.Submit(e)
+}
+
 // Refused counts a refusal into its group's entry of this interval. It
 // never blocks and never writes itself.
 func (w *Writer) Refused(r Refusal) {

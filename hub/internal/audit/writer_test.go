@@ -87,3 +87,48 @@ func TestWriterKeepsWhatItCouldNotStore(t *testing.T) {
 		t.Fatalf("entries %+v, want the revoke then the expiry", es)
 	}
 }
+
+// TestSubmitOnceStoresOneEntryForManyWriters: the nodes of a cluster each
+// see a grant end and each submit its entry; the log holds it once, and the
+// chain still verifies.
+func TestSubmitOnceStoresOneEntryForManyWriters(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, t.TempDir())
+	var writers []*audit.Writer
+	var logs []*audit.Log
+	for range 3 {
+		_, js := connect(t, ts.s)
+		l := open(t, js)
+		logs = append(logs, l)
+		writers = append(writers, audit.NewWriter(l, audit.WriterOptions{}))
+	}
+	for round := range 5 {
+		for i, w := range writers {
+			w.SubmitOnce(fmt.Sprint("grant-expired:p1:", round), audit.Entry{Kind: audit.KindGrantExpired, Actor: "hub", Subject: "p1",
+				Detail: json.RawMessage(fmt.Sprintf(`{"round":%d,"node":%d}`, round, i))})
+		}
+		// An ordinary entry in between from one writer.
+		writers[round%3].Submit(audit.Entry{Kind: audit.KindActorCreate, Actor: "admin", Subject: fmt.Sprint("a", round)})
+	}
+	for _, w := range writers {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	es := entriesOf(t, logs[0])
+	expired := 0
+	for _, e := range es {
+		if e.Kind == audit.KindGrantExpired {
+			expired++
+		}
+	}
+	if expired != 5 || len(es) != 10 {
+		t.Fatalf("%d grant-expired entries of %d, want 5 of 10", expired, len(es))
+	}
+	rep, err := logs[1].Verify(t.Context())
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+}

@@ -95,7 +95,7 @@ CA signed it.`,
 		},
 	}
 	create.Flags().StringVar(&out, "out", "", "credentials file to write")
-	create.Flags().StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "the hub's NATS URL as actors reach it (tls://host:port with TLS), written into the credentials file")
+	create.Flags().StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "the hub's NATS URL as actors reach it (tls://host:port with TLS; a clustered hub: every node, comma-separated), written into the credentials file")
 	_ = create.MarkFlagRequired("out")
 	cf.register(create)
 

@@ -65,14 +65,19 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		datasetListCmd("datasets"),
 		datasetCmd(),
 		schemaCmd(),
+		asyncAPICmd(),
 		keyCmd(),
 		actorCmd(),
+		peerCmd(),
 		policyCmd(),
 		auditCmd(),
+		statusCmd(),
+		clusterCmd(),
 		damageCmd(),
 		backupCmd(),
 		restoreCmd(),
 		tokenCmd(),
+		serviceCmd(),
 	} {
 		root.AddCommand(c)
 	}

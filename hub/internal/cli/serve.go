@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,10 +40,16 @@ subscribe right is paused and keeps its position for --subscription-grace.
 With --tls-cert and --tls-key both listeners serve TLS only (tls:// and https://);
 --tls-client-ca also requires every client to present a certificate from that CA
 (mutual TLS: in addition to the actor's nkey, not instead of it). SIGHUP reloads the
-certificate files: new connections get the new certificate, open ones stay.`,
+certificate files: new connections get the new certificate, open ones stay.
+
+With --cluster-listen, --routes and --cluster-secret-file the hub is a node of a cluster:
+every node is a full hub (actors, validators, admin API), JetStream keeps each stream on
+--replicas nodes (3 by default), and a node started on a single hub's data dir brings its
+records into the cluster. See deploy/README.md.`,
 		Example: `  hub serve --data data --schemas schemas --policies policies
   hub serve --config /etc/jobtech-hub/hub.yaml
-  hub serve --data data --policies '' --nats-listen 0.0.0.0:4222 --tls-cert tls/hub.pem --tls-key tls/hub.key`,
+  hub serve --data data --policies '' --nats-listen 0.0.0.0:4222 --tls-cert tls/hub.pem --tls-key tls/hub.key
+  hub serve --config /etc/jobtech-hub/hub.yaml --node-name hub-1 --cluster-listen 0.0.0.0:6222 --routes hub-2:6222,hub-3:6222 --cluster-secret-file /etc/jobtech-hub/cluster.secret`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file != "" {
@@ -63,7 +70,13 @@ certificate files: new connections get the new certificate, open ones stay.`,
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			// A cluster node waits for a majority of the nodes however long
+			// it takes (saying so every ten seconds); each step after that
+			// has its own time limit. A single hub is ready in moments.
+			startCtx, cancel := ctx, context.CancelFunc(func() {})
+			if !cfg.Clustered() {
+				startCtx, cancel = context.WithTimeout(ctx, 30*time.Second)
+			}
 			n, err := node.Start(startCtx, cfg, log)
 			cancel()
 			if err != nil {
@@ -74,6 +87,7 @@ certificate files: new connections get the new certificate, open ones stay.`,
 			fmt.Fprintf(out, "JobTech Data Hub %q is ready\n", cfg.Name)
 			fmt.Fprintf(out, "  NATS:        %s\n", n.NATSURL())
 			fmt.Fprintf(out, "  HTTP API:    %s  (health: %s/healthz)\n", n.HTTPURL(), n.HTTPURL())
+			fmt.Fprintf(out, "  catalog:     %s/  (admin pages: %s/admin)\n", n.HTTPURL(), n.HTTPURL())
 			if cfg.Schemas == "" {
 				fmt.Fprintf(out, "  datasets:    %d as last applied (no schemas folder: hub dataset apply -f DIR changes them)\n", len(n.Registry().List()))
 			} else {
@@ -87,7 +101,15 @@ certificate files: new connections get the new certificate, open ones stay.`,
 				}
 				fmt.Fprintf(out, "  TLS:         %s, valid until %s%s (SIGHUP reloads)\n", cfg.TLSCert, c.Leaf().NotAfter.UTC().Format(time.DateOnly), mutual)
 			}
+			if u := n.MetricsURL(); u != "" {
+				fmt.Fprintf(out, "  metrics:     %s/metrics\n", u)
+			}
 			fmt.Fprintf(out, "  audit:       anchors to %s  (anchor key: %s)\n", cfg.AnchorFilePath(), cfg.AnchorKeyPath())
+			if cfg.Clustered() {
+				st := n.Cluster()
+				fmt.Fprintf(out, "  cluster:     %s, node %s, routes to %s, JetStream leader %s (hub status --hub-url %s)\n",
+					st.Name, st.Node, strings.Join(st.Routed, ", "), st.Leader, n.HTTPURL())
+			}
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
 			<-ctx.Done()
 			log.Info("shutting down")
@@ -126,6 +148,8 @@ certificate files: new connections get the new certificate, open ones stay.`,
 	f.IntVar(&cfg.HTTPMaxConns, "http-max-conns", cfg.HTTPMaxConns, "open HTTP connections in all (0 = from the file descriptor limit, -1 = no cap)")
 	f.IntVar(&cfg.NATSMaxConns, "nats-max-conns", cfg.NATSMaxConns, "NATS connections in all (0 = from the file descriptor limit, -1 = no cap)")
 	f.IntVar(&cfg.MaxConnsPerActor, "max-conns-per-actor", cfg.MaxConnsPerActor, "NATS connections per actor (-1 = no cap)")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", cfg.MetricsListen, "serve Prometheus /metrics on this host:port without the admin token (also at /api/v1/metrics with it)")
+	clusterFlags(f, &cfg)
 	for _, dir := range []string{"data", "schemas", "policies"} {
 		_ = cmd.MarkFlagDirname(dir)
 	}
@@ -151,6 +175,9 @@ func reloadOn(ctx context.Context, hup <-chan os.Signal, n *node.Node, log *slog
 
 // applyFlag copies the setting behind flag name from src to dst.
 func applyFlag(dst *config.Config, src config.Config, name string) {
+	if applyClusterFlag(dst, src, name) {
+		return
+	}
 	switch name {
 	case "name":
 		dst.Name = src.Name
@@ -200,5 +227,7 @@ func applyFlag(dst *config.Config, src config.Config, name string) {
 		dst.NATSMaxConns = src.NATSMaxConns
 	case "max-conns-per-actor":
 		dst.MaxConnsPerActor = src.MaxConnsPerActor
+	case "metrics-listen":
+		dst.MetricsListen = src.MetricsListen
 	}
 }

@@ -98,6 +98,19 @@ type Config struct {
 	BatchInflightBytes int64 `yaml:"batch_inflight_bytes"`
 	// JetStreamSyncInterval is how often JetStream syncs its files to disk.
 	JetStreamSyncInterval time.Duration `yaml:"jetstream_sync_interval"`
+	// MetricsListen, when set, serves the Prometheus metrics at /metrics on
+	// this address of its own (host:port), without the admin token: keep it
+	// on loopback or a monitoring network. The admin API serves them at
+	// /api/v1/metrics behind the token either way.
+	MetricsListen string `yaml:"metrics_listen"`
+	// PublicRateLimit is how many open-data downloads one client address
+	// may start per minute (burst: the same number); 0 = 30.
+	PublicRateLimit int `yaml:"public_rate_limit"`
+	// SessionMaxAge bounds a web sign-in (admin or actor); 0 = 8h.
+	SessionMaxAge time.Duration `yaml:"session_max_age"`
+
+	// The cluster settings (cluster.go).
+	Cluster `yaml:",inline"`
 }
 
 // Default returns the settings `hub serve` uses when told nothing.
@@ -211,6 +224,17 @@ func (c Config) Validate() error {
 			bad(key, "%q is not host:port: %v", v, err)
 		}
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen", "%q is not host:port: %v", c.MetricsListen, err)
+		}
+	}
+	if c.PublicRateLimit < 0 {
+		bad("public_rate_limit", "%d must not be negative (0 = the default, 30 a minute)", c.PublicRateLimit)
+	}
+	if c.SessionMaxAge != 0 && (c.SessionMaxAge < time.Minute || c.SessionMaxAge > 30*24*time.Hour) {
+		bad("session_max_age", "%s must be 0 (8h) or between 1m and 720h", c.SessionMaxAge)
+	}
 	if c.MaxRecordBytes < 1 || c.MaxRecordBytes > 32<<20 {
 		bad("max_record_bytes", "%d must be between 1 and %d", c.MaxRecordBytes, 32<<20)
 	}
@@ -267,6 +291,7 @@ func (c Config) Validate() error {
 	if c.AuditMaxAge != 0 && c.AuditMaxAge < time.Hour {
 		bad("audit_max_age", "%s must be 0 (keep every entry) or at least 1h", c.AuditMaxAge)
 	}
+	errs = append(errs, c.validateCluster()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

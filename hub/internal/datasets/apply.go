@@ -327,7 +327,7 @@ func (s *Service) ensureStreams(ctx context.Context, p *plan) (undo func(), err 
 		ctx := context.WithoutCancel(ctx)
 		for _, d := range done {
 			if old := p.previous[d.Name]; old != nil {
-				if err := store.EnsureDataset(ctx, s.JS, old, s.Replicas); err != nil {
+				if err := store.EnsureDataset(ctx, s.JS, old, s.replicasOf(old)); err != nil {
 					s.log.Error("restore stream after a failed apply", "dataset", d.Name, "err", err)
 				}
 				continue
@@ -338,7 +338,7 @@ func (s *Service) ensureStreams(ctx context.Context, p *plan) (undo func(), err 
 		}
 	}
 	for _, d := range p.ensure {
-		if err := store.EnsureDataset(ctx, s.JS, d, s.Replicas); err != nil {
+		if err := store.EnsureDataset(ctx, s.JS, d, s.replicasOf(d)); err != nil {
 			undo()
 			return nil, err
 		}

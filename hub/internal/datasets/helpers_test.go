@@ -13,6 +13,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
+	"github.com/jobtech-dev/datahub/hub/internal/datasets"
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
@@ -212,4 +213,25 @@ func (c *client) audit(kind string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// shipped is the number of datasets the repository's schemas/ declares (the
+// state of a hub started with it).
+func shipped(t *testing.T) int {
+	t.Helper()
+	ds, err := registry.LoadDir(hubtest.SchemasDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ds)
+}
+
+// change is res's change of dataset name (the zero Change if none).
+func change(res datasets.ApplyResult, name string) datasets.Change {
+	for _, c := range res.Datasets {
+		if c.Dataset == name {
+			return c
+		}
+	}
+	return datasets.Change{}
 }

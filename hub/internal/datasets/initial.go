@@ -41,7 +41,7 @@ func (s *Service) LoadInitial(ctx context.Context, dir string) error {
 // hub answering "unavailable" until someone re-applies a folder.
 func (s *Service) ensureInForce(ctx context.Context) error {
 	for _, d := range s.Registry.List() {
-		if err := store.EnsureDataset(ctx, s.JS, d, s.Replicas); err != nil {
+		if err := store.EnsureDataset(ctx, s.JS, d, s.replicasOf(d)); err != nil {
 			return fmt.Errorf("stream of dataset %s: %w", d.Name, err)
 		}
 	}
@@ -93,7 +93,7 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("datasets of %s: %w", dir, err)
 	}
-	if st.rev != 0 && applied.Overrides(digest(st.datasets), o, digest(p.next), abs) {
+	if st.rev != 0 && applied.Overrides(digest(st.datasets), o, digest(p.next), from) {
 		s.override(st, o, p, abs)
 	}
 	res, err := s.apply(ctx, ds, from, ApplyOptions{})

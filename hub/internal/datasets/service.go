@@ -152,3 +152,13 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// replicasOf is how many copies of d's stream to keep: its declaration's
+// replicas when it gives some, else the hub's (3 in a cluster, 1 alone).
+// A cluster node raises the copies further as nodes join.
+func (s *Service) replicasOf(d *registry.Dataset) int {
+	if d.Replicas > 0 {
+		return d.Replicas
+	}
+	return s.Replicas
+}

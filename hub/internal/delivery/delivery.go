@@ -204,6 +204,14 @@ func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream
 	} else {
 		cfg.InactiveThreshold = 5 * time.Minute
 	}
+	if _, peer := wire.PeerName(actor); peer {
+		// A peer hub's link bounds what is in flight by its window (max
+		// ack pending) and needs no flow control; with it, a flow-control
+		// request lost when the link is cut would stall the consumer for
+		// good: the server's reminder names a $JS subject, which no peer
+		// (and no actor) may publish to.
+		cfg.FlowControl = false
+	}
 	if req.MaxAckPending > 0 {
 		cfg.MaxAckPending = min(req.MaxAckPending, MaxAckPending)
 	}

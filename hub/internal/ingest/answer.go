@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
@@ -11,8 +12,9 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
-// answer counts j's outcome and answers its publisher: a record alone at
-// once, a record of a batch when the batch's last outcome is known.
+// answer counts j's outcome, tells the Observer, and answers its publisher:
+// a record alone at once, a record of a batch when the batch's last outcome
+// is known, a federated record through its link's done.
 func (s *Service) answer(j *job) {
 	switch {
 	case j.reply.Status == wire.StatusStored:
@@ -25,6 +27,17 @@ func (s *Service) answer(j *job) {
 		s.rejected.Add(1)
 	default:
 		s.unavailable.Add(1)
+	}
+	if o := s.opts.Observer; o != nil && !j.at.IsZero() {
+		reason := ""
+		if len(j.reply.Violations) > 0 {
+			reason = j.reply.Violations[0].Keyword
+		}
+		o.ObserveRecord(j.reply.Dataset, j.reply.Status, reason, time.Since(j.at))
+	}
+	if j.fed != nil {
+		j.fed.done(j.reply)
+		return
 	}
 	if b := j.batch; b != nil {
 		b.replies[j.index] = j.reply

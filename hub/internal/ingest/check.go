@@ -115,28 +115,40 @@ func (s *Service) stamp(j *job, d *registry.Dataset, version int, key, origin st
 // whether it may; if not, j holds the refusal (dead-lettered, naming the
 // owner) or an unavailable answer when ownership could not be decided.
 func (s *Service) claim(j *job, d *registry.Dataset, key, origin string) bool {
-	if s.opts.Owners == nil {
-		s.unavailableNow(j, d.Name, errors.New("key ownership is not available on this hub"))
+	why, err := s.keyRefusal(d, key, origin, j.actor)
+	switch {
+	case err != nil:
+		s.unavailableNow(j, d.Name, err)
+		return false
+	case why != "":
+		s.reject(j, d.Name, why, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: why}})
 		return false
 	}
+	return true
+}
+
+// keyRefusal says why actor of origin may not write key of d (a dataset
+// whose keys are owned), "" when it may; an error when ownership could not
+// be decided.
+func (s *Service) keyRefusal(d *registry.Dataset, key, origin, actor string) (string, error) {
+	if s.opts.Owners == nil {
+		return "", errors.New("key ownership is not available on this hub")
+	}
 	owner, known := s.opts.Owners.Lookup(d.Name, key) // a known key: no round trip
-	mine := known && owner == owners.Owner{Origin: origin, Publisher: j.actor}
+	mine := known && owner == owners.Owner{Origin: origin, Publisher: actor}
 	if !known {
 		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
 		defer cancel()
 		var err error
-		if owner, mine, err = s.opts.Owners.Claim(ctx, d.Name, key, origin, j.actor); err != nil {
-			s.unavailableNow(j, d.Name, err)
-			return false
+		if owner, mine, err = s.opts.Owners.Claim(ctx, d.Name, key, origin, actor); err != nil {
+			return "", err
 		}
 	}
 	if mine {
-		return true
+		return "", nil
 	}
-	msg := fmt.Sprintf("key %q belongs to %s: only its owner may store or remove a record under it (the owner of dataset %s, %s, or an admin can transfer it)",
-		key, owner, d.Name, d.Owner)
-	s.reject(j, d.Name, msg, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: msg}})
-	return false
+	return fmt.Sprintf("key %q belongs to %s: only its owner may store or remove a record under it (the owner of dataset %s, %s, or an admin can transfer it)",
+		key, owner, d.Name, d.Owner), nil
 }
 
 // maxDeadLetterBytes bounds how much of an oversized record is kept, so a
@@ -180,6 +192,16 @@ func (s *Service) deadLetter(j *job, dataset, reason string, viol []wire.Violati
 	}
 	if j.idGiven && wire.ValidRecordID(j.id) {
 		h[wire.HeaderPublisherRecordID] = []string{j.id}
+	}
+	if f := j.fed; f != nil {
+		// What the giving hub stamped, and where it came from.
+		if f.Origin != "" {
+			h.Set(wire.HeaderOrigin, f.Origin)
+		}
+		h.Set(wire.HeaderPeer, f.Peer)
+		if len(f.Path) > 0 {
+			h.Set(wire.HeaderPath, headerSafe(strings.Join(f.Path, ",")))
+		}
 	}
 	data := j.data
 	if len(data) > maxDeadLetterBytes {

@@ -12,7 +12,8 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
-// verifyDuplicate decides what a duplicate acknowledgement means for p.
+// verifyDuplicate decides what a duplicate acknowledgement means for p (a
+// federated record's conflict is dead-lettered naming its peer and path).
 // JetStream already holds a record under p's envelope id (the same
 // publisher's record id, within the dedupe window) at p.reply.Seq. When the
 // stored bytes are p's, p is a retry: "duplicate". Otherwise the id was used
@@ -50,13 +51,9 @@ func (s *Service) verifyDuplicate(p *job, stream string) {
 // storedMsg reads the record at seq of stream, directly from the stream
 // (dataset streams allow direct gets).
 func (s *Service) storedMsg(ctx context.Context, stream string, seq uint64) (*jetstream.RawStreamMsg, error) {
-	st, ok := s.streams.Load(stream)
-	if !ok {
-		h, err := s.js.Stream(ctx, stream)
-		if err != nil {
-			return nil, fmt.Errorf("stream %s: %w", stream, err)
-		}
-		st, _ = s.streams.LoadOrStore(stream, h)
+	st, err := s.stream(ctx, stream)
+	if err != nil {
+		return nil, err
 	}
-	return st.(jetstream.Stream).GetMsg(ctx, seq)
+	return st.GetMsg(ctx, seq)
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -18,6 +19,10 @@ type job struct {
 	idGiven bool      // the publisher gave id
 	batch   *batch    // nil for a request of one record
 	index   int       // in batch
+	// fed is set for a record a federation link took from a peer: msg is
+	// then a stand-in naming the peer, and the answer goes to fed.done.
+	fed *federated
+	at  time.Time // arrival, when an Observer wants it
 
 	// Filled in by check.
 	actor    string
@@ -64,7 +69,7 @@ func (l *lineup) init(size int) {
 }
 
 // admit gives j the next place in line, waiting while the line is full.
-// Only the subscription's goroutine calls it.
+// The subscription's goroutine calls it, and SubmitFederated.
 func (l *lineup) admit(j *job) {
 	l.room <- struct{}{}
 	l.mu.Lock()

@@ -18,6 +18,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/seen"
 )
 
 // Options tune the service. The zero value works.
@@ -44,7 +45,31 @@ type Options struct {
 	// so that the publisher's next record is checked against it). It runs
 	// on the one goroutine that answers publishers: it must be quick.
 	OnStored map[string]func(wire.Envelope)
-	Logger   *slog.Logger
+	// Seen remembers the federated records stored, beyond the dedupe
+	// window; without it federated records are refused as unavailable.
+	Seen   *seen.Set
+	Logger *slog.Logger
+	// Subject is what the validators subscribe to, in the queue group
+	// wire.IngestQueue; default wire.IngestWildcard. A hub node gives its
+	// own ingest subject (natsd.Server.IngestSubject), which its server maps
+	// its clients' records to, so a record is validated where it arrived.
+	Subject string
+	// Ordered stores each publisher's records of a dataset one after the
+	// other, each only after the one before it is stored (see chain.go).
+	// A cluster node sets it; a single hub pipelines instead. Those records
+	// leave the ring's storer for the chains (dead letters stay on it).
+	Ordered bool
+	// Observer, if set, is told each record's outcome and how long it took
+	// from arrival to its answer (for metrics).
+	Observer Observer
+}
+
+// Observer is told the outcome of every record the service answers: its
+// dataset ("" when the subject named none), its status, for a refusal the
+// keyword of its first violation, and the time from arrival to answer. It
+// must not block.
+type Observer interface {
+	ObserveRecord(dataset string, status wire.Status, reason string, took time.Duration)
 }
 
 // Counts are running totals since start, for metrics and tests.
@@ -89,7 +114,14 @@ type Service struct {
 	warned                                                      atomic.Uint64
 	streams                                                     sync.Map // stream name → jetstream.Stream, for duplicate checks
 	verifying                                                   chan struct{}
+	marking                                                     chan struct{}
 	warnLog                                                     warnLimiter
+	hookMu                                                      sync.Mutex // OnStored hooks run one at a time
+
+	chains *chains // Options.Ordered: one record in flight per publisher and dataset
+	// submitMu keeps SubmitFederated from sending into a closed pipeline.
+	submitMu sync.RWMutex
+	closed   bool
 }
 
 // New returns a service that receives on nc and stores through js. Give js
@@ -107,11 +139,19 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	if o.Origin == "" {
 		o.Origin = "hub"
 	}
+	if o.Subject == "" {
+		o.Subject = wire.IngestWildcard
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"), verifying: make(chan struct{}, maxVerifying)}
+	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"),
+		verifying: make(chan struct{}, maxVerifying), marking: make(chan struct{}, maxVerifying)}
+	if o.Ordered {
+		s.chains = newChains(s.publish)
+	}
+	return s
 }
 
 // maxVerifying bounds the duplicate checks in flight; past it the acks
@@ -134,11 +174,11 @@ func (s *Service) Start(ctx context.Context) error {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.worker() }()
 	}
-	sub, err := s.nc.QueueSubscribe(wire.IngestWildcard, wire.IngestQueue, s.take)
+	sub, err := s.nc.QueueSubscribe(s.opts.Subject, wire.IngestQueue, s.take)
 	if err != nil {
 		s.closePipeline()
 		s.st.close()
-		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+		return fmt.Errorf("subscribe %s: %w", s.opts.Subject, err)
 	}
 	// Clients bound what they keep in flight; this only needs to hold a burst.
 	_ = sub.SetPendingLimits(1<<20, 1<<30)
@@ -149,7 +189,7 @@ func (s *Service) Start(ctx context.Context) error {
 		defer cancel()
 	}
 	if err := s.nc.FlushWithContext(ctx); err != nil {
-		return fmt.Errorf("subscribe %s: %w", wire.IngestWildcard, err)
+		return fmt.Errorf("subscribe %s: %w", s.opts.Subject, err)
 	}
 	return nil
 }
@@ -157,24 +197,28 @@ func (s *Service) Start(ctx context.Context) error {
 // take receives one ingest request: a record, or a batch of records, each
 // put in line and handed to the workers.
 func (s *Service) take(m *nats.Msg) {
+	var at time.Time
+	if s.opts.Observer != nil {
+		at = time.Now()
+	}
 	if n := m.Header.Get(wire.HeaderBatch); n != "" {
-		s.takeBatch(m, n)
+		s.takeBatch(m, n, at)
 		return
 	}
-	j := &job{msg: m, data: m.Data, id: m.Header.Get(wire.RequestRecordID), idGiven: m.Header.Get(wire.RequestRecordID) != ""}
+	j := &job{msg: m, data: m.Data, id: m.Header.Get(wire.RequestRecordID), idGiven: m.Header.Get(wire.RequestRecordID) != "", at: at}
 	s.line.admit(j)
 	s.work <- j
 }
 
 // takeBatch puts each record of a batch request in line.
-func (s *Service) takeBatch(m *nats.Msg, count string) {
+func (s *Service) takeBatch(m *nats.Msg, count string, at time.Time) {
 	n, err := strconv.Atoi(count)
 	if err != nil {
 		n = -1
 	}
 	b := &batch{msg: m}
 	err = wire.ReadBatch(m.Data, n, func(id string, data []byte) {
-		b.jobs = append(b.jobs, job{msg: m, data: data, id: id, idGiven: id != "", batch: b, index: len(b.jobs)})
+		b.jobs = append(b.jobs, job{msg: m, data: data, id: id, idGiven: id != "", batch: b, index: len(b.jobs), at: at})
 	})
 	if err != nil {
 		s.answerBadBatch(m, err)
@@ -190,13 +234,20 @@ func (s *Service) takeBatch(m *nats.Msg, count string) {
 
 func (s *Service) worker() {
 	for j := range s.work {
-		s.check(j)
+		if j.fed != nil {
+			s.checkFederated(j)
+		} else {
+			s.check(j)
+		}
 		s.line.checked(j, s.store)
 	}
 }
 
 // closePipeline lets the workers finish what they hold and waits for them.
 func (s *Service) closePipeline() {
+	s.submitMu.Lock()
+	s.closed = true
+	s.submitMu.Unlock()
 	close(s.work)
 	s.workers.Wait()
 }
@@ -260,8 +311,45 @@ func (s *Service) store(j *job) {
 		s.answer(j)
 		return
 	}
+	// A federated record (msg a stand-in) comes from a link that keeps its
+	// order; dead letters have no order to keep.
+	if s.chains != nil && !j.rejected && j.fed == nil {
+		s.storeChained(j)
+		return
+	}
 	if err := s.st.publish(j, j.out); err != nil {
 		s.acked(j, pubAck{err: err})
+	}
+}
+
+// storeChained stores j through its publisher's chain (Options.Ordered):
+// published once the record before it of the same publisher and dataset
+// is stored. These records do not use the storer: the chain's future is
+// awaited on a goroutine of its own, which hands its outcome to acked.
+func (s *Service) storeChained(j *job) {
+	fut := s.chains.send(j.msg.Subject, j.out, j.id, j.idGiven)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case ack := <-fut.Ok():
+			s.acked(j, pubAck{stream: ack.Stream, seq: ack.Sequence, duplicate: ack.Duplicate})
+		case err := <-fut.Err():
+			s.acked(j, pubAck{err: err})
+		}
+	}()
+}
+
+// publish starts an asynchronous publish through the jetstream package
+// (for the chains and the seen markers), waiting out a full window rather
+// than failing the record.
+func (s *Service) publish(m *nats.Msg) (jetstream.PubAckFuture, error) {
+	for attempt := 0; ; attempt++ {
+		fut, err := s.js.PublishMsgAsync(m)
+		if err == nil || !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || attempt >= 50 {
+			return fut, err
+		}
+		<-s.js.PublishAsyncComplete()
 	}
 }
 
@@ -277,10 +365,8 @@ func (s *Service) acked(j *job, ack pubAck) {
 		j.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: j.reply.Dataset, Error: "not stored, retry: " + ack.err.Error()}
 	case !j.rejected:
 		j.reply.Seq = ack.seq
-		if hook := s.opts.OnStored[j.reply.Dataset]; hook != nil && !ack.duplicate {
-			if e, err := wire.EnvelopeFromMsg(j.out.Header, j.out.Data, ack.seq, time.Now()); err == nil {
-				hook(e)
-			}
+		if !ack.duplicate {
+			s.onStored(j)
 		}
 		if ack.duplicate {
 			s.verifying <- struct{}{}
@@ -289,10 +375,40 @@ func (s *Service) acked(j *job, ack pubAck) {
 				defer s.wg.Done()
 				defer func() { <-s.verifying }()
 				s.verifyDuplicate(j, ack.stream)
+				s.markDuplicate(j)
+				s.answer(j)
+			}()
+			return
+		}
+		if j.fed != nil {
+			// Answered once it is marked as seen.
+			s.marking <- struct{}{}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer func() { <-s.marking }()
+				s.markStored(j)
 				s.answer(j)
 			}()
 			return
 		}
 	}
 	s.answer(j)
+}
+
+// onStored tells the dataset's OnStored hook of j, just stored.
+func (s *Service) onStored(j *job) {
+	hook := s.opts.OnStored[j.reply.Dataset]
+	if hook == nil {
+		return
+	}
+	e, err := wire.EnvelopeFromMsg(j.out.Header, j.out.Data, j.reply.Seq, time.Now())
+	if err != nil {
+		return
+	}
+	// Acks arrive on the storer's goroutine, and on the chains' in a
+	// cluster: the hooks still see one record at a time.
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	hook(e)
 }

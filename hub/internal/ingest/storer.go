@@ -35,6 +35,9 @@ type storer struct {
 	next    uint64
 	closed  bool
 	idle    chan struct{} // closed when pending empties, while someone waits
+	// calls counts the acks taken from pending whose callback has not
+	// returned yet, so drain also waits for those.
+	calls sync.WaitGroup
 
 	tick atomic.Uint32
 	stop chan struct{}
@@ -92,18 +95,21 @@ func (st *storer) publish(j *job, m *nats.Msg) error {
 	if err := st.nc.PublishMsg(m); err != nil {
 		if st.take(id) != nil {
 			<-st.slots
+			st.calls.Done()
 		}
 		return err
 	}
 	return nil
 }
 
-// take removes and returns the job waiting for ack id, nil if none is.
+// take removes and returns the job waiting for ack id, nil if none is; the
+// caller calls st.calls.Done once it has handled it.
 func (st *storer) take(id uint64) *job {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	j := st.pending[id]
 	if j != nil {
+		st.calls.Add(1)
 		delete(st.pending, id)
 		if len(st.pending) == 0 && st.idle != nil {
 			close(st.idle)
@@ -124,6 +130,7 @@ func (st *storer) onMsg(m *nats.Msg) {
 		return // timed out already
 	}
 	<-st.slots
+	defer st.calls.Done()
 	st.onAck(j, parsePubAck(m))
 }
 
@@ -145,6 +152,7 @@ func (st *storer) clock() {
 		for id, j := range st.pending {
 			if now-j.sent >= st.timeout {
 				late = append(late, j)
+				st.calls.Add(1)
 				delete(st.pending, id)
 			}
 		}
@@ -156,25 +164,33 @@ func (st *storer) clock() {
 		for _, j := range late {
 			<-st.slots
 			st.onAck(j, pubAck{err: errAckTimeout})
+			st.calls.Done()
 		}
 	}
 }
 
 // drain waits until every publish in flight is acknowledged (or timed
-// out), or ctx ends.
+// out) and its callback has returned, or ctx ends.
 func (st *storer) drain(ctx context.Context) error {
 	st.mu.Lock()
-	if len(st.pending) == 0 {
+	if len(st.pending) > 0 {
+		if st.idle == nil {
+			st.idle = make(chan struct{})
+		}
+		idle := st.idle
 		st.mu.Unlock()
-		return nil
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	} else {
+		st.mu.Unlock()
 	}
-	if st.idle == nil {
-		st.idle = make(chan struct{})
-	}
-	idle := st.idle
-	st.mu.Unlock()
+	called := make(chan struct{})
+	go func() { st.calls.Wait(); close(called) }()
 	select {
-	case <-idle:
+	case <-called:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -27,6 +27,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Replicas is the copies of the record's bucket in a cluster (default 1).
+	Replicas int
 }
 
 // Tracker keeps the record of a data dir's streams and the findings not yet
@@ -259,7 +261,8 @@ func (t *Tracker) report(stream string, seqs []uint64) []Finding {
 // writes the record (creating the bucket for its copy).
 func (t *Tracker) Attach(ctx context.Context, log *audit.Log) error {
 	kv, err := t.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket,
-		Description: "the hub's record of what its streams held (a copy of " + FileName + ")", History: 1, Storage: jetstream.FileStorage})
+		Description: "the hub's record of what its streams held (a copy of " + FileName + ")", History: 1, Storage: jetstream.FileStorage,
+		Replicas: max(t.opts.Replicas, 1)})
 	if err != nil {
 		return fmt.Errorf("open stream-state bucket %s: %w", Bucket, err)
 	}

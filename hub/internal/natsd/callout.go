@@ -69,6 +69,9 @@ const noSubject = "_HUB_NOTHING_ALLOWED_"
 type callout struct {
 	issuer nkeys.KeyPair
 	srv    *server.Server
+	// subject turns a granted publish subject into the one the server
+	// checks after its subject mapping (see Server.nodeSubject).
+	subject func(string) string
 
 	mu         sync.RWMutex
 	auth       Authorizer
@@ -92,6 +95,12 @@ func (c *callout) handle(m *nats.Msg) {
 	req, err := jwt.DecodeAuthorizationRequestClaims(string(m.Data))
 	if err != nil {
 		return // not from the server: nothing to answer
+	}
+	if req.Server.ID != c.srv.ID() {
+		// In a cluster every node hears every node's requests; the node the
+		// client connects to decides it, with its own issuer key, and keeps
+		// the connection to cut it later.
+		return
 	}
 	conn := Conn{
 		ID:        req.ClientInformation.ID,
@@ -135,7 +144,11 @@ func (c *callout) handle(m *nats.Msg) {
 	uc := jwt.NewUserClaims(req.UserNkey)
 	uc.Name = g.Actor
 	uc.Audience = server.DEFAULT_GLOBAL_ACCOUNT
-	uc.Pub.Allow.Add(orNothing(g.Publish)...)
+	pub := make([]string, len(g.Publish))
+	for i, p := range g.Publish {
+		pub[i] = c.subject(p)
+	}
+	uc.Pub.Allow.Add(orNothing(pub)...)
 	uc.Pub.Deny.Add(internalDeny...)
 	uc.Sub.Allow.Add(orNothing(g.Subscribe)...)
 	uc.Sub.Deny.Add(internalDeny...)

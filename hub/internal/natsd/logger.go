@@ -34,6 +34,12 @@ func (a slogAdapter) Noticef(format string, v ...any) { a.log(slog.LevelDebug, f
 func (a slogAdapter) Warnf(format string, v ...any)   { a.log(slog.LevelWarn, format, v...) }
 func (a slogAdapter) Fatalf(format string, v ...any)  { a.log(slog.LevelError, format, v...) }
 func (a slogAdapter) Errorf(format string, v ...any) {
+	if strings.HasPrefix(format, "Error trying to connect to route") {
+		// Each try to reach a node that is not up (yet): the cluster's
+		// state, not each try, is what the hub reports.
+		a.log(slog.LevelDebug, format, v...)
+		return
+	}
 	if a.storageFault != nil && strings.Contains(strings.ToLower(format), "critical write error") {
 		a.storageFault(fmt.Sprintf(format, v...))
 	}

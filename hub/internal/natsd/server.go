@@ -50,16 +50,24 @@ type Config struct {
 	// SyncInterval is how often JetStream syncs its files (0 = the NATS
 	// default, 2 minutes).
 	SyncInterval time.Duration
+	// Cluster, if set, makes the server a node of a cluster of hub nodes;
+	// Name must then be unique among them.
+	Cluster *ClusterConfig
+	// Advertise is the client address (host:port) this node tells clients
+	// and the other nodes about, when Listen is not how clients reach it.
+	Advertise string
 }
 
 // Server is a running embedded NATS server and the hub's identity on it.
 type Server struct {
-	ns      *server.Server
-	hub     nkeys.KeyPair
-	log     *slog.Logger
-	callout *callout
-	authNC  *nats.Conn // answers authorization requests
-	faults  *storageFaults
+	ns        *server.Server
+	hub       nkeys.KeyPair
+	log       *slog.Logger
+	callout   *callout
+	authNC    *nats.Conn // answers authorization requests
+	faults    *storageFaults
+	node      string // the server name, unique in a cluster
+	clustered bool
 }
 
 // ErrNotReady is returned when the server did not become ready in time.
@@ -100,6 +108,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if name == "" {
 		name = "hub"
 	}
+	if !validNode(name) {
+		return nil, fmt.Errorf("server name %q must be 1 to 63 letters, digits, '-' or '_'", name)
+	}
 	storeDir := cfg.StoreDir
 	if storeDir == "" {
 		storeDir = "jetstream"
@@ -124,6 +135,25 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			AuthUsers: []string{hubPub},
 		},
 	}
+	if cfg.Advertise != "" {
+		opts.ClientAdvertise = cfg.Advertise
+	}
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.apply(opts); err != nil {
+			return nil, err
+		}
+		// The hand-over at shutdown (see Shutdown) stays short: leaders
+		// move within a second, then the clients left are closed.
+		opts.LameDuckDuration = 2 * time.Second
+		opts.LameDuckGracePeriod = 500 * time.Millisecond
+		if opts.Cluster.Port != server.RANDOM_PORT {
+			ln, err := net.Listen("tcp", net.JoinHostPort(opts.Cluster.Host, strconv.Itoa(opts.Cluster.Port)))
+			if err != nil {
+				return nil, fmt.Errorf("cluster listen %s: %w", cfg.Cluster.Listen, err)
+			}
+			ln.Close()
+		}
+	}
 	if cfg.TLS != nil {
 		opts.TLSConfig = cfg.TLS
 		opts.TLSVerify = cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
@@ -134,8 +164,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
-	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor}
 	faults := &storageFaults{}
+	s := &Server{ns: ns, hub: hubKey, log: log, faults: faults, node: name, clustered: cfg.Cluster != nil}
+	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject}
+	s.callout = co
 	adapter := slogAdapter{l: log.With("component", "nats"), storageFault: faults.note}
 	if cfg.OnViolation != nil {
 		adapter.violation = func(cid uint64, msg string) { cfg.OnViolation(co.actorOf(cid), cid, msg) }
@@ -150,7 +182,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("start nats on %s: %w", cfg.Listen, ErrNotReady)
 	}
-	s := &Server{ns: ns, hub: hubKey, log: log, callout: co, faults: faults}
+	if err := s.ingestMapping(); err != nil {
+		ns.Shutdown()
+		return nil, err
+	}
 	if s.authNC, err = s.Connect("hub-auth"); err != nil {
 		ns.Shutdown()
 		return nil, err
@@ -239,7 +274,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() {
-		s.ns.Shutdown()
+		if s.clustered {
+			// A cluster node hands over first: the streams it leads get a
+			// new leader at once (no election timeout for the others to wait
+			// out), and its clients are closed so they move to other nodes.
+			s.ns.LameDuckShutdown()
+		} else {
+			s.ns.Shutdown()
+		}
 		s.ns.WaitForShutdown()
 		close(done)
 	}()

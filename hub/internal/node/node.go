@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,22 +26,30 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/access"
+	"github.com/jobtech-dev/datahub/hub/internal/accessreq"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
+	"github.com/jobtech-dev/datahub/hub/internal/adopt"
 	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/backup"
 	"github.com/jobtech-dev/datahub/hub/internal/config"
 	"github.com/jobtech-dev/datahub/hub/internal/datasets"
 	"github.com/jobtech-dev/datahub/hub/internal/delivery"
+	"github.com/jobtech-dev/datahub/hub/internal/federation"
 	"github.com/jobtech-dev/datahub/hub/internal/ingest"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/jobstore"
 	"github.com/jobtech-dev/datahub/hub/internal/jsread"
+	"github.com/jobtech-dev/datahub/hub/internal/metrics"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
+	"github.com/jobtech-dev/datahub/hub/internal/redrive"
 	"github.com/jobtech-dev/datahub/hub/internal/registry"
+	"github.com/jobtech-dev/datahub/hub/internal/seen"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
+	"github.com/jobtech-dev/datahub/hub/internal/web"
 	"github.com/jobtech-dev/datahub/internal/dirlock"
 	"github.com/jobtech-dev/datahub/internal/fds"
 	"github.com/jobtech-dev/datahub/internal/httpserve"
@@ -60,30 +69,46 @@ type Node struct {
 	ncAdmin *nats.Conn // records an admin publishes through the API
 	js      jetstream.JetStream
 	reg     *registry.Registry
-	// datasets keeps the registry's state and changes it at run time.
-	datasets *datasets.Service
-	ingest   *ingest.Service
-	owners   *owners.Store
-	keys     *owners.Service
-	deliv    *delivery.Service
-	audit    *audit.Log
-	auditw   *audit.Writer   // the one writer of entries: records, submits, refusals, retention
-	anchors  *audit.Anchorer // publishes the chain's signed head
-	actors   *actors.Store
-	access   *access.Service
-	pub      *publish.Publisher
-	http     *httpserve.Server
-	ln       net.Listener
-	token    *admintoken.Keeper // the admin API's token, rotatable
-	tls      *servertls.Certs   // nil: both listeners are plain
-	lock     *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
-	storage  *storageWatch
-	stop     context.CancelFunc // ends the background work
-	bg       sync.WaitGroup
+	ingest  *ingest.Service
+	owners  *owners.Store
+	keys    *owners.Service
+	deliv   *delivery.Service
+	fed     *federation.Service // the links to peer hubs this hub takes datasets from
+	audit   *audit.Log
+	auditw  *audit.Writer   // the one writer of entries: records, submits, refusals, retention
+	anchors *audit.Anchorer // publishes the chain's signed head
+	actors  *actors.Store
+	access  *access.Service
+	pub     *publish.Publisher
+	http    *httpserve.Server
+	ln      net.Listener
+	token   *admintoken.Keeper // the admin API's token, rotatable on a single hub
+	tls     *servertls.Certs   // nil: both listeners are plain
+	lock    *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
+	storage *storageWatch
+	stop    context.CancelFunc // ends the background work
+	bg      sync.WaitGroup
 	// integrity compares the streams with what the hub last recorded of them.
 	integrity *integrity.Tracker
+	// datasets keeps the registry's state and changes it at run time.
+	datasets *datasets.Service
 	// taxonomy is what the schemas' x-taxonomy keyword checks against.
 	taxonomy *taxonomy.Index
+	// metrics counts and reads what Prometheus scrapes; metricsHTTP serves
+	// it on --metrics-listen when set.
+	metrics     *metrics.Metrics
+	metricsHTTP *httpserve.Server
+	metricsLn   net.Listener
+	redrive     *redrive.Service
+	services    *jobstore.Store
+	requests    *accessreq.Service
+	apiHandler  *api.Handler
+
+	// In a cluster (cluster.go).
+	peerTLS  *servertls.Peer    // the routes' certificates, nil without TLS
+	adopting atomic.Bool        // bringing a single hub's data into the cluster
+	helloSub *nats.Subscription // answers the other nodes at start
+	replLoop *replicaLoop       // raises the streams' copies as nodes join
 }
 
 // Start brings a hub up and returns once it is ready to serve. On any error
@@ -95,7 +120,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: log}
+	n := &Node{cfg: cfg, log: log, metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -118,11 +143,22 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 		return nil, err
 	}
-	tok, err := admintoken.LoadOrCreate(cfg.Data)
+	if n.token, err = n.adminToken(); err != nil {
+		return nil, err
+	}
+	cluster, err := n.clusterConfig()
 	if err != nil {
 		return nil, err
 	}
-	n.token = admintoken.NewKeeper(cfg.Data, tok)
+	var adoptable *adopt.Manifest
+	if cluster != nil {
+		if adoptable, err = n.exportStandalone(ctx); err != nil {
+			return nil, err
+		}
+		// Said to the other nodes from the moment they can ask: they wait
+		// for this node's records before they create anything.
+		n.adopting.Store(adoptable != nil)
+	}
 	var natsTLS *tls.Config
 	if cfg.TLSCert != "" {
 		if n.tls, err = servertls.Load(servertls.Files{Cert: cfg.TLSCert, Key: cfg.TLSKey, ClientCA: cfg.TLSClientCA}, log); err != nil {
@@ -136,12 +172,15 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		MaxConns:         limits.natsMax,
 		MaxConnsPerActor: limits.natsPerActor,
 		SyncInterval:     cfg.JetStreamSyncInterval,
-		Name:             cfg.Name,
+		Name:             cfg.Node(),
+		Cluster:          cluster,
+		Advertise:        cfg.NATSAdvertise,
 		Listen:           cfg.NATSListen,
 		StoreDir:         filepath.Join(cfg.Data, "jetstream"),
 		MaxPayload:       int32(cfg.MaxRecordBytes + wire.PayloadHeadroom),
 		Logger:           log,
 		OnViolation: func(actor string, cid uint64, msg string) {
+			n.metrics.Violation(actor)
 			if a := n.accessSvc(); a != nil {
 				a.Violation(actor, cid, msg)
 			}
@@ -159,26 +198,54 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.js, err = jetstream.New(n.ncJS, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	// Compare the streams with the record before anything creates or
-	// changes them: loss behind the hub's back is reported, not hidden.
-	if n.integrity, err = integrity.Open(ctx, cfg.Data, n.js, integrity.Options{Logger: log}); err != nil {
-		return nil, err
-	}
-	if _, err := n.integrity.Check(ctx); err != nil {
-		return nil, err
-	}
-	if err := store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes}); err != nil {
-		return nil, err
-	}
 	key, created, err := audit.LoadOrCreateKey(cfg.AnchorKeyPath())
 	if err != nil {
 		return nil, fmt.Errorf("audit_anchor_key: %w", err)
 	}
+	anchorPub, _ := key.PublicKey()
 	if created {
-		pub, _ := key.PublicKey()
-		log.Info("audit anchor key created; keep it apart from the data dir", "path", cfg.AnchorKeyPath(), "public_key", pub)
+		log.Info("audit anchor key created; keep it apart from the data dir", "path", cfg.AnchorKeyPath(), "public_key", anchorPub)
 	}
-	if n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key)); err != nil {
+	if cluster != nil {
+		// Nothing of the hub's state is created or changed before the
+		// cluster has a quorum and holds what a joining hub brings.
+		if err := n.startHello(); err != nil {
+			return nil, err
+		}
+		if err := n.waitQuorum(ctx); err != nil {
+			return nil, err
+		}
+		if err := n.joinCluster(ctx, adoptable, anchorPub); err != nil {
+			return nil, err
+		}
+	}
+	def := cfg.DefaultReplicas()
+	// Compare the streams with the record before anything creates or
+	// changes them: loss behind the hub's back is reported, not hidden. On
+	// a cluster node this comes after the join, once the cluster holds the
+	// streams a single hub brought into it.
+	if err := n.retry(ctx, "stream-state check", func(ctx context.Context) (err error) {
+		if n.integrity == nil {
+			if n.integrity, err = integrity.Open(ctx, cfg.Data, n.js, integrity.Options{Logger: log, Replicas: n.replicas(ctx, "KV_"+integrity.Bucket, def)}); err != nil {
+				return err
+			}
+		}
+		_, err = n.integrity.Check(ctx)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := n.retry(ctx, "dead-letter stream", func(ctx context.Context) error {
+		return store.EnsureDeadLetter(ctx, n.js, store.DeadLetterConfig{MaxAge: cfg.DeadLetterMaxAge, MaxBytes: cfg.DeadLetterMaxBytes,
+			Replicas: n.replicas(ctx, wire.DeadLetterStream, def)})
+	}); err != nil {
+		return nil, err
+	}
+	if err := n.retry(ctx, "audit log", func(ctx context.Context) (err error) {
+		n.audit, err = audit.Open(ctx, n.js, audit.WithLogger(log), audit.WithAnchorKey(key),
+			audit.WithReplicas(n.replicas(ctx, audit.StreamName, def)))
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	n.anchors, err = audit.NewAnchorer(n.audit, audit.AnchorerOptions{Hub: cfg.Name, File: cfg.AnchorFilePath(), Interval: cfg.AuditAnchorInterval, Logger: log})
@@ -186,88 +253,152 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		return nil, err
 	}
 	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
-	if n.datasets, err = datasets.Open(ctx, datasets.Deps{JS: n.js, Registry: n.reg, Audit: n.auditw, Logger: log,
-		CompileOptions: []schema.Option{schema.WithTaxonomy(n.taxonomy)},
-		Changed: func() int {
-			if a := n.accessSvc(); a != nil {
-				return a.DatasetsChanged()
-			}
-			return 0
-		},
-		DeleteStream: n.integrity.DeleteStream,
-		ForgetOwners: func(ctx context.Context, dataset string) (int, error) {
-			if n.owners == nil {
-				return 0, nil
-			}
-			return n.owners.Forget(ctx, dataset)
-		},
+	if err := n.retry(ctx, "dataset registry", func(ctx context.Context) (err error) {
+		n.datasets, err = datasets.Open(ctx, datasets.Deps{JS: n.js, Registry: n.reg, Audit: n.auditw, Logger: log,
+			Replicas:       n.replicas(ctx, "KV_"+datasets.Bucket, def),
+			CompileOptions: []schema.Option{schema.WithTaxonomy(n.taxonomy)},
+			Changed: func() int {
+				if a := n.accessSvc(); a != nil {
+					return a.DatasetsChanged()
+				}
+				return 0
+			},
+			DeleteStream: n.integrity.DeleteStream,
+			ForgetOwners: func(ctx context.Context, dataset string) (int, error) {
+				if n.owners == nil {
+					return 0, nil
+				}
+				return n.owners.Forget(ctx, dataset)
+			},
+		})
+		return err
 	}); err != nil {
 		return nil, err
 	}
 	// The datasets last applied, then the schemas folder (as the policies
 	// below): their streams are created or updated here.
-	if err := n.datasets.LoadInitial(ctx, cfg.Schemas); err != nil {
+	if err := n.retry(ctx, "datasets in force", func(ctx context.Context) error { return n.datasets.LoadInitial(ctx, cfg.Schemas) }); err != nil {
 		return nil, err
 	}
-	if n.actors, err = actors.Open(ctx, n.js); err != nil {
-		// Actors whose entries are damaged are refused; the others work,
-		// and the damage is reported (the start check found it too).
-		var ue *jsread.UnreadableError
-		if !errors.As(err, &ue) || n.actors == nil {
-			return nil, err
+	if err := n.retry(ctx, "actors", func(ctx context.Context) (err error) {
+		n.actors, err = actors.Open(ctx, n.js, actors.Options{Replicas: n.replicas(ctx, "KV_"+actors.Bucket, def), Removed: n.actorRemoved, Logger: log})
+		if n.actors != nil && errors.Is(err, jsread.ErrUnreadable) {
+			// Actors whose entries are damaged are refused; the others
+			// work, and the damage is reported (the start check found it
+			// too).
+			var ue *jsread.UnreadableError
+			if errors.As(err, &ue) {
+				n.integrity.Report(ctx, ue.Stream, ue.Seqs)
+			}
+			return nil
 		}
-		n.integrity.Report(ctx, ue.Stream, ue.Seqs)
+		return err
+	}); err != nil {
+		return nil, err
 	}
-	if err := n.integrity.Attach(ctx, n.audit); err != nil {
+	if err := n.retry(ctx, "stream-state record", func(ctx context.Context) error { return n.integrity.Attach(ctx, n.audit) }); err != nil {
 		return nil, err
 	}
 	n.integrity.Start()
-	acc, err := access.New(ctx, access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
-		SubscriptionGrace: cfg.SubscriptionGrace})
-	if err != nil {
+	var acc *access.Service
+	if err := n.retry(ctx, "policies", func(ctx context.Context) (err error) {
+		deps := access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
+			SubscriptionGrace: cfg.SubscriptionGrace, Replicas: n.replicas(ctx, "KV_"+access.PolicyBucket, def)}
+		if cluster != nil {
+			deps.Node, deps.Leader = cfg.Node(), n.leads
+		}
+		acc, err = access.New(ctx, deps)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	n.mu.Lock()
 	n.access = acc
 	n.mu.Unlock()
-	if err := acc.LoadInitial(ctx, cfg.Policies); err != nil {
+	if err := n.retry(ctx, "policies in force", func(ctx context.Context) error { return acc.LoadInitial(ctx, cfg.Policies) }); err != nil {
 		return nil, err
 	}
-	n.nats.SetAuthorizer(acc)
+	n.nats.SetAuthorizer(n.metrics.Authorizer(acc))
+	n.metrics.Watch(metrics.Sources{Registry: n.reg, JetStream: n.js, NATS: n.nats.NATS(), Connected: n.nats.Connected, Logger: log,
+		Policies: func() map[string]int {
+			set := acc.Policies()
+			out := map[string]int{"files": set.Base().Len()}
+			for layer, ids := range set.Layers() {
+				out[layer] = len(ids)
+			}
+			return out
+		}})
 	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
 	n.deliv.SetRegistrar(n.datasets.RegisterForActor)
 	if err := n.deliv.Start(ctx); err != nil {
 		return nil, err
 	}
-	if n.owners, err = openOwners(ctx, n.js, n.reg.List(), log); err != nil {
+	if err := n.retry(ctx, "key owners", func(ctx context.Context) (err error) {
+		n.owners, err = openOwners(ctx, n.js, n.reg.List(), n.replicas(ctx, "KV_"+owners.Bucket, def), log)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	n.keys = owners.NewService(n.ncIn, n.reg, n.owners, n.audit, cfg.Name, log)
 	if err := n.keys.Start(); err != nil {
 		return nil, err
 	}
+	seenSet, err := seen.Open(ctx, n.js, n.replicas(ctx, seen.Stream, def))
+	if err != nil {
+		return nil, err
+	}
 	bg, stop := context.WithCancel(context.Background())
 	n.stop = stop
+	if cluster != nil {
+		// Datasets applied through another node come into force here too.
+		if err := n.datasets.Follow(bg); err != nil {
+			return nil, err
+		}
+	}
 	onStored, err := n.followTaxonomy(ctx, bg)
 	if err != nil {
 		return nil, err
 	}
 	n.ingest = ingest.New(n.ncIn, n.js, n.reg, ingest.Options{Origin: cfg.Name, Limits: cfg.Limits(), Workers: cfg.Workers, Owners: n.owners, Logger: log,
-		OnStored: onStored})
+		Subject: n.nats.IngestSubject(), Ordered: cluster != nil, OnStored: onStored, Observer: n.metrics, Seen: seenSet})
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
+	if n.fed, err = federation.New(ctx, federation.Deps{JS: n.js, NC: n.ncIn, Registry: n.reg, Ingest: n.ingest, Audit: n.auditw,
+		Anchors: n.anchors, Hub: cfg.Name, Node: n.nats.NATS().Name(), Replicas: n.replicas(ctx, "KV_"+federation.Bucket, def), Logger: log}); err != nil {
+		return nil, err
+	}
+	if err := n.fed.Start(); err != nil {
+		return nil, err
+	}
+	n.anchors.AddSink(n.fed)
 	if n.ncAdmin, err = n.nats.Connect("hub-admin", nats.CustomInboxPrefix(wire.InboxPrefix(wire.AdminActor))); err != nil {
 		return nil, err
 	}
 	if n.pub, err = publish.New(n.ncAdmin, wire.AdminActor); err != nil {
 		return nil, err
 	}
+	if n.redrive, err = redrive.Open(ctx, n.js, n.ingest.StoreAs, n.auditw, log); err != nil {
+		return nil, err
+	}
+	known := func(d string) bool { _, ok := n.reg.Get(d); return ok }
+	if n.services, err = jobstore.Open(ctx, n.js, n.auditw, known, log); err != nil {
+		return nil, err
+	}
+	if n.requests, err = accessreq.Open(ctx, n.js, acc, n.reg, n.auditw, log); err != nil {
+		return nil, err
+	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
 	limits.http.Refuse = problem.WriteStatus
-	n.http = httpserve.New(api.New(api.Deps{
+	pages, err := web.New(web.Deps{Registry: n.reg, JetStream: n.js, Access: acc, Audit: n.audit, Anchors: n.anchors, Services: n.services,
+		Requests: n.requests, Redrive: n.redrive, Tokens: n.token, Connected: n.nats.Connected, Origin: cfg.Name,
+		SessionMaxAge: cfg.SessionMaxAge, DownloadsPerMinute: cfg.PublicRateLimit, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	deps := api.Deps{
 		Registry:           n.reg,
 		Datasets:           n.datasets,
 		JetStream:          n.js,
@@ -284,11 +415,27 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		Anchors:            n.anchors,
 		Owners:             n.owners,
 		Origin:             cfg.Name,
+		NATSURL:            n.NATSURL(),
 		NATSConnected:      n.nats.Connected,
+		Cluster:            n.clusterHealth,
 		Logger:             log,
 		Damage:             n.integrity,
 		Backups:            &backup.Source{Connect: n.nats.Connect, JS: n.js, Hub: cfg.Name, Logger: log},
-	}), limits.http, log.With("component", "http"))
+		Metrics:            n.metrics.Handler(),
+		Extra:              api.Extras{Redrive: n.redrive, Services: n.services, Requests: n.requests},
+		Web:                pages,
+		Federation:         n.fed,
+	}
+	if cfg.AdminTokenFile != "" {
+		// One token for every node, from a file the operator keeps: a
+		// rotation through one node's API would change that node alone.
+		deps.Tokens, deps.Token = nil, n.token.Token()
+	}
+	n.apiHandler = api.New(deps)
+	n.http = httpserve.New(n.apiHandler, limits.http, log.With("component", "http"))
+	if err := n.serveMetrics(cfg, limits.http); err != nil {
+		return nil, err
+	}
 	serve := n.http.Serve
 	if n.tls != nil {
 		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
@@ -308,6 +455,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		log.Warn("audit anchor at start", "err", err)
 	}
 	n.anchors.Start()
+	if cluster != nil {
+		n.startReplicaLoop()
+	}
 	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(n.reg.List()), "data", cfg.Data,
 		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
 	return n, nil
@@ -315,8 +465,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 
 // openOwners opens the key owners and, for each dataset whose keys are
 // owned, records the publishers of records stored before it had owners (once).
-func openOwners(ctx context.Context, js jetstream.JetStream, datasets []*registry.Dataset, log *slog.Logger) (*owners.Store, error) {
-	st, err := owners.Open(ctx, js, 1, log)
+func openOwners(ctx context.Context, js jetstream.JetStream, datasets []*registry.Dataset, replicas int, log *slog.Logger) (*owners.Store, error) {
+	st, err := owners.Open(ctx, js, replicas, log)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +509,11 @@ func (n *Node) Anchors() *audit.Anchorer { return n.anchors }
 func (n *Node) Ready(ctx context.Context) error {
 	if n.ncIn == nil || !n.ncIn.IsConnected() || n.ncJS == nil || !n.ncJS.IsConnected() {
 		return errors.New("not connected to the embedded NATS server")
+	}
+	if n.nats.Clustered() {
+		if st := n.nats.Cluster(); !st.Quorum {
+			return fmt.Errorf("no JetStream quorum: node %s sees no leader it is current with (routed to %v of a cluster of %d)", st.Node, st.Routed, st.Size)
+		}
 	}
 	if n.storage != nil {
 		if err := n.storage.err(); err != nil {
@@ -427,6 +582,9 @@ func (n *Node) JetStream() jetstream.JetStream { return n.js }
 // Owners is who owns the keys of datasets with key_scope: dataset.
 func (n *Node) Owners() *owners.Store { return n.owners }
 
+// Federation is the hub's federation: its links to peer hubs.
+func (n *Node) Federation() *federation.Service { return n.fed }
+
 // IngestCounts reports the validator's running totals.
 func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 
@@ -434,6 +592,7 @@ func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 // the server so JetStream's files are complete.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	n.handOver()
 	if n.stop != nil {
 		n.stop()
 		n.bg.Wait()
@@ -443,11 +602,17 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 	}
+	if n.metricsHTTP != nil {
+		_ = n.metricsHTTP.Shutdown(ctx)
+	}
 	if n.pub != nil {
 		_ = n.pub.Close()
 	}
 	if n.ncAdmin != nil {
 		n.ncAdmin.Close()
+	}
+	if n.fed != nil {
+		n.fed.Stop(ctx)
 	}
 	if n.deliv != nil {
 		n.deliv.Stop()
@@ -460,11 +625,18 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	n.replLoop.close()
+	if n.helloSub != nil {
+		_ = n.helloSub.Unsubscribe()
+	}
 	if n.owners != nil {
 		n.owners.Close()
 	}
 	if a := n.accessSvc(); a != nil {
 		a.Close()
+	}
+	if n.actors != nil {
+		n.actors.Close()
 	}
 	// Every audit entry is written before the last anchor is taken, and
 	// both before JetStream stops.

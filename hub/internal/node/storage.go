@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/internal/fds"
 )
 
@@ -69,6 +70,12 @@ func (w *storageWatch) run(ctx context.Context) {
 			log.Error("jetstream storage failed: the hub is not ready until it recovers", "err", err)
 		}
 		w.set(err)
+		if w.n.nats.Clustered() {
+			// No reload under replicated streams (natsd.RecoverStorage):
+			// the node stays not ready and says how to recover.
+			w.set(fmt.Errorf("%w; %v", err, natsd.ErrReloadClustered))
+			continue
+		}
 		if time.Now().Before(nextTry) {
 			continue
 		}

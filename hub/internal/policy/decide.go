@@ -6,11 +6,15 @@ import (
 	"time"
 
 	"github.com/ory/ladon"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
 // Request is one question put to a Set: may Actor do Action on Dataset?
 type Request struct {
-	Actor   string // actor name, e.g. "jobbland"
+	// Actor is an actor name, e.g. "jobbland", or a peer hub's subject
+	// token, wire.PeerActor("regional") for the policies' "hub:regional".
+	Actor   string
 	Action  string // one of Actions()
 	Dataset string // dataset name, e.g. "jobads"
 	// Time is when the action happens; time-window conditions are checked
@@ -68,9 +72,19 @@ func (s *Set) Decide(r Request) Decision {
 	return decision(ev.evaluate(candidates, prefixDataset+r.Dataset, bit))
 }
 
+// validIdentity reports whether actor names an actor, or a peer hub by its
+// subject token (wire.PeerActor).
+func validIdentity(actor string) bool {
+	if namePattern.MatchString(actor) {
+		return true
+	}
+	_, ok := wire.PeerName(actor)
+	return ok
+}
+
 // checkRequest validates the parts of a request and returns the action's bit.
 func checkRequest(actor, dataset, action string) (uint8, Decision, bool) {
-	if !namePattern.MatchString(actor) {
+	if !validIdentity(actor) {
 		return 0, Decision{Reason: fmt.Sprintf("invalid actor name %q (default deny)", actor)}, false
 	}
 	if !namePattern.MatchString(dataset) {

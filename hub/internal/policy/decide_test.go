@@ -23,7 +23,7 @@ var (
 	insideIfau = time.Date(2026, 9, 15, 12, 0, 0, 0, time.UTC)
 )
 
-var realDatasets = []string{"jobads", "taxonomy-concepts"}
+var realDatasets = []string{"jobads", "taxonomy-concepts", "job-postings", "education-offerings", "gig-assignments"}
 
 func loadReal(t testing.TB) *Set {
 	t.Helper()
@@ -48,36 +48,60 @@ func loadFixture(t *testing.T, files map[string]string) *Set {
 func TestRealPolicies(t *testing.T) {
 	set := loadReal(t)
 	const (
-		jobads   = "jobads"
-		taxonomy = "taxonomy-concepts"
+		jobads    = "jobads"
+		taxonomy  = "taxonomy-concepts"
+		postings  = "job-postings"
+		education = "education-offerings"
+		gigs      = "gig-assignments"
 	)
+	// readOnly is the rights every actor has on a dataset no policy names
+	// for it: the schema, through everyone-reads-schemas.
+	readOnly := map[string]string{ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""}
 	// want maps actor → dataset → action → deciding policy; "" is default deny.
 	// A policy id prefixed with "!" is an explicit deny.
 	want := map[string]map[string]map[string]string{
 		"arbetsformedlingen": {
-			jobads:   {ActionPublish: "pes-publishes-jobads", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: "pes-manages-schemas"},
-			taxonomy: {ActionPublish: "pes-publishes-taxonomy", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: "pes-manages-schemas"},
+			jobads:    {ActionPublish: "pes-publishes-jobads", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: "pes-manages-schemas"},
+			taxonomy:  {ActionPublish: "pes-publishes-taxonomy", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: "pes-manages-schemas"},
+			postings:  {ActionPublish: "pes-publishes-job-postings", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: "pes-manages-collected-and-gig-schemas"},
+			education: readOnly,
+			gigs:      {ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: "pes-manages-collected-and-gig-schemas"},
 		},
 		"jobbland": {
-			jobads:   {ActionPublish: "job-boards-publish-jobads", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
-			taxonomy: {ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			jobads:    {ActionPublish: "job-boards-publish-jobads", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			taxonomy:  {ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			postings:  readOnly,
+			education: readOnly,
+			gigs:      readOnly,
 		},
 		"jobfinder": {
-			jobads:   {ActionPublish: "job-boards-publish-jobads", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
-			taxonomy: {ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			jobads:    {ActionPublish: "job-boards-publish-jobads", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			taxonomy:  {ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			postings:  readOnly,
+			education: readOnly,
+			gigs:      readOnly,
 		},
 		"matchwise": {
-			jobads:   {ActionPublish: "", ActionSubscribe: "matchwise-subscribes-jobads-and-taxonomy", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
-			taxonomy: {ActionPublish: "", ActionSubscribe: "matchwise-subscribes-jobads-and-taxonomy", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			jobads:    {ActionPublish: "", ActionSubscribe: "matchwise-subscribes-jobads-and-taxonomy", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			taxonomy:  {ActionPublish: "", ActionSubscribe: "matchwise-subscribes-jobads-and-taxonomy", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			postings:  {ActionPublish: "", ActionSubscribe: "matchwise-subscribes-postings-offerings-gigs", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			education: {ActionPublish: "", ActionSubscribe: "matchwise-subscribes-postings-offerings-gigs", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			gigs:      {ActionPublish: "", ActionSubscribe: "matchwise-subscribes-postings-offerings-gigs", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
 		},
 		"yrkeshogskolan": {
 			// The explicit deny beats the wildcard read-schema allow.
-			jobads:   {ActionPublish: "!yrkeshogskolan-denied-jobads", ActionSubscribe: "!yrkeshogskolan-denied-jobads", ActionReadSchema: "!yrkeshogskolan-denied-jobads", ActionRegisterSchema: "!yrkeshogskolan-denied-jobads"},
-			taxonomy: {ActionPublish: "", ActionSubscribe: "yrkeshogskolan-subscribes-taxonomy", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			jobads:    {ActionPublish: "!yrkeshogskolan-denied-jobads", ActionSubscribe: "!yrkeshogskolan-denied-jobads", ActionReadSchema: "!yrkeshogskolan-denied-jobads", ActionRegisterSchema: "!yrkeshogskolan-denied-jobads"},
+			taxonomy:  {ActionPublish: "", ActionSubscribe: "yrkeshogskolan-subscribes-taxonomy", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			postings:  readOnly,
+			education: {ActionPublish: "yrkeshogskolan-publishes-education-offerings", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: "yrkeshogskolan-manages-education-schema"},
+			gigs:      readOnly,
 		},
 		"ifau": {
-			jobads:   {ActionPublish: "", ActionSubscribe: "ifau-subscribes-jobads-2026", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
-			taxonomy: {ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			jobads:    {ActionPublish: "", ActionSubscribe: "ifau-subscribes-jobads-2026", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			taxonomy:  {ActionPublish: "", ActionSubscribe: "", ActionReadSchema: "everyone-reads-schemas", ActionRegisterSchema: ""},
+			postings:  readOnly,
+			education: readOnly,
+			gigs:      readOnly,
 		},
 	}
 	for _, actor := range slices.Sorted(maps.Keys(want)) {
@@ -341,8 +365,8 @@ func TestExplain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lines := set.Explain("ifau", realDatasets, tt.now)
-			if len(lines) != 8 {
-				t.Fatalf("%d lines, want 8", len(lines))
+			if want := len(realDatasets) * len(Actions()); len(lines) != want {
+				t.Fatalf("%d lines, want %d", len(lines), want)
 			}
 			var found bool
 			for _, l := range lines {

@@ -21,7 +21,8 @@
 // policies change, never per record: the hub compiles the result into the
 // NATS server's permissions.
 //
-// Vocabulary: subjects are "actor:<name>" or "group:<name>", resources are
+// Vocabulary: subjects are "actor:<name>", "group:<name>" or, for a peer hub
+// that takes datasets from this one (federation), "hub:<name>"; resources are
 // "dataset:<name>", and actions are the four in [Actions]; ladon's <regex>
 // patterns are allowed in all three. Anything not allowed is denied, and an
 // explicit deny wins over every allow. Two conditions exist: a time window

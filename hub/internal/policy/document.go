@@ -15,6 +15,8 @@ import (
 	"github.com/dlclark/regexp2"
 	"github.com/ory/ladon"
 	"github.com/ory/ladon/compiler"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
 // namePattern is what actor, group and dataset names look like.
@@ -25,6 +27,9 @@ const (
 	prefixActor   = "actor:"
 	prefixGroup   = "group:"
 	prefixDataset = "dataset:"
+	// prefixHub names a peer hub (federation): "hub:<name>". The hub asks
+	// about it by its subject token, wire.PeerActor(name).
+	prefixHub = wire.PeerSubjectPrefix
 )
 
 // policyDoc mirrors one policy object in a file; it is decoded with unknown
@@ -91,6 +96,7 @@ type compiled struct {
 	window    *TimeWindowCondition
 	cidr      *ladon.CIDRCondition
 	groups    []string // literal group names among the subjects, for the unknown-group check
+	layer     string   // the layer the policy belongs to; "" for the applied files
 }
 
 // parseFile parses one policy file's content. It returns every policy that
@@ -307,8 +313,10 @@ func compileSubject(s string) (p pattern, group string, err error) {
 		rest = s[len(prefixActor):]
 	case strings.HasPrefix(s, prefixGroup):
 		rest, isGroup = s[len(prefixGroup):], true
+	case strings.HasPrefix(s, prefixHub):
+		rest = s[len(prefixHub):]
 	default:
-		return pattern{}, "", fmt.Errorf("%w %q: want %q or %q followed by a name or pattern", ErrInvalidSubject, s, prefixActor+"NAME", prefixGroup+"NAME")
+		return pattern{}, "", fmt.Errorf("%w %q: want %q, %q or %q followed by a name or pattern", ErrInvalidSubject, s, prefixActor+"NAME", prefixGroup+"NAME", prefixHub+"NAME")
 	}
 	if p, err = compilePattern(s); err != nil {
 		return pattern{}, "", err

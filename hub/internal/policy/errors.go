@@ -30,8 +30,9 @@ var ErrInvalidEffect = errors.New("invalid effect")
 // ErrEmptyList reports empty subjects, resources or actions.
 var ErrEmptyList = errors.New("empty list")
 
-// ErrInvalidSubject reports a subject that is not "actor:<name>" or
-// "group:<name>" (or a pattern starting with one of those prefixes).
+// ErrInvalidSubject reports a subject that is not "actor:<name>",
+// "group:<name>" or "hub:<name>" (or a pattern starting with one of those
+// prefixes).
 var ErrInvalidSubject = errors.New("invalid subject")
 
 // ErrInvalidResource reports a resource that is not "dataset:<name>" (or a

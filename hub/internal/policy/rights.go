@@ -74,7 +74,7 @@ func (s *Set) Rights(actor string, datasets []string, now time.Time, remoteIP st
 			r.Grants = append(r.Grants, Grant{Dataset: ds, Action: a, Decision: d})
 		}
 	}
-	if namePattern.MatchString(actor) {
+	if validIdentity(actor) {
 		r.NextChange = nextChange(candidates, now)
 	}
 	return r
@@ -107,6 +107,9 @@ type ExplainLine struct {
 	// "time window from 2026-01-01T00:00:00Z until 2027-06-30T00:00:00Z";
 	// empty when it has none or nothing decided.
 	Conditions []string
+	// Layer is the layer of the deciding policy ("" for the applied files;
+	// "access-requests" for a grant from an approved access request).
+	Layer string
 	// Pending lists conditional policies that match the actor, dataset and
 	// action but do not apply now (outside their time window, or limited to
 	// a source network, which Explain cannot know), e.g.
@@ -126,6 +129,9 @@ func (l ExplainLine) String() string {
 	fmt.Fprintf(&b, "%s %s %s", l.Dataset, l.Action, verdict)
 	if l.PolicyID != "" {
 		fmt.Fprintf(&b, " policy=%q", l.PolicyID)
+		if l.Layer != "" {
+			fmt.Fprintf(&b, " [layer %s]", l.Layer)
+		}
 	} else {
 		fmt.Fprintf(&b, " (%s)", l.Reason)
 	}
@@ -159,6 +165,7 @@ func (s *Set) Explain(actor string, datasets []string, now time.Time) []ExplainL
 			conds := p.describeConditions()
 			if p.policy.ID == g.PolicyID {
 				line.Conditions = conds
+				line.Layer = p.layer
 				continue
 			}
 			if len(conds) == 0 || ev.fulfills(p) {

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/ory/ladon"
+
+	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
 // Set is a loaded, checked set of policies and groups. It is immutable and
@@ -14,6 +16,7 @@ type Set struct {
 	memberOf map[string][]string // actor → sorted groups
 	files    map[string][]byte   // bare file name → raw content, as loaded
 	digest   string              // digestFiles(files)
+	base     *Set                // the files alone, when layers were added (nil: this is it)
 }
 
 // Files returns the raw content of every file the set was loaded from, by
@@ -98,8 +101,12 @@ func (s *Set) Groups() map[string][]string {
 func (s *Set) GroupsOf(actor string) []string { return slices.Clone(s.memberOf[actor]) }
 
 // identities returns the subjects an actor is evaluated as: itself and each
-// of its groups.
+// of its groups. A peer hub's subject token (wire.PeerActor) is evaluated as
+// "hub:<name>" alone: groups hold actors, and no actor pattern matches it.
 func (s *Set) identities(actor string) []string {
+	if name, ok := wire.PeerName(actor); ok {
+		return []string{prefixHub + name}
+	}
 	ids := make([]string, 0, 1+len(s.memberOf[actor]))
 	ids = append(ids, prefixActor+actor)
 	for _, g := range s.memberOf[actor] {

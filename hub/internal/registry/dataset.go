@@ -39,6 +39,9 @@ type Dataset struct {
 	DedupeWindow time.Duration
 	// MaxPerKey bounds the history kept per key; 0 is unlimited.
 	MaxPerKey int64
+	// Replicas is how many cluster nodes keep a copy of the dataset's
+	// stream; 0 leaves it to the hub (3 in a cluster, 1 alone).
+	Replicas int
 	// Compatibility is the mode a new schema version must pass against the
 	// registered ones (compat.Backward unless declared).
 	Compatibility compat.Mode
@@ -73,6 +76,8 @@ type Dataset struct {
 	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
 	// concept gets (taxonomy_deprecated; schema.WarnDeprecated by default).
 	TaxonomyDeprecated schema.DeprecatedReaction
+	// Open is open data: the public catalog lets anyone download it.
+	Open bool
 
 	keyPtr, tombstonePtr  string
 	nameLine, nameCol     int // where the name is declared, for duplicate errors

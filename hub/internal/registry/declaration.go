@@ -30,6 +30,7 @@ type declaration struct {
 	Retention     any    `yaml:"retention"`
 	DedupeWindow  any    `yaml:"dedupe_window"`
 	MaxPerKey     int64  `yaml:"max_per_key"`
+	Replicas      int    `yaml:"replicas"`
 	SchemaVersion *int   `yaml:"schema_version"`
 	Schema        string `yaml:"schema"`
 	// Compatibility is the mode a new schema version must pass
@@ -40,6 +41,9 @@ type declaration struct {
 	// TaxonomyDeprecated is what a record naming a deprecated taxonomy
 	// concept (x-taxonomy) gets: reject, warn (the default) or accept.
 	TaxonomyDeprecated string `yaml:"taxonomy_deprecated"`
+	// Open makes the dataset open data: anyone may download it from the
+	// public catalog, without credentials. A YAML boolean (true or false).
+	Open bool `yaml:"open"`
 }
 
 // Limits and defaults of a declaration.
@@ -51,6 +55,8 @@ const (
 	DefaultDedupeWindow = time.Hour
 	MinDedupeWindow     = time.Second
 	MaxDedupeWindow     = 7 * 24 * time.Hour
+	// MaxReplicas is the most copies JetStream keeps of a stream.
+	MaxReplicas = 5
 )
 
 // nameRE is the form of dataset and actor names.
@@ -221,6 +227,9 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 	if d.MaxPerKey < 0 {
 		bad("max_per_key", "%d must be 0 (unlimited) or more", d.MaxPerKey)
 	}
+	if d.Replicas < 0 || d.Replicas > MaxReplicas {
+		bad("replicas", "%d must be between 0 (the hub's default: 3 in a cluster, 1 alone) and %d", d.Replicas, MaxReplicas)
+	}
 	declared := 0
 	if d.SchemaVersion != nil {
 		if declared = *d.SchemaVersion; declared < 1 {
@@ -250,8 +259,8 @@ func (d *declaration) check(file string, f *ast.File) (*Dataset, []error) {
 		TaxonomyDeprecated: deprecated,
 		Name:               d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner,
 		Key: d.Key, Tombstone: d.Tombstone, KeyScope: scope,
-		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey,
-		Compatibility: mode, CompatibilityPolicy: pol, DeclaredVersion: declared, SchemaName: d.Schema,
+		Retention: ret, DedupeWindow: dedupe, MaxPerKey: d.MaxPerKey, Replicas: d.Replicas,
+		Compatibility: mode, CompatibilityPolicy: pol, DeclaredVersion: declared, SchemaName: d.Schema, Open: d.Open,
 		File:   file,
 		keyPtr: fieldPointer(d.Key), tombstonePtr: fieldPointer(d.Tombstone),
 	}, errs

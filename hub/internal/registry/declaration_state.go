@@ -21,10 +21,13 @@ type Declaration struct {
 	Retention           time.Duration `json:"retention"`
 	DedupeWindow        time.Duration `json:"dedupe_window"`
 	MaxPerKey           int64         `json:"max_per_key,omitempty"`
+	Replicas            int           `json:"replicas,omitempty"`
 	Compatibility       compat.Mode   `json:"compatibility"`
 	CompatibilityPolicy compat.Policy `json:"compatibility_policy"`
 	// TaxonomyDeprecated is the reaction to a deprecated taxonomy concept.
 	TaxonomyDeprecated schema.DeprecatedReaction `json:"taxonomy_deprecated,omitempty"`
+	// Open is open data (the public catalog serves it to anyone).
+	Open bool `json:"open,omitempty"`
 	// Schema is the schema file as declared (relative to the declaration).
 	Schema string `json:"schema"`
 	// File is the declaration file it was last applied from; it is not part
@@ -36,8 +39,8 @@ type Declaration struct {
 func (d *Dataset) Declaration() Declaration {
 	return Declaration{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
 		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: d.Retention, DedupeWindow: d.DedupeWindow,
-		MaxPerKey: d.MaxPerKey, Compatibility: d.Compatibility, CompatibilityPolicy: d.CompatibilityPolicy,
-		TaxonomyDeprecated: d.TaxonomyDeprecated, Schema: d.SchemaName, File: d.File}
+		MaxPerKey: d.MaxPerKey, Replicas: d.Replicas, Compatibility: d.Compatibility, CompatibilityPolicy: d.CompatibilityPolicy,
+		TaxonomyDeprecated: d.TaxonomyDeprecated, Open: d.Open, Schema: d.SchemaName, File: d.File}
 }
 
 // Dataset returns a dataset with this declaration and no versions (see
@@ -45,8 +48,8 @@ func (d *Dataset) Declaration() Declaration {
 func (c Declaration) Dataset() *Dataset {
 	d := &Dataset{Name: c.Name, Title: c.Title, Description: c.Description, Owner: c.Owner, Key: c.Key,
 		Tombstone: c.Tombstone, KeyScope: c.KeyScope, Retention: c.Retention, DedupeWindow: c.DedupeWindow,
-		MaxPerKey: c.MaxPerKey, Compatibility: c.Compatibility, CompatibilityPolicy: c.CompatibilityPolicy,
-		TaxonomyDeprecated: c.TaxonomyDeprecated, SchemaName: c.Schema, File: c.File, keyPtr: fieldPointer(c.Key), tombstonePtr: fieldPointer(c.Tombstone)}
+		MaxPerKey: c.MaxPerKey, Replicas: c.Replicas, Compatibility: c.Compatibility, CompatibilityPolicy: c.CompatibilityPolicy,
+		TaxonomyDeprecated: c.TaxonomyDeprecated, Open: c.Open, SchemaName: c.Schema, File: c.File, keyPtr: fieldPointer(c.Key), tombstonePtr: fieldPointer(c.Tombstone)}
 	if d.KeyScope == "" {
 		d.KeyScope = DefaultKeyScope
 	}
@@ -83,9 +86,11 @@ func (c Declaration) Changes(old Declaration) []string {
 	add(c.Retention != old.Retention, "retention")
 	add(c.DedupeWindow != old.DedupeWindow, "dedupe_window")
 	add(c.MaxPerKey != old.MaxPerKey, "max_per_key")
+	add(c.Replicas != old.Replicas, "replicas")
 	add(c.Compatibility != old.Compatibility, "compatibility")
 	add(c.CompatibilityPolicy != old.CompatibilityPolicy, "compatibility_policy")
 	add(c.TaxonomyDeprecated != old.TaxonomyDeprecated, "taxonomy_deprecated")
+	add(c.Open != old.Open, "open")
 	add(c.Schema != old.Schema, "schema")
 	return out
 }

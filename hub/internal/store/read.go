@@ -121,6 +121,11 @@ func DeadLetterFromMsg(subject string, h map[string][]string, data []byte, seq u
 		Subject:   get(wire.HeaderSubject),
 		Publisher: get(wire.HeaderPublisher),
 		Reason:    get(wire.HeaderReason),
+		Origin:    get(wire.HeaderOrigin),
+		Peer:      get(wire.HeaderPeer),
+	}
+	if p := get(wire.HeaderPath); p != "" {
+		dl.Path = strings.Split(p, ",")
 	}
 	if id := get(wire.HeaderPublisherRecordID); id != "" {
 		dl.RecordID = id

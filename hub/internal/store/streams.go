@@ -137,6 +137,12 @@ type Stats struct {
 	FirstSeq uint64    `json:"first_seq"`
 	LastSeq  uint64    `json:"last_seq"`
 	LastAt   time.Time `json:"last_at,omitzero"`
+	// Replicas is how many nodes keep a copy (1 on a single hub); in a
+	// cluster Leader is the node that takes its writes, Current the copies
+	// that are caught up with it (leader included).
+	Replicas int    `json:"replicas"`
+	Leader   string `json:"leader,omitempty"`
+	Current  int    `json:"current,omitempty"`
 }
 
 // DatasetStats reads the state of dataset's stream.
@@ -150,7 +156,17 @@ func DatasetStats(ctx context.Context, js jetstream.JetStream, dataset string) (
 		return Stats{}, fmt.Errorf("stream info of dataset %s: %w", dataset, err)
 	}
 	st := info.State
-	return Stats{Records: st.Msgs, Bytes: st.Bytes, Keys: st.NumSubjects, FirstSeq: st.FirstSeq, LastSeq: st.LastSeq, LastAt: st.LastTime}, nil
+	out := Stats{Records: st.Msgs, Bytes: st.Bytes, Keys: st.NumSubjects, FirstSeq: st.FirstSeq, LastSeq: st.LastSeq, LastAt: st.LastTime,
+		Replicas: max(info.Config.Replicas, 1)}
+	if c := info.Cluster; c != nil && c.Leader != "" {
+		out.Leader, out.Current = c.Leader, 1
+		for _, r := range c.Replicas {
+			if r != nil && r.Current {
+				out.Current++
+			}
+		}
+	}
+	return out, nil
 }
 
 // ErrNoStream is returned when a dataset has no stream yet.
