@@ -10,9 +10,10 @@ import (
 	"github.com/goccy/go-yaml"
 )
 
-// openAPIYAML is the OpenAPI 3.1 description of the hub's HTTP interface,
-// written by hand. So far it is a skeleton without paths; the paths, and a
-// test that holds them to Handler.Routes, are still to be written.
+// openAPIYAML is the OpenAPI 3.1 description of the hub's HTTP interface:
+// every route the hub registers (Handler.Routes), with its access, path and
+// query parameters. TestOpenAPIDescribesEveryRoute holds it to the routes,
+// so a route added without its description fails the suite.
 //
 //go:embed openapi.yaml
 var openAPIYAML []byte

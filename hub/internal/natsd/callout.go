@@ -83,12 +83,36 @@ type callout struct {
 	// memory and file descriptors.
 	perActor    map[string]map[uint64]struct{}
 	maxPerActor int
+	// ready is closed once an authorizer is set: a client that connects
+	// while the hub is still starting waits for it a moment instead of
+	// being refused (which a client takes for a revoked key).
+	ready     chan struct{}
+	readyOnce sync.Once
 }
+
+// authorizerWait bounds how long a connection waits for a starting hub's
+// authorizer, below the server's timeout for an authorization answer.
+const authorizerWait = time.Second
 
 func (c *callout) setAuthorizer(a Authorizer) {
 	c.mu.Lock()
 	c.auth = a
 	c.mu.Unlock()
+	if a != nil {
+		c.readyOnce.Do(func() { close(c.ready) })
+	}
+}
+
+// authorizer is the authorizer in force, waiting up to authorizerWait for
+// a starting hub to set one.
+func (c *callout) authorizer() Authorizer {
+	select {
+	case <-c.ready:
+	case <-time.After(authorizerWait):
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.auth
 }
 
 func (c *callout) handle(m *nats.Msg) {
@@ -108,9 +132,7 @@ func (c *callout) handle(m *nats.Msg) {
 		RemoteIP:  hostOnly(req.ClientInformation.Host),
 		Name:      req.ConnectOptions.Name,
 	}
-	c.mu.RLock()
-	a := c.auth
-	c.mu.RUnlock()
+	a := c.authorizer()
 	deny := func(reason string) {
 		if a != nil {
 			a.Refused(conn, reason)

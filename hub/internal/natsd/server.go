@@ -166,7 +166,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	faults := &storageFaults{}
 	s := &Server{ns: ns, hub: hubKey, log: log, faults: faults, node: name, clustered: cfg.Cluster != nil}
-	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject}
+	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject, ready: make(chan struct{})}
 	s.callout = co
 	adapter := slogAdapter{l: log.With("component", "nats"), storageFault: faults.note}
 	if cfg.OnViolation != nil {

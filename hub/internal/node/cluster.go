@@ -16,13 +16,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jobtech-dev/datahub/hub/internal/access"
+	"github.com/jobtech-dev/datahub/hub/internal/accessreq"
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/adopt"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
+	"github.com/jobtech-dev/datahub/hub/internal/datasets"
+	"github.com/jobtech-dev/datahub/hub/internal/federation"
 	"github.com/jobtech-dev/datahub/hub/internal/integrity"
+	"github.com/jobtech-dev/datahub/hub/internal/jobstore"
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/owners"
+	"github.com/jobtech-dev/datahub/hub/internal/redrive"
+	"github.com/jobtech-dev/datahub/hub/internal/seen"
 	"github.com/jobtech-dev/datahub/hub/internal/servertls"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/secretfile"
@@ -434,6 +440,12 @@ func (n *Node) hubStreams() map[string]int {
 		"KV_" + ClusterBucket:       def,
 		"KV_" + owners.Bucket:       def,
 		"KV_" + integrity.Bucket:    def,
+		"KV_" + datasets.Bucket:     def,
+		"KV_" + federation.Bucket:   def,
+		seen.Stream:                 def,
+		"KV_" + jobstore.Bucket:     def,
+		"KV_" + accessreq.Bucket:    def,
+		"KV_" + redrive.Bucket:      def,
 	}
 	for _, d := range n.reg.List() {
 		want := def

@@ -343,8 +343,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.keys.Start(); err != nil {
 		return nil, err
 	}
-	seenSet, err := seen.Open(ctx, n.js, n.replicas(ctx, seen.Stream, def))
-	if err != nil {
+	var seenSet *seen.Set
+	if err := n.retry(ctx, "federated records seen", func(ctx context.Context) (err error) {
+		seenSet, err = seen.Open(ctx, n.js, n.replicas(ctx, seen.Stream, def))
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	bg, stop := context.WithCancel(context.Background())
@@ -364,8 +367,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
-	if n.fed, err = federation.New(ctx, federation.Deps{JS: n.js, NC: n.ncIn, Registry: n.reg, Ingest: n.ingest, Audit: n.auditw,
-		Anchors: n.anchors, Hub: cfg.Name, Node: n.nats.NATS().Name(), Replicas: n.replicas(ctx, "KV_"+federation.Bucket, def), Logger: log}); err != nil {
+	if err := n.retry(ctx, "federation", func(ctx context.Context) (err error) {
+		n.fed, err = federation.New(ctx, federation.Deps{JS: n.js, NC: n.ncIn, Registry: n.reg, Ingest: n.ingest, Audit: n.auditw,
+			Anchors: n.anchors, Hub: cfg.Name, Node: n.nats.NATS().Name(), Replicas: n.replicas(ctx, "KV_"+federation.Bucket, def), Logger: log})
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	if err := n.fed.Start(); err != nil {
@@ -378,14 +384,25 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.pub, err = publish.New(n.ncAdmin, wire.AdminActor); err != nil {
 		return nil, err
 	}
-	if n.redrive, err = redrive.Open(ctx, n.js, n.ingest.StoreAs, n.auditw, log); err != nil {
+	// The web's buckets start with one copy; on a cluster node the replica
+	// loop raises them with the others (hubStreams).
+	if err := n.retry(ctx, "re-drives", func(ctx context.Context) (err error) {
+		n.redrive, err = redrive.Open(ctx, n.js, n.ingest.StoreAs, n.auditw, log)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	known := func(d string) bool { _, ok := n.reg.Get(d); return ok }
-	if n.services, err = jobstore.Open(ctx, n.js, n.auditw, known, log); err != nil {
+	if err := n.retry(ctx, "the Jobstore", func(ctx context.Context) (err error) {
+		n.services, err = jobstore.Open(ctx, n.js, n.auditw, known, log)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	if n.requests, err = accessreq.Open(ctx, n.js, acc, n.reg, n.auditw, log); err != nil {
+	if err := n.retry(ctx, "access requests", func(ctx context.Context) (err error) {
+		n.requests, err = accessreq.Open(ctx, n.js, acc, n.reg, n.auditw, log)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
