@@ -22,14 +22,15 @@ const (
 
 // limitsFor turns the config's caps into the caps in force. A total cap
 // left at 0 comes from the process's file descriptor limit: connections may
-// take at most three quarters of what is left after a reserve (a quarter of
-// the limit, at least 256) that stays for JetStream's files, the NATS share
-// three times the HTTP one. A flood of connections then meets a cap before
+// take what is left after a reserve (a quarter of the limit, at least 320)
+// that stays for JetStream's files — some twenty streams and state buckets
+// on a hub with the shipped datasets, each keeping files open — and the
+// hub's own connections; NATS gets three quarters, HTTP one. A flood of connections then meets a cap before
 // JetStream meets "too many open files". -1 means no cap.
 func limitsFor(cfg config.Config, fdLimit int) connLimits {
 	natsMax, httpMax := natsDefaultMaxConn, httpDefaultMaxConns
 	if fdLimit > 0 {
-		usable := fdLimit - max(256, fdLimit/4)
+		usable := fdLimit - max(320, fdLimit/4)
 		natsMax = min(natsMax, max(16, usable*3/4))
 		httpMax = min(httpMax, max(8, usable/4))
 	}

@@ -16,8 +16,8 @@ func TestConnectionCapsComeFromTheDescriptorLimit(t *testing.T) {
 		nats, perActor, http int
 	}{
 		{"unknown limit", nil, 0, 64 << 10, 100, 4096},
-		{"systemd's 1024", nil, 1024, 576, 100, 192},
-		{"a low 512", nil, 512, 192, 100, 64},
+		{"systemd's 1024", nil, 1024, 528, 100, 176},
+		{"a low 512", nil, 512, 144, 100, 48},
 		{"a high limit", nil, 1 << 20, 64 << 10, 100, 4096},
 		{"set", func(c *config.Config) { c.NATSMaxConns, c.HTTPMaxConns, c.MaxConnsPerActor = 10, 20, 5 }, 1024, 10, 5, 20},
 		{"no caps", func(c *config.Config) { c.NATSMaxConns, c.HTTPMaxConns, c.MaxConnsPerActor = -1, -1, -1 }, 1024, 1 << 30, 0, -1},
