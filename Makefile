@@ -67,6 +67,12 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./internal/fastschema/ || exit 1; \
 	done
 	$(GO) test -count=1 -run 'TestDifferential' ./internal/fastschema/ -args -exhaustive
+	@for t in FuzzAppendReply FuzzBatchFraming; do \
+		echo "== $$t ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./hub/internal/ingest/ || exit 1; \
+	done
+	@echo "== FuzzParseReply ($(FUZZTIME))"
+	$(GO) test -run '^$$' -fuzz '^FuzzParseReply$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./internal/publish/
 
 # Screenshots of the main pages into docs/screenshots (the browser test
 # takes them; it needs Debian's chromium).

@@ -17,6 +17,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/recordcheck"
 	"github.com/jobtech-dev/datahub/internal/tlshint"
 )
 
@@ -58,6 +59,7 @@ type Client struct {
 
 type cachedSchema struct {
 	s       *schema.Schema
+	check   *recordcheck.Checker // s, and the one-pass validator when s compiles to it
 	info    DatasetInfo
 	version int
 	at      time.Time
@@ -348,18 +350,25 @@ func (c *Client) refine(ctx context.Context, dataset string, err error) error {
 // checks skip the x-taxonomy keyword (see schema.Schema.UncheckedKeywords),
 // which the hub checks; the client logs that once per dataset.
 func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, int, error) {
+	cs, err := c.cachedSchema(ctx, dataset)
+	return cs.s, cs.version, err
+}
+
+// cachedSchema returns dataset's schema from the cache, fetching it from the
+// hub when it is missing or older than the schema TTL.
+func (c *Client) cachedSchema(ctx context.Context, dataset string) (cachedSchema, error) {
 	if err := checkDataset(dataset); err != nil {
-		return nil, 0, fmt.Errorf("fetch schema: %w", err)
+		return cachedSchema{}, fmt.Errorf("fetch schema: %w", err)
 	}
 	c.smu.Lock()
 	cs, ok := c.schemas[dataset]
 	c.smu.Unlock()
 	if ok && time.Since(cs.at) < c.opts.schemaTTL {
-		return cs.s, cs.version, cs.err
+		return cs, cs.err
 	}
 	m, err := c.request(ctx, wire.ServiceSubject(wire.SchemaPrefix, dataset, c.actor), nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("fetch schema of %s: %w", dataset, err)
+		return cachedSchema{}, fmt.Errorf("fetch schema of %s: %w", dataset, err)
 	}
 	if code := m.Header.Get(wire.HeaderErrorCode); code != "" {
 		werr := &wire.Error{Code: wire.Code(code), Message: m.Header.Get(wire.HeaderErrorMessage)}
@@ -367,19 +376,26 @@ func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, in
 		c.smu.Lock()
 		c.schemas[dataset] = cachedSchema{err: err, at: time.Now()}
 		c.smu.Unlock()
-		return nil, 0, err
+		return cachedSchema{}, err
 	}
 	version, _ := strconv.Atoi(m.Header.Get(wire.HeaderSchemaVersion))
 	s, err := schema.Compile(dataset+"@v"+strconv.Itoa(version), m.Data, nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("schema of %s: %w", dataset, err)
+		return cachedSchema{}, fmt.Errorf("schema of %s: %w", dataset, err)
+	}
+	// The local check reads each record once when the schema compiles to
+	// the one-pass validator; otherwise the reference checks it.
+	check, err := recordcheck.New(s, m.Data, nil, recordcheck.Options{})
+	if err != nil {
+		check = recordcheck.Reference(s, recordcheck.Options{})
 	}
 	info := DatasetInfo{Name: dataset, Owner: m.Header.Get(wire.HeaderDatasetOwner), KeyScope: m.Header.Get(wire.HeaderKeyScope), SchemaVersion: version}
 	if info.KeyScope == "" {
 		info.KeyScope = wire.KeyScopeDataset // a hub from before key scopes: one key space
 	}
+	cs = cachedSchema{s: s, check: check, info: info, version: version, at: time.Now()}
 	c.smu.Lock()
-	c.schemas[dataset] = cachedSchema{s: s, info: info, version: version, at: time.Now()}
+	c.schemas[dataset] = cs
 	noted := c.skips[dataset]
 	if skip := s.UncheckedKeywords(); len(skip) > 0 && !noted {
 		if c.skips == nil {
@@ -390,7 +406,7 @@ func (c *Client) Schema(ctx context.Context, dataset string) (*schema.Schema, in
 		c.opts.log.Info("local schema check skips keywords the hub checks", "dataset", dataset, "keywords", skip)
 	}
 	c.smu.Unlock()
-	return s, version, nil
+	return cs, nil
 }
 
 // checkDataset refuses a name that cannot be a dataset before it reaches a

@@ -26,12 +26,8 @@ type DatasetInfo struct {
 // Dataset returns what the hub says about dataset, fetched with its schema
 // (and cached with it); the actor needs the read-schema right.
 func (c *Client) Dataset(ctx context.Context, dataset string) (DatasetInfo, error) {
-	if _, _, err := c.Schema(ctx, dataset); err != nil {
-		return DatasetInfo{}, err
-	}
-	c.smu.Lock()
-	defer c.smu.Unlock()
-	return c.schemas[dataset].info, nil
+	cs, err := c.cachedSchema(ctx, dataset)
+	return cs.info, err
 }
 
 // ErrKeysNotShared: the dataset's keys are scoped by publisher, so no key

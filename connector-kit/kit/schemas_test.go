@@ -108,4 +108,17 @@ func TestRegisterSchemaAndPinVersion(t *testing.T) {
 	if versions["pinned"] != 1 || len(versions) != 2 {
 		t.Fatalf("stored records' schema versions %v, want the pinned one at 1", versions)
 	}
+	// In one batch, each record keeps its own pin (a batch request pins one
+	// version for all its records, so pins split the batch).
+	res, err := noLocal.PublishBatch(ctx, "jobads", []kit.BatchRecord{
+		{Data: noDesc, ID: "batch-latest-1"},
+		{Data: noDesc, ID: "batch-v1", SchemaVersion: 1},
+		{Data: noDesc, ID: "batch-latest-2"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Err != nil || res[2].Err != nil || !errors.As(res[1].Err, &ve) || !strings.Contains(ve.Error(), "description") {
+		t.Fatalf("batch with a pinned record: %v / %v / %v, want the pinned one refused by version 1 and the others stored", res[0].Err, res[1].Err, res[2].Err)
+	}
 }

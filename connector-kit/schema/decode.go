@@ -32,11 +32,11 @@ var decoder = sonic.Config{
 func Decode(data []byte, lim Limits) (any, []Violation) {
 	lim = lim.withDefaults()
 	if len(data) > lim.MaxBytes {
-		return nil, []Violation{{Keyword: "maxBytes",
+		return nil, []Violation{{Keyword: KeywordMaxBytes,
 			Message: fmt.Sprintf("record is %d bytes, more than the limit of %d bytes", len(data), lim.MaxBytes)}}
 	}
 	if !utf8.Valid(data) {
-		return nil, []Violation{{Keyword: "utf8",
+		return nil, []Violation{{Keyword: KeywordUTF8,
 			Message: fmt.Sprintf("record is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8Offset(data))}}
 	}
 	outcome, off, issue := scanRecord(data, lim.MaxDepth)
@@ -49,7 +49,7 @@ func Decode(data []byte, lim Limits) (any, []Violation) {
 		}
 	}
 	if outcome == scanDeep {
-		return nil, []Violation{{Keyword: "maxDepth",
+		return nil, []Violation{{Keyword: KeywordMaxDepth,
 			Message: fmt.Sprintf("record nests objects and arrays deeper than the limit of %d levels (at byte offset %d)", lim.MaxDepth, off)}}
 	}
 	v, vs := decodeJSON(data)
@@ -57,7 +57,7 @@ func Decode(data []byte, lim Limits) (any, []Violation) {
 		return nil, vs
 	}
 	if _, ok := v.(map[string]any); !ok {
-		return nil, []Violation{{Keyword: "type",
+		return nil, []Violation{{Keyword: KeywordType,
 			Message: fmt.Sprintf("record must be a JSON object, not %s", jsonKind(v))}}
 	}
 	if issue != nil {
@@ -77,12 +77,12 @@ func decodeJSON(data []byte) (any, []Violation) {
 	}
 	var raw json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, []Violation{{Keyword: "json", Message: syntaxMessage("record", data, err)}}
+		return nil, []Violation{{Keyword: KeywordJSON, Message: syntaxMessage("record", data, err)}}
 	}
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	if err := d.Decode(&v); err != nil {
-		return nil, []Violation{{Keyword: "json", Message: syntaxMessage("record", data, err)}}
+		return nil, []Violation{{Keyword: KeywordJSON, Message: syntaxMessage("record", data, err)}}
 	}
 	return v, nil
 }

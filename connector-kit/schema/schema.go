@@ -31,6 +31,7 @@ type Schema struct {
 	// under compiled is validated again with it to find the warnings.
 	strict       *jsonschema.Schema
 	taxonomy     TaxonomyLookup
+	deprecated   DeprecatedReaction
 	usesTaxonomy bool
 	unchecked    []string
 }
@@ -46,6 +47,15 @@ func (s *Schema) UncheckedKeywords() []string { return s.unchecked }
 
 // UsesTaxonomy reports whether the schema has a [TaxonomyKeyword].
 func (s *Schema) UsesTaxonomy() bool { return s.usesTaxonomy }
+
+// Taxonomy returns the lookup given with [WithTaxonomy] (nil without it), so
+// another validator compiled beside this one (the hub's one-pass validator)
+// checks the keyword against the same concepts.
+func (s *Schema) Taxonomy() TaxonomyLookup { return s.taxonomy }
+
+// Deprecated returns the reaction to deprecated concepts the schema was
+// compiled with ([WithDeprecated]; [WarnDeprecated] by default).
+func (s *Schema) Deprecated() DeprecatedReaction { return s.deprecated }
 
 // refusingLoader is the only loader a compiler uses: every URL that is not
 // one of the documents handed to [Compile] is refused.
@@ -95,7 +105,7 @@ func Compile(name string, doc []byte, resources map[string][]byte, opts ...Optio
 			return nil, fmt.Errorf("compile schema %s: %w: $ref cycle: %s", name, ErrInvalidSchema, cyc)
 		}
 	}
-	s := &Schema{name: name, compiled: compiled, taxonomy: o.taxonomy, usesTaxonomy: usesTaxonomy}
+	s := &Schema{name: name, compiled: compiled, taxonomy: o.taxonomy, deprecated: o.deprecated, usesTaxonomy: usesTaxonomy}
 	switch {
 	case usesTaxonomy && o.taxonomy == nil:
 		s.unchecked = []string{TaxonomyKeyword}

@@ -1,6 +1,10 @@
 package wire
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Key scopes: who may write a record key of a dataset. A dataset declares one
 // (key_scope in its dataset.yaml); the hub tells the kit with the schema.
@@ -57,4 +61,32 @@ type KeyReply struct {
 	Owner *KeyOwner `json:"owner,omitempty"`
 	Error string    `json:"error,omitempty"`
 	Code  Code      `json:"code,omitempty"`
+}
+
+// The record key is the value at a dataset's key field. It becomes a subject
+// token, so it must be a non-empty string whose encoded token fits
+// [MaxKeyToken], or an integer written without fraction or exponent (its
+// digits are the key). StringKeyProblem and NumberKeyProblem are that rule,
+// in one place for the hub's registry, its one-pass validator and anyone
+// speaking the protocol.
+
+// StringKeyProblem says why the JSON string s (decoded) cannot be a record
+// key; "" when it can.
+func StringKeyProblem(s string) string {
+	switch {
+	case s == "":
+		return "must be a non-empty string or an integer, not an empty string"
+	case 3*len(s) > MaxKeyToken && len(EncodeKey(s)) > MaxKeyToken: // an encoded byte takes at most 3
+		return fmt.Sprintf("is too long: %d bytes (at most %d plain characters)", len(s), MaxKeyToken)
+	}
+	return ""
+}
+
+// NumberKeyProblem says why the JSON number literal tok (as written) cannot
+// be a record key; "" when it can: an integer without fraction or exponent.
+func NumberKeyProblem(tok string) string {
+	if tok == "" || strings.ContainsAny(tok, ".eE") {
+		return "must be a non-empty string or an integer, not " + tok
+	}
+	return ""
 }

@@ -16,7 +16,7 @@ import (
 // pointer; if there is none either, the schema refused it.
 func (r *run) classifyRecord() Failure {
 	data := r.data
-	if _, vs := schema.Decode(data, r.v.lim); vs != nil {
+	if _, vs := schema.Decode(data, r.lim); vs != nil {
 		return Failure{Stage: StageDecode, Keyword: vs[0].Keyword, Pointer: vs[0].Pointer}
 	}
 	r.reset(data)

@@ -18,7 +18,7 @@ type keyTable struct{ off, size int }
 // keywords.
 func (r *run) object(e0, k0, k1 int) bool {
 	r.depth++
-	if r.depth > r.v.lim.MaxDepth {
+	if r.depth > r.lim.MaxDepth {
 		r.why = whyDepth
 		return false
 	}
@@ -344,7 +344,7 @@ func (r *run) containerEquals(n *node, kind uint8, start int) bool {
 // contains of its ents, then the ents' whole-array keywords.
 func (r *run) array(e0, k0, k1 int) bool {
 	r.depth++
-	if r.depth > r.v.lim.MaxDepth {
+	if r.depth > r.lim.MaxDepth {
 		r.why = whyDepth
 		return false
 	}

@@ -27,7 +27,7 @@ func byIndex(cur int, ix []int, idx int) int {
 }
 
 // keyAt reads the key value at data[i:] (well-formed, already checked) as
-// the registry's KeyOf does.
+// wire's key rule (wire.StringKeyProblem, wire.NumberKeyProblem) says.
 func keyAt(data []byte, i int) (string, bool) {
 	switch c := data[i]; {
 	case c == '"':
@@ -39,20 +39,17 @@ func keyAt(data []byte, i int) (string, bool) {
 		} else {
 			k = string(raw)
 		}
-		if k == "" {
-			return "", false
-		}
-		if 3*len(k) > wire.MaxKeyToken && len(wire.EncodeKey(k)) > wire.MaxKeyToken {
+		if wire.StringKeyProblem(k) != "" {
 			return "", false
 		}
 		return k, true
 	case c == '-' || c >= '0' && c <= '9':
 		end, _, _, _ := scanNumber(data, i)
-		tok := data[i:end]
-		if bytes.ContainsAny(tok, ".eE") {
+		tok := string(data[i:end])
+		if wire.NumberKeyProblem(tok) != "" {
 			return "", false
 		}
-		return string(tok), true
+		return tok, true
 	}
 	return "", false
 }

@@ -1,5 +1,7 @@
 package fastschema
 
+import "github.com/jobtech-dev/datahub/connector-kit/schema"
+
 // Result is the fast path's verdict on one record.
 type Result struct {
 	// Valid reports whether the record passes every decode check and the
@@ -14,7 +16,7 @@ type Result struct {
 	Key string
 	// KeyOK reports whether the key was found and usable: a non-empty
 	// string (not too long for a subject token) or an integer written
-	// without fraction or exponent, as the registry's KeyOf requires.
+	// without fraction or exponent, as wire.StringKeyProblem and wire.NumberKeyProblem require.
 	// Only meaningful for a valid record with a key pointer.
 	KeyOK bool
 	// Tombstone reports whether the tombstone field is true.
@@ -50,14 +52,14 @@ type Failure struct {
 	Pointer string
 }
 
-// Decode-stage keywords, as connector-kit/schema reports them.
+// Decode-stage keywords: connector-kit/schema's own, so the two cannot drift.
 const (
-	KeywordMaxBytes     = "maxBytes"
-	KeywordUTF8         = "utf8"
-	KeywordMaxDepth     = "maxDepth"
-	KeywordJSON         = "json"
-	KeywordType         = "type"
-	KeywordDuplicateKey = "duplicateKey"
-	KeywordNumber       = "number"
-	KeywordSurrogate    = "surrogate"
+	KeywordMaxBytes     = schema.KeywordMaxBytes
+	KeywordUTF8         = schema.KeywordUTF8
+	KeywordMaxDepth     = schema.KeywordMaxDepth
+	KeywordJSON         = schema.KeywordJSON
+	KeywordType         = schema.KeywordType
+	KeywordDuplicateKey = schema.KeywordDuplicateKey
+	KeywordNumber       = schema.KeywordNumber
+	KeywordSurrogate    = schema.KeywordSurrogate
 )

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math/big"
 	"unicode/utf8"
+
+	"github.com/jobtech-dev/datahub/connector-kit/schema"
 )
 
 // Evaluation. A value is evaluated against a list of kids: subschemas that
@@ -66,6 +68,7 @@ const (
 // is a stack reused from record to record.
 type run struct {
 	v        *Validator
+	lim      schema.Limits // of this record
 	data     []byte
 	pos      int
 	depth    int
@@ -106,16 +109,34 @@ func (r *run) reset(data []byte) {
 }
 
 // Validate checks one record: the decode checks of the reference, the
-// schema, and the key and tombstone fields. It allocates nothing for a valid
-// record beyond the key string.
-func (v *Validator) Validate(data []byte) Result {
-	if len(data) > v.lim.MaxBytes {
+// schema, and the key and tombstone fields, with the limits given at
+// compile time. It allocates nothing for a valid record beyond the key
+// string.
+func (v *Validator) Validate(data []byte) Result { return v.validate(data, v.lim) }
+
+// ValidateLimits is Validate with other limits than those given at compile
+// time (zero fields mean the defaults, as for the reference's
+// [schema.Decode]), for a caller whose limits are configured apart from
+// its schemas.
+func (v *Validator) ValidateLimits(data []byte, lim schema.Limits) Result {
+	if lim.MaxBytes <= 0 {
+		lim.MaxBytes = schema.DefaultMaxBytes
+	}
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = schema.DefaultMaxDepth
+	}
+	return v.validate(data, lim)
+}
+
+func (v *Validator) validate(data []byte, lim schema.Limits) Result {
+	if len(data) > lim.MaxBytes {
 		return Result{Failure: Failure{Stage: StageDecode, Keyword: KeywordMaxBytes}}
 	}
 	if !utf8.Valid(data) {
 		return Result{Failure: Failure{Stage: StageDecode, Keyword: KeywordUTF8}}
 	}
 	r := v.runs.Get().(*run)
+	r.lim = lim
 	r.reset(data)
 	var res Result
 	if r.record() {
@@ -730,8 +751,8 @@ func abs32(x int32) int32 {
 	return x
 }
 
-// keyOf reads the key value found during the pass, as the registry's KeyOf
-// does: a non-empty string that fits a subject token, or an integer written
+// keyOf reads the key value found during the pass, by wire's key rule:
+// a non-empty string that fits a subject token, or an integer written
 // without fraction or exponent (its digits are the key).
 func (r *run) keyOf() (string, bool) {
 	if r.keyAt < 0 {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -18,6 +17,10 @@ import (
 // ErrClosed is returned by calls on a closed Publisher.
 var ErrClosed = errors.New("publisher closed")
 
+// ErrTooMany is returned by SendBatch for more records than the window or a
+// batch request can hold.
+var ErrTooMany = errors.New("too many records for one batch request")
+
 // Option configures a Publisher.
 type Option func(*options) error
 
@@ -28,8 +31,8 @@ type options struct {
 // ErrInvalidOption wraps every invalid option.
 var ErrInvalidOption = errors.New("invalid publisher option")
 
-// WithWindow bounds the requests in flight (default 1024); Send blocks when
-// the window is full.
+// WithWindow bounds the records in flight (default 1024); Send and
+// SendBatch block while the window is full.
 func WithWindow(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
@@ -46,12 +49,23 @@ type Publisher struct {
 	actor  string
 	prefix string
 	sub    *nats.Subscription
-	slots  chan struct{}
+	slots  chan struct{} // one per record in flight
+	window int
+	multi  sync.Mutex // serialises batches taking many slots, so two cannot each hold part of the window
 	next   atomic.Uint64
 
-	mu      sync.Mutex
-	waiting map[string]*Future
-	closed  bool
+	mu       sync.Mutex
+	waiting  map[uint64]waiter
+	subjects map[string]string // dataset → ingest subject
+	closed   bool
+}
+
+// waiter is a request waiting for its answer: a Future or a BatchFuture.
+type waiter interface {
+	// answer ends the wait with the reply m (nil with err) and returns the
+	// slots it held.
+	answer(m *nats.Msg, err error) int
+	subject() string
 }
 
 // New returns a publisher that sends as actor over nc. The server decides
@@ -64,7 +78,7 @@ func New(nc *nats.Conn, actor string, opts ...Option) (*Publisher, error) {
 			return nil, err
 		}
 	}
-	p := &Publisher{nc: nc, actor: actor, slots: make(chan struct{}, o.window), waiting: map[string]*Future{}}
+	p := &Publisher{nc: nc, actor: actor, slots: make(chan struct{}, o.window), window: o.window, waiting: map[uint64]waiter{}, subjects: map[string]string{}}
 	p.prefix = nc.NewInbox() + "."
 	sub, err := nc.Subscribe(p.prefix+"*", p.onReply)
 	if err != nil {
@@ -77,10 +91,10 @@ func New(nc *nats.Conn, actor string, opts ...Option) (*Publisher, error) {
 
 // Future is the outcome of one sent record.
 type Future struct {
-	done    chan struct{}
-	subject string
-	reply   wire.Reply
-	err     error
+	done  chan struct{}
+	subj  string
+	reply wire.Reply
+	err   error
 }
 
 // Done is closed when the outcome is known.
@@ -95,6 +109,17 @@ func (f *Future) Result(ctx context.Context) (wire.Reply, error) {
 	case <-ctx.Done():
 		return wire.Reply{}, ctx.Err()
 	}
+}
+
+func (f *Future) subject() string { return f.subj }
+
+func (f *Future) answer(m *nats.Msg, err error) int {
+	if err == nil {
+		f.reply, err = decodeReply(m)
+	}
+	f.err = err
+	close(f.done)
+	return 1
 }
 
 // SendOption tunes one record's request.
@@ -120,29 +145,54 @@ func (p *Publisher) Send(ctx context.Context, dataset string, data []byte, id st
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	subject := wire.IngestSubject(dataset, p.actor)
-	f := &Future{done: make(chan struct{}), subject: subject}
-	tok := strconv.FormatUint(p.next.Add(1), 36)
+	f := &Future{done: make(chan struct{})}
+	var h nats.Header
+	if id != "" {
+		h = nats.Header{wire.RequestRecordID: {id}}
+	}
+	if len(opts) > 0 {
+		m := &nats.Msg{Header: h}
+		for _, o := range opts {
+			o(m)
+		}
+		h = m.Header
+	}
+	if err := p.send(dataset, f, data, h); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// send registers w and publishes its request. On error w holds no slot.
+func (p *Publisher) send(dataset string, w waiter, data []byte, h nats.Header) error {
+	tok := p.next.Add(1)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		<-p.slots
-		return nil, ErrClosed
+		p.release(w.answer(nil, ErrClosed))
+		return ErrClosed
 	}
-	p.waiting[tok] = f
+	subject, ok := p.subjects[dataset]
+	if !ok {
+		subject = wire.IngestSubject(dataset, p.actor)
+		p.subjects[dataset] = subject
+	}
+	switch f := w.(type) {
+	case *Future:
+		f.subj = subject
+	case *BatchFuture:
+		f.subj = subject
+	}
+	p.waiting[tok] = w
 	p.mu.Unlock()
-	m := &nats.Msg{Subject: subject, Reply: p.prefix + tok, Data: data}
-	if id != "" {
-		m.Header = nats.Header{wire.RequestRecordID: {id}}
-	}
-	for _, o := range opts {
-		o(m)
-	}
+	var buf [16]byte
+	m := &nats.Msg{Subject: subject, Reply: p.prefix + string(strconv.AppendUint(buf[:0], tok, 36)), Data: data, Header: h}
 	if err := p.nc.PublishMsg(m); err != nil {
-		p.finish(tok, wire.Reply{}, fmt.Errorf("publish to %s: %w", m.Subject, err))
-		return nil, fmt.Errorf("publish to %s: %w", m.Subject, err)
+		err = fmt.Errorf("publish to %s: %w", subject, err)
+		p.finish(tok, nil, err)
+		return err
 	}
-	return f, nil
+	return nil
 }
 
 // Publish sends one record and waits for its outcome.
@@ -161,42 +211,50 @@ func (p *Publisher) Publish(ctx context.Context, dataset string, data []byte, id
 // Abandon gives up waiting for f (e.g. after a timeout), freeing its slot.
 func (p *Publisher) Abandon(f *Future) { p.abandon(f) }
 
-func (p *Publisher) abandon(f *Future) {
+func (p *Publisher) abandon(w waiter) {
 	p.mu.Lock()
 	for tok, g := range p.waiting {
-		if g == f {
+		if g == w {
 			delete(p.waiting, tok)
 			p.mu.Unlock()
-			<-p.slots
+			switch f := w.(type) {
+			case *Future:
+				p.release(1)
+			case *BatchFuture:
+				p.release(len(f.replies))
+			}
 			return
 		}
 	}
 	p.mu.Unlock()
 }
 
-func (p *Publisher) onReply(m *nats.Msg) {
-	tok := strings.TrimPrefix(m.Subject, p.prefix)
-	var r wire.Reply
-	var err error
-	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
-		err = fmt.Errorf("no hub is listening for %s: %w", m.Subject, nats.ErrNoResponders)
-	} else if e := json.Unmarshal(m.Data, &r); e != nil {
-		err = fmt.Errorf("decode ingest reply: %w", e)
+func (p *Publisher) release(n int) {
+	for range n {
+		<-p.slots
 	}
-	p.finish(tok, r, err)
 }
 
-func (p *Publisher) finish(tok string, r wire.Reply, err error) {
-	p.mu.Lock()
-	f, ok := p.waiting[tok]
-	delete(p.waiting, tok)
-	p.mu.Unlock()
-	if !ok {
+func (p *Publisher) onReply(m *nats.Msg) {
+	tok, err := strconv.ParseUint(m.Subject[len(p.prefix):], 36, 64)
+	if err != nil {
 		return
 	}
-	f.reply, f.err = r, err
-	close(f.done)
-	<-p.slots
+	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+		p.finish(tok, nil, fmt.Errorf("no hub is listening for %s: %w", m.Subject, nats.ErrNoResponders))
+		return
+	}
+	p.finish(tok, m, nil)
+}
+
+func (p *Publisher) finish(tok uint64, m *nats.Msg, err error) {
+	p.mu.Lock()
+	w, ok := p.waiting[tok]
+	delete(p.waiting, tok)
+	p.mu.Unlock()
+	if ok {
+		p.release(w.answer(m, err))
+	}
 }
 
 // FailSubject ends every outstanding future sent to subject with err: the
@@ -204,15 +262,15 @@ func (p *Publisher) finish(tok string, r wire.Reply, err error) {
 // violation), so no answer will come.
 func (p *Publisher) FailSubject(subject string, err error) {
 	p.mu.Lock()
-	var toks []string
-	for tok, f := range p.waiting {
-		if f.subject == subject {
+	var toks []uint64
+	for tok, w := range p.waiting {
+		if w.subject() == subject {
 			toks = append(toks, tok)
 		}
 	}
 	p.mu.Unlock()
 	for _, tok := range toks {
-		p.finish(tok, wire.Reply{}, err)
+		p.finish(tok, nil, err)
 	}
 }
 
@@ -222,13 +280,13 @@ func (p *Publisher) FailSubject(subject string, err error) {
 // it again with its id stores it once.
 func (p *Publisher) FailAll(err error) {
 	p.mu.Lock()
-	toks := make([]string, 0, len(p.waiting))
+	toks := make([]uint64, 0, len(p.waiting))
 	for tok := range p.waiting {
 		toks = append(toks, tok)
 	}
 	p.mu.Unlock()
 	for _, tok := range toks {
-		p.finish(tok, wire.Reply{}, err)
+		p.finish(tok, nil, err)
 	}
 }
 
@@ -241,11 +299,22 @@ func (p *Publisher) Close() error {
 	}
 	p.closed = true
 	w := p.waiting
-	p.waiting = map[string]*Future{}
+	p.waiting = map[uint64]waiter{}
 	p.mu.Unlock()
 	for _, f := range w {
-		f.err = ErrClosed
-		close(f.done)
+		f.answer(nil, ErrClosed)
 	}
 	return p.sub.Unsubscribe()
+}
+
+// decodeReply reads the hub's answer to one record.
+func decodeReply(m *nats.Msg) (wire.Reply, error) {
+	if r, ok := parseReply(m.Data); ok {
+		return r, nil
+	}
+	var r wire.Reply
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		return wire.Reply{}, fmt.Errorf("decode ingest reply: %w", err)
+	}
+	return r, nil
 }

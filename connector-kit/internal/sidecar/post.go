@@ -46,7 +46,7 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := http.MaxBytesReader(w, r.Body, s.bodyLimit(p.batch))
 	err = s.eachLine(body, p.batch, func(n int, data []byte) error {
-		res, ok := s.check(p, n, data)
+		res, ok := s.check(r.Context(), p, n, data)
 		if !ok {
 			p.results, p.waits = append(p.results, res), append(p.waits, nil)
 			return nil
@@ -216,7 +216,7 @@ func readErr(err error, limit int) error {
 
 // check gives a record its id and checks it locally. It reports false, with
 // the refusal in the result, when the record must not be queued.
-func (s *Sidecar) check(p *post, n int, data []byte) (problem.LineResult, bool) {
+func (s *Sidecar) check(ctx context.Context, p *post, n int, data []byte) (problem.LineResult, bool) {
 	res := problem.LineResult{Line: n}
 	if limit, what := s.recordLimit(); len(data) > limit {
 		res.Status, res.Code = wire.StatusTooLarge, wire.CodeTooLarge
@@ -225,7 +225,12 @@ func (s *Sidecar) check(p *post, n int, data []byte) (problem.LineResult, bool) 
 	}
 	var viol []wire.Violation
 	if p.schema != nil {
-		_, viol = p.schema.Check(data, s.limits)
+		// The kit's cached schema, compiled to the one-pass validator
+		// when it can be: the reference writes the violations.
+		var ve *kit.ValidationError
+		if err := s.c.Check(ctx, p.dataset, data); errors.As(err, &ve) {
+			viol = ve.Violations
+		}
 	} else {
 		_, viol = schema.Decode(data, s.limits)
 	}

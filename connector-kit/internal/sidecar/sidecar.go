@@ -73,7 +73,7 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 		return nil, fmt.Errorf("open outbox %s: %w", cfg.Outbox, err)
 	}
 	s.c, err = kit.Dial(ctx, cfg.Hub.URL, cfg.Hub.Credentials, kit.WithTLSFiles(cfg.Hub.CA, cfg.Hub.ClientCert, cfg.Hub.ClientKey), kit.WithLogger(log), kit.WithName("connector"),
-		kit.WithLocalValidation(false), kit.WithStateHandler(s.clog.observe),
+		kit.WithLocalValidation(false), kit.WithLimits(s.limits), kit.WithStateHandler(s.clog.observe),
 		kit.WithNATSOptions(nats.RetryOnFailedConnect(true)))
 	if err != nil {
 		s.ob.Close()

@@ -291,7 +291,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	out, _, code = run(t, nil, append([]string{"datasets"}, common...)...)
-	if code != 0 || !strings.Contains(out, "jobads") || !strings.Contains(out, "taxonomy-concepts") {
+	if code != 0 || !strings.Contains(out, "jobads") || !strings.Contains(out, "taxonomy-concepts") || !strings.Contains(out, "VALIDATOR") || !strings.Contains(out, "fast") {
 		t.Fatalf("datasets: %s", out)
 	}
 	h.stop(t)

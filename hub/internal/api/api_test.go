@@ -134,6 +134,9 @@ func TestListDatasets(t *testing.T) {
 		if d.Stats == nil || d.Owner == "" || d.Key == "" || d.SchemaVersion < 1 {
 			t.Errorf("dataset %+v incomplete", d)
 		}
+		if d.Validator != "fast" {
+			t.Errorf("dataset %s: validator %q, want the one-pass validator for every shipped schema", d.Name, d.Validator)
+		}
 	}
 	if strings.Join(names, ",") != "education-offerings,gig-assignments,job-postings,jobads,taxonomy-concepts" {
 		t.Fatalf("datasets %v", names)

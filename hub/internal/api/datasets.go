@@ -24,6 +24,11 @@ type DatasetInfo struct {
 	DedupeWindow  string `json:"dedupe_window"`
 	MaxPerKey     int64  `json:"max_per_key,omitempty"`
 	SchemaVersion int    `json:"schema_version"`
+	// Validator is what checks records of the latest schema version: "fast"
+	// (the one-pass validator compiled from the schema) or "reference
+	// (why)", e.g. "reference (unsupported keyword $dynamicRef at
+	// /properties/x)".
+	Validator string `json:"validator"`
 	// Compatibility and CompatibilityPolicy are how a new schema version
 	// is checked.
 	Compatibility       string `json:"compatibility,omitempty"`
@@ -45,7 +50,7 @@ func (a *api) info(r *http.Request, d *registry.Dataset) DatasetInfo {
 	}
 	i := DatasetInfo{Name: d.Name, Title: d.Title, Description: d.Description, Owner: d.Owner, Key: d.Key,
 		Tombstone: d.Tombstone, KeyScope: d.KeyScope, Retention: ret, DedupeWindow: d.DedupeWindow.String(), MaxPerKey: d.MaxPerKey,
-		SchemaVersion: d.SchemaVersion, Compatibility: string(d.Compatibility), CompatibilityPolicy: string(d.CompatibilityPolicy), Retired: d.Retired}
+		SchemaVersion: d.SchemaVersion, Validator: d.Validator(), Compatibility: string(d.Compatibility), CompatibilityPolicy: string(d.CompatibilityPolicy), Retired: d.Retired}
 	if st, err := store.DatasetStats(r.Context(), a.JetStream, d.Name); err == nil {
 		i.Stats = &st
 	} else {

@@ -161,8 +161,9 @@ func datasetListCmd(use string) *cobra.Command {
 		if asJSON || format.json() {
 			return printJSON(out, list)
 		}
-		return printTable(out, func(tw io.Writer) {
-			fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tCOMPATIBILITY\tRETENTION\tRECORDS\tKEYS\tLAST SEQ")
+		var notes []string
+		err = printTable(out, func(tw io.Writer) {
+			fmt.Fprintln(tw, "NAME\tOWNER\tKEY\tSCHEMA\tCOMPATIBILITY\tRETENTION\tRECORDS\tKEYS\tLAST SEQ\tVALIDATOR")
 			for _, d := range list {
 				var recs, keys, last uint64
 				if d.Stats != nil {
@@ -172,9 +173,19 @@ func datasetListCmd(use string) *cobra.Command {
 				if d.Retired != nil {
 					name += " (retired)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%s\t%d\t%d\t%d\n", name, d.Owner, d.Key, d.SchemaVersion, d.Compatibility, d.Retention, recs, keys, last)
+				validator := d.Validator
+				if kind, why, ok := strings.Cut(d.Validator, " ("); ok {
+					// The reason is long: it goes under the table.
+					validator = kind + "*"
+					notes = append(notes, fmt.Sprintf("* %s: validator: %s (%s", d.Name, kind, why))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\tv%d\t%s\t%s\t%d\t%d\t%d\t%s\n", name, d.Owner, d.Key, d.SchemaVersion, d.Compatibility, d.Retention, recs, keys, last, validator)
 			}
 		})
+		for _, n := range notes {
+			fmt.Fprintln(out, n)
+		}
+		return err
 	}
 	if use == "datasets" {
 		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -227,6 +238,7 @@ func datasetShowCmd() *cobra.Command {
 			}
 			row("compatibility", d.Compatibility)
 			row("compatibility_policy", d.CompatibilityPolicy)
+			row("validator", d.Validator)
 			row("declared in", d.File)
 			if d.Retired != nil {
 				row("retired", fmt.Sprintf("%s by %s (records kept; publishes refused; 'hub dataset delete %s --confirm %s' removes it)",

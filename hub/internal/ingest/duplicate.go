@@ -12,14 +12,15 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
-// verifyDuplicate decides what a duplicate acknowledgement means for p.
+// verifyDuplicate decides what a duplicate acknowledgement means for p (a
+// federated record's conflict is dead-lettered naming its peer and path).
 // JetStream already holds a record under p's envelope id (the same
 // publisher's record id, within the dedupe window) at p.reply.Seq. When the
 // stored bytes are p's, p is a retry: "duplicate". Otherwise the id was used
 // again for different content, which a duplicate answer would hide: p is
 // answered "conflict" and kept in the dead-letter stream. Only duplicates pay
 // for this: one direct read of the stored record.
-func (s *Service) verifyDuplicate(p *pending, stream string) {
+func (s *Service) verifyDuplicate(p *job, stream string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stored, err := s.storedMsg(ctx, stream, p.reply.Seq)
@@ -38,14 +39,8 @@ func (s *Service) verifyDuplicate(p *pending, stream string) {
 			Error: "could not compare the record with the one stored under its id, retry: " + err.Error()}
 		return
 	}
-	var dl *pending
-	if p.fed != nil {
-		dl = s.rejectFederated(p.fed, why, []wire.Violation{{Keyword: "conflict", Message: why}})
-	} else {
-		dataset, actor, _ := wire.ParseIngestSubject(p.req.Subject)
-		dl = s.reject(p.req, dataset, actor, why, []wire.Violation{{Keyword: "conflict", Message: why}})
-	}
-	if _, err := s.js.PublishMsg(ctx, dl.out); err != nil {
+	dl := s.deadLetter(p, p.reply.Dataset, why, []wire.Violation{{Keyword: "conflict", Message: why}})
+	if _, err := s.js.PublishMsg(ctx, dl); err != nil {
 		s.log.Error("store dead letter", "dataset", p.reply.Dataset, "err", err)
 		why += "; keeping it in the dead-letter stream failed: " + err.Error()
 	}

@@ -52,8 +52,6 @@ type federated struct {
 	envID   string
 	sum     string
 	dataset *registry.Dataset
-	mfut    jetstream.PubAckFuture // the seen marker being stored
-	merr    error
 }
 
 // SubmitFederated hands a federated record to the pipeline, behind the
@@ -70,38 +68,51 @@ type federated struct {
 // It returns ErrStopped, without calling done, when the service stopped.
 func (s *Service) SubmitFederated(r Federated, done func(wire.Reply)) error {
 	f := &federated{Federated: r, done: done}
+	// msg stands in for the request: the dead letter's subject names the peer.
+	j := &job{fed: f, msg: &nats.Msg{Subject: "peer:" + r.Peer}, data: r.Data, id: r.RecordID, idGiven: true, actor: r.Publisher}
 	s.submitMu.RLock()
 	defer s.submitMu.RUnlock()
 	if s.closed || s.work == nil {
 		return ErrStopped
 	}
-	j := &job{fed: f, done: make(chan struct{})}
-	s.order <- j
+	s.line.admit(j)
 	s.work <- j
 	return nil
 }
 
-// checkFederated is check for a federated record: it runs on the workers.
-func (s *Service) checkFederated(f *federated) *pending {
+// checkFederated is check for a federated record: it runs on the workers
+// and leaves in j what to store, or the answer.
+func (s *Service) checkFederated(j *job) {
+	f := j.fed
 	d, ok := s.reg.Get(f.Dataset)
 	if !ok {
-		return s.fedUnavailable(f, fmt.Errorf("dataset %q is not declared on this hub", f.Dataset))
+		s.fedUnavailable(j, fmt.Errorf("dataset %q is not declared on this hub", f.Dataset))
+		return
 	}
 	f.dataset = d
 	if s.opts.Seen == nil {
-		return s.fedUnavailable(f, fmt.Errorf("federated records are not taken by this hub (no record of the records seen)"))
+		s.fedUnavailable(j, fmt.Errorf("federated records are not taken by this hub (no record of the records seen)"))
+		return
 	}
 	if why := s.fedClaims(f); why != "" {
-		return s.rejectFederated(f, "federated record refused: "+why, []wire.Violation{{Keyword: "federation", Message: why}})
+		s.reject(j, f.Dataset, "federated record refused: "+why, []wire.Violation{{Keyword: "federation", Message: why}})
+		return
 	}
-	v, viol := d.Schema.Check(f.Data, s.opts.Limits)
-	if len(viol) > 0 {
-		return s.rejectFederated(f, reasonOf(viol), viol)
+	// This hub's latest schema of the dataset, on the one-pass validator.
+	res := d.Checker().Check(f.Data, s.opts.Limits)
+	if res.Reference {
+		s.byReference.Add(1)
 	}
-	key, kv := d.KeyOf(v)
-	if kv != nil {
-		return s.rejectFederated(f, kv.Message, []wire.Violation{*kv})
+	if len(res.Violations) > 0 {
+		s.reject(j, f.Dataset, reasonOf(res.Violations), res.Violations)
+		return
 	}
+	if res.KeyProblem != "" {
+		kv := d.KeyViolation(res.KeyProblem)
+		s.reject(j, f.Dataset, kv.Message, []wire.Violation{*kv})
+		return
+	}
+	key := res.Key
 	f.envID = wire.EnvelopeID(f.Origin, f.Publisher, f.RecordID)
 	f.sum = seen.Sum(f.Data)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -110,27 +121,32 @@ func (s *Service) checkFederated(f *federated) *pending {
 	subject := d.Subject(key, f.Origin, f.Publisher)
 	mk, found, err := s.opts.Seen.Lookup(ctx, d.Name, f.envID)
 	if err != nil {
-		return s.fedUnavailable(f, err)
+		s.fedUnavailable(j, err)
+		return
 	}
 	if !found && f.Redelivered {
 		// Stored, perhaps, by a run that stopped before marking it: look
 		// for it under its key (rare: only records delivered again).
 		st, err := s.stream(ctx, wire.StreamName(d.Name))
 		if err != nil {
-			return s.fedUnavailable(f, err)
+			s.fedUnavailable(j, err)
+			return
 		}
 		seq, ok, err := seen.FindStored(ctx, st, subject, f.envID)
 		if err != nil {
-			return s.fedUnavailable(f, err)
+			s.fedUnavailable(j, err)
+			return
 		}
 		if ok {
 			m, err := st.GetMsg(ctx, seq)
 			if err != nil {
-				return s.fedUnavailable(f, err)
+				s.fedUnavailable(j, err)
+				return
 			}
 			mk, found = seen.Mark{Seq: seq, Sum: seen.Sum(m.Data)}, true
 			if err := s.opts.Seen.Put(ctx, d.Name, f.envID, mk, d.Retention); err != nil {
-				return s.fedUnavailable(f, err)
+				s.fedUnavailable(j, err)
+				return
 			}
 		}
 	}
@@ -138,22 +154,25 @@ func (s *Service) checkFederated(f *federated) *pending {
 		reply.Seq = mk.Seq
 		if mk.Sum == f.sum {
 			reply.Status = wire.StatusDuplicate
-			return &pending{fed: f, reply: reply}
+			j.out, j.reply = nil, reply
+			return
 		}
 		why := fmt.Sprintf("record id %q of %s@%s was already stored here (seq %d) with different content: the origin hub reused a record id", f.RecordID, f.Publisher, f.Origin, mk.Seq)
-		p := s.rejectFederated(f, why, []wire.Violation{{Keyword: "conflict", Message: why}})
-		p.reply = wire.Reply{Status: wire.StatusConflict, Code: wire.CodeConflict, ID: f.RecordID, EnvelopeID: f.envID, Dataset: d.Name, Key: key, Seq: mk.Seq, Error: why}
-		return p
+		s.reject(j, f.Dataset, why, []wire.Violation{{Keyword: "conflict", Message: why}})
+		j.reply = wire.Reply{Status: wire.StatusConflict, Code: wire.CodeConflict, ID: f.RecordID, EnvelopeID: f.envID, Dataset: d.Name, Key: key, Seq: mk.Seq, Error: why}
+		return
 	}
 	if !d.ScopedByPublisher() {
 		// Owners are per origin: a peer's record never writes a key owned
 		// by a publisher of this hub (or of another origin).
 		why, err := s.keyRefusal(d, key, f.Origin, f.Publisher)
 		if err != nil {
-			return s.fedUnavailable(f, err)
+			s.fedUnavailable(j, err)
+			return
 		}
 		if why != "" {
-			return s.rejectFederated(f, why, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: why}})
+			s.reject(j, f.Dataset, why, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: why}})
+			return
 		}
 	}
 	h := nats.Header{
@@ -166,11 +185,11 @@ func (s *Service) checkFederated(f *federated) *pending {
 		wire.HeaderOrigin:            {f.Origin},
 		wire.HeaderPath:              {strings.Join(f.path, ",")},
 	}
-	if d.IsTombstone(v) {
+	if res.Tombstone {
 		h[wire.HeaderTombstone] = []string{"true"}
 	}
-	out := &nats.Msg{Subject: subject, Data: f.Data, Header: h}
-	return &pending{fed: f, out: out, reply: reply}
+	j.out = &nats.Msg{Subject: subject, Data: f.Data, Header: h}
+	j.reply = reply
 }
 
 // fedClaims checks what the giving hub stamped, and says what is wrong: a
@@ -204,71 +223,42 @@ func (s *Service) fedClaims(f *federated) string {
 	return ""
 }
 
-// rejectFederated is reject for a federated record: the dead letter names
-// the publisher and origin the giving hub stamped, the peer and the path.
-func (s *Service) rejectFederated(f *federated, reason string, viol []wire.Violation) *pending {
-	m := &nats.Msg{Subject: "peer:" + f.Peer, Data: f.Data, Header: nats.Header{wire.RequestRecordID: {f.RecordID}}}
-	p := s.reject(m, f.Dataset, f.Publisher, reason, viol)
-	h := p.out.Header
-	if f.Origin != "" {
-		h.Set(wire.HeaderOrigin, f.Origin)
-	}
-	h.Set(wire.HeaderPeer, f.Peer)
-	if len(f.Path) > 0 {
-		h.Set(wire.HeaderPath, headerSafe(strings.Join(f.Path, ",")))
-	}
-	p.req, p.fed = nil, f
-	return p
-}
-
-func (s *Service) fedUnavailable(f *federated, err error) *pending {
+func (s *Service) fedUnavailable(j *job, err error) {
+	f := j.fed
 	s.log.Warn("federated record not stored", "dataset", f.Dataset, "peer", f.Peer, "err", err)
-	return &pending{fed: f, reply: wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, ID: f.RecordID, Dataset: f.Dataset,
-		Error: "not stored, retry: " + err.Error()}}
+	j.out = nil
+	j.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, ID: f.RecordID, Dataset: f.Dataset,
+		Error: "not stored, retry: " + err.Error()}
 }
 
-// startMark starts storing the seen marker of p, a federated record just
-// stored; marker answers it once the marker is stored.
-func (s *Service) startMark(p *pending) {
-	f := p.fed
-	mk := seen.Mark{Seq: p.reply.Seq, Sum: f.sum}
-	f.mfut, f.merr = s.publish(seen.Msg(f.dataset.Name, f.envID, mk, f.dataset.Retention))
-}
-
-// marker answers stored federated records, in order, once each one's seen
-// marker is stored. A record whose marker could not be stored is answered
+// markStored marks j, a federated record just stored, as seen, before it
+// is answered. A record whose marker could not be stored is answered
 // unavailable, so its link delivers it again: JetStream's dedupe window
-// then answers it as a duplicate, and the marker is written then.
-func (s *Service) marker(marks <-chan *pending) {
-	for p := range marks {
-		f := p.fed
-		if f.merr == nil {
-			select {
-			case <-f.mfut.Ok():
-			case err := <-f.mfut.Err():
-				f.merr = err
-			}
-		}
-		if f.merr != nil {
-			s.log.Warn("federated record stored but not marked as seen; it will be delivered again", "dataset", f.Dataset, "id", f.envID, "err", f.merr)
-			p.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, ID: f.RecordID, Dataset: f.Dataset,
-				Error: "stored, but not marked as seen: " + f.merr.Error()}
-		}
-		s.answer(p)
+// then answers it as a duplicate, and the marker is written then
+// (markDuplicate). Its link takes answers in any order.
+func (s *Service) markStored(j *job) {
+	f := j.fed
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mk := seen.Mark{Seq: j.reply.Seq, Sum: f.sum}
+	if _, err := s.js.PublishMsg(ctx, seen.Msg(f.dataset.Name, f.envID, mk, f.dataset.Retention)); err != nil {
+		s.log.Warn("federated record stored but not marked as seen; it will be delivered again", "dataset", f.Dataset, "id", f.envID, "err", err)
+		j.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, ID: f.RecordID, Dataset: f.Dataset,
+			Error: "stored, but not marked as seen: " + err.Error()}
 	}
 }
 
 // markDuplicate marks a federated record JetStream answered as a duplicate
 // (within its dedupe window): the marker of the first copy may be the one
 // that a crash lost.
-func (s *Service) markDuplicate(p *pending) {
-	f := p.fed
-	if f == nil || p.reply.Status != wire.StatusDuplicate {
+func (s *Service) markDuplicate(j *job) {
+	f := j.fed
+	if f == nil || j.reply.Status != wire.StatusDuplicate {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.opts.Seen.Put(ctx, f.dataset.Name, f.envID, seen.Mark{Seq: p.reply.Seq, Sum: f.sum}, f.dataset.Retention); err != nil {
+	if err := s.opts.Seen.Put(ctx, f.dataset.Name, f.envID, seen.Mark{Seq: j.reply.Seq, Sum: f.sum}, f.dataset.Retention); err != nil {
 		s.log.Warn("mark a federated duplicate as seen", "dataset", f.Dataset, "id", f.envID, "err", err)
 	}
 }

@@ -2,18 +2,15 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -32,8 +29,12 @@ type Options struct {
 	Limits schema.Limits
 	// Workers validate records in parallel; default GOMAXPROCS.
 	Workers int
-	// Window bounds the JetStream publishes in flight per worker; default 1024.
+	// Window bounds the JetStream publishes in flight; default 4096.
 	Window int
+	// AckTimeout bounds the wait for JetStream to acknowledge a write;
+	// default 30s. A record not acknowledged in time is answered
+	// "unavailable" (retry: its id makes the retry safe).
+	AckTimeout time.Duration
 	// Owners decides who may write a key of a dataset whose keys are
 	// shared (key_scope: dataset); without it such records are refused as
 	// unavailable.
@@ -55,7 +56,8 @@ type Options struct {
 	Subject string
 	// Ordered stores each publisher's records of a dataset one after the
 	// other, each only after the one before it is stored (see chain.go).
-	// A cluster node sets it; a single hub pipelines instead.
+	// A cluster node sets it; a single hub pipelines instead. Those records
+	// leave the ring's storer for the chains (dead letters stay on it).
 	Ordered bool
 	// Observer, if set, is told each record's outcome and how long it took
 	// from arrival to its answer (for metrics).
@@ -73,12 +75,24 @@ type Observer interface {
 // Counts are running totals since start, for metrics and tests.
 type Counts struct {
 	Stored, Duplicates, Conflicts, Rejected, Unavailable uint64
+	// ByReference counts the records the reference validator judged: those
+	// the one-pass validator refused (the reference writes the report),
+	// and every record of a dataset whose schema it does not implement.
+	ByReference uint64
 	// Warned counts the records checked valid with warnings (a deprecated
 	// taxonomy concept in a dataset that warns); they are among the others.
 	Warned uint64
 }
 
 // Service validates and stores published records.
+//
+// The pipeline: the subscription takes records in arrival order and gives
+// each a place in line (a ring of pending records); workers, one per core,
+// check records in parallel; whichever worker finishes the record at the
+// head of the line stores it and every checked record after it, so records
+// reach JetStream in arrival order (one publisher's records are stored in
+// the order it sent them) without a goroutine per stage; JetStream's acks
+// answer the publishers as they arrive (see storer).
 type Service struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
@@ -87,18 +101,22 @@ type Service struct {
 	log  *slog.Logger
 
 	sub      *nats.Subscription
-	work     chan *job // to the workers, any order
-	order    chan *job // to the publisher, arrival order
+	st       *storer
+	work     chan *job
 	workers  sync.WaitGroup
-	wg       sync.WaitGroup // publisher and acker
+	wg       sync.WaitGroup // duplicate checks
 	stopOnce sync.Once
 	stopErr  error
 
-	stored, dups, conflicts, rejected, unavailable atomic.Uint64
-	warned                                         atomic.Uint64
-	streams                                        sync.Map // stream name → jetstream.Stream, for duplicate checks
-	verifying                                      chan struct{}
-	warnLog                                        warnLimiter
+	line lineup
+
+	stored, dups, conflicts, rejected, unavailable, byReference atomic.Uint64
+	warned                                                      atomic.Uint64
+	streams                                                     sync.Map // stream name → jetstream.Stream, for duplicate checks
+	verifying                                                   chan struct{}
+	marking                                                     chan struct{}
+	warnLog                                                     warnLimiter
+	hookMu                                                      sync.Mutex // OnStored hooks run one at a time
 
 	chains *chains // Options.Ordered: one record in flight per publisher and dataset
 	// submitMu keeps SubmitFederated from sending into a closed pipeline.
@@ -113,7 +131,10 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.Window <= 0 {
-		o.Window = 1024
+		o.Window = 4096
+	}
+	if o.AckTimeout <= 0 {
+		o.AckTimeout = 30 * time.Second
 	}
 	if o.Origin == "" {
 		o.Origin = "hub"
@@ -125,55 +146,38 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"), verifying: make(chan struct{}, maxVerifying)}
+	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"),
+		verifying: make(chan struct{}, maxVerifying), marking: make(chan struct{}, maxVerifying)}
 	if o.Ordered {
 		s.chains = newChains(s.publish)
 	}
 	return s
 }
 
-// maxVerifying bounds the duplicate checks in flight; past it the acker
-// waits, so a flood of duplicates slows its sender, not the hub's memory.
+// maxVerifying bounds the duplicate checks in flight; past it the acks
+// wait, so a flood of duplicates slows its sender, not the hub's memory.
 const maxVerifying = 256
 
 // claimTimeout bounds the claim of a new key in a dataset with owned keys.
 const claimTimeout = 5 * time.Second
 
-// job is one record on its way through the pipeline. Workers fill in
-// result in parallel; the publisher consumes jobs in arrival order.
-type job struct {
-	msg    *nats.Msg
-	fed    *federated // a record a federation link took from a peer (msg is nil)
-	done   chan struct{}
-	result *pending
-	at     time.Time // arrival
-}
-
-// Start subscribes to every ingest subject and starts the pipeline:
-// subscription (arrival order) → workers (validate in parallel) → publisher
-// (JetStream publish in arrival order, so one publisher's records are stored
-// in the order it sent them) → acker (answers after each ack).
+// Start subscribes to every ingest subject and starts the pipeline.
 func (s *Service) Start(ctx context.Context) error {
-	depth := s.opts.Window * s.opts.Workers
-	s.work = make(chan *job, depth)
-	s.order = make(chan *job, depth)
-	acks := make(chan *pending, depth)
-	marks := make(chan *pending, depth)
+	st, err := newStorer(s.js.Conn(), s.opts.Window, s.opts.AckTimeout, s.acked)
+	if err != nil {
+		return err
+	}
+	s.st = st
+	s.line.init(s.opts.Window + s.opts.Workers*64)
+	s.work = make(chan *job, s.opts.Window)
 	for i := 0; i < s.opts.Workers; i++ {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.worker() }()
 	}
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); defer close(acks); s.publisher(acks) }()
-	go func() { defer s.wg.Done(); defer close(marks); s.acker(acks, marks) }()
-	go func() { defer s.wg.Done(); s.marker(marks) }()
-	sub, err := s.nc.QueueSubscribe(s.opts.Subject, wire.IngestQueue, func(m *nats.Msg) {
-		j := &job{msg: m, done: make(chan struct{}), at: time.Now()}
-		s.order <- j
-		s.work <- j
-	})
+	sub, err := s.nc.QueueSubscribe(s.opts.Subject, wire.IngestQueue, s.take)
 	if err != nil {
 		s.closePipeline()
+		s.st.close()
 		return fmt.Errorf("subscribe %s: %w", s.opts.Subject, err)
 	}
 	// Clients bound what they keep in flight; this only needs to hold a burst.
@@ -190,15 +194,62 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// closePipeline lets every stage finish what it holds and waits for it.
+// take receives one ingest request: a record, or a batch of records, each
+// put in line and handed to the workers.
+func (s *Service) take(m *nats.Msg) {
+	var at time.Time
+	if s.opts.Observer != nil {
+		at = time.Now()
+	}
+	if n := m.Header.Get(wire.HeaderBatch); n != "" {
+		s.takeBatch(m, n, at)
+		return
+	}
+	j := &job{msg: m, data: m.Data, id: m.Header.Get(wire.RequestRecordID), idGiven: m.Header.Get(wire.RequestRecordID) != "", at: at}
+	s.line.admit(j)
+	s.work <- j
+}
+
+// takeBatch puts each record of a batch request in line.
+func (s *Service) takeBatch(m *nats.Msg, count string, at time.Time) {
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		n = -1
+	}
+	b := &batch{msg: m}
+	err = wire.ReadBatch(m.Data, n, func(id string, data []byte) {
+		b.jobs = append(b.jobs, job{msg: m, data: data, id: id, idGiven: id != "", batch: b, index: len(b.jobs), at: at})
+	})
+	if err != nil {
+		s.answerBadBatch(m, err)
+		return
+	}
+	b.replies = make([]wire.Reply, len(b.jobs))
+	b.left.Store(int32(len(b.jobs)))
+	for i := range b.jobs {
+		s.line.admit(&b.jobs[i])
+		s.work <- &b.jobs[i]
+	}
+}
+
+func (s *Service) worker() {
+	for j := range s.work {
+		if j.fed != nil {
+			s.checkFederated(j)
+		} else {
+			s.check(j)
+		}
+		s.line.checked(j, s.store)
+	}
+}
+
+// closePipeline lets the workers finish what they hold and waits for them.
 func (s *Service) closePipeline() {
 	s.submitMu.Lock()
 	s.closed = true
 	s.submitMu.Unlock()
 	close(s.work)
 	s.workers.Wait()
-	close(s.order)
-	s.wg.Wait()
 }
 
 // Stop stops taking records, finishes those already taken (each gets its
@@ -223,9 +274,23 @@ func (s *Service) stop(ctx context.Context) error {
 		}
 	}
 	done := make(chan struct{})
-	go func() { s.closePipeline(); close(done) }()
+	go func() {
+		s.closePipeline()
+		close(done)
+	}()
 	select {
 	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("stop ingest: %w", ctx.Err())
+	}
+	defer s.st.close()
+	if err := s.st.drain(ctx); err != nil {
+		return fmt.Errorf("stop ingest: waiting for JetStream's acks: %w", err)
+	}
+	verified := make(chan struct{})
+	go func() { s.wg.Wait(); close(verified) }()
+	select {
+	case <-verified:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stop ingest: %w", ctx.Err())
@@ -234,176 +299,50 @@ func (s *Service) stop(ctx context.Context) error {
 
 // Counts reports running totals.
 func (s *Service) Counts() Counts {
-	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Conflicts: s.conflicts.Load(), Rejected: s.rejected.Load(), Unavailable: s.unavailable.Load(),
-		Warned: s.warned.Load()}
+	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Conflicts: s.conflicts.Load(), Rejected: s.rejected.Load(),
+		Unavailable: s.unavailable.Load(), ByReference: s.byReference.Load(), Warned: s.warned.Load()}
 }
 
-// pending is a checked record: what to store (the record or its dead
-// letter), then the publish in flight, then the answer.
-type pending struct {
-	req      *nats.Msg
-	fed      *federated // set for a federated record: answered through its done
-	out      *nats.Msg  // to store; nil when the answer is already known
-	fut      jetstream.PubAckFuture
-	reply    wire.Reply
-	rejected bool
-	at       time.Time // arrival, for the observer
+// store starts the JetStream write of a checked record (or its dead
+// letter), or answers at once when there is nothing to write. It runs in
+// arrival order (see lineup).
+func (s *Service) store(j *job) {
+	if j.out == nil {
+		s.answer(j)
+		return
+	}
+	// A federated record (msg a stand-in) comes from a link that keeps its
+	// order; dead letters have no order to keep.
+	if s.chains != nil && !j.rejected && j.fed == nil {
+		s.storeChained(j)
+		return
+	}
+	if err := s.st.publish(j, j.out); err != nil {
+		s.acked(j, pubAck{err: err})
+	}
 }
 
-func (s *Service) worker() {
-	for j := range s.work {
-		if j.fed != nil {
-			j.result = s.checkFederated(j.fed)
-		} else {
-			j.result = s.check(j.msg)
+// storeChained stores j through its publisher's chain (Options.Ordered):
+// published once the record before it of the same publisher and dataset
+// is stored. These records do not use the storer: the chain's future is
+// awaited on a goroutine of its own, which hands its outcome to acked.
+func (s *Service) storeChained(j *job) {
+	fut := s.chains.send(j.msg.Subject, j.out, j.id, j.idGiven)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case ack := <-fut.Ok():
+			s.acked(j, pubAck{stream: ack.Stream, seq: ack.Sequence, duplicate: ack.Duplicate})
+		case err := <-fut.Err():
+			s.acked(j, pubAck{err: err})
 		}
-		j.result.at = j.at
-		close(j.done)
-	}
+	}()
 }
 
-// publisher starts the JetStream publishes in arrival order.
-func (s *Service) publisher(acks chan<- *pending) {
-	for j := range s.order {
-		<-j.done
-		acks <- s.store(j.result)
-	}
-}
-
-// check validates one record and prepares what to store: the stamped record
-// or its dead letter. It runs on many workers at once.
-func (s *Service) check(m *nats.Msg) *pending {
-	dataset, actor, err := wire.ParseIngestSubject(m.Subject)
-	if err != nil {
-		return s.reject(m, "", "", "bad ingest subject", []wire.Violation{{Keyword: "subject", Message: err.Error()}})
-	}
-	d, ok := s.reg.Get(dataset)
-	if !ok {
-		return s.reject(m, dataset, actor, "unknown dataset", []wire.Violation{{Keyword: "dataset", Message: fmt.Sprintf("dataset %q is not declared on this hub", dataset)}})
-	}
-	if d.Retired != nil {
-		return s.refuse(m, dataset, wire.CodeRetired, fmt.Sprintf("dataset %s was retired at %s by %s: its records can still be read, but it takes no new ones",
-			dataset, d.Retired.At.UTC().Format(time.RFC3339), d.Retired.By))
-	}
-	// The latest version, or the one the publisher pinned.
-	ver, pv := d.VersionFor(m.Header.Get(wire.RequestSchemaVersion))
-	if pv != nil {
-		return s.reject(m, dataset, actor, pv.Message, []wire.Violation{*pv})
-	}
-	v, viol := ver.Schema.Check(m.Data, s.opts.Limits)
-	if len(viol) > 0 {
-		return s.reject(m, dataset, actor, reasonOf(viol), viol)
-	}
-	key, kv := d.KeyOf(v)
-	if kv != nil {
-		return s.reject(m, dataset, actor, kv.Message, []wire.Violation{*kv})
-	}
-	id := m.Header.Get(wire.RequestRecordID)
-	if id == "" {
-		u, err := uuid.NewV7()
-		if err != nil {
-			return s.unavailableNow(m, dataset, fmt.Errorf("make record id: %w", err))
-		}
-		id = u.String()
-	} else if !wire.ValidRecordID(id) {
-		return s.reject(m, dataset, actor, "bad record id", []wire.Violation{{Keyword: "recordId", Message: fmt.Sprintf("header %s must be 1 to %d printable ASCII characters without spaces", wire.RequestRecordID, wire.MaxRecordIDLen)}})
-	}
-	origin := s.opts.Origin
-	if !d.ScopedByPublisher() {
-		if p := s.claim(m, d, key, origin, actor); p != nil {
-			return p
-		}
-	}
-	// The envelope id carries origin and publisher: JetStream dedupes on it,
-	// so each publisher's record ids are its own.
-	envID := wire.EnvelopeID(origin, actor, id)
-	h := nats.Header{
-		wire.HeaderRecordID:          {envID},
-		wire.HeaderPublisherRecordID: {id},
-		wire.HeaderDataset:           {dataset},
-		wire.HeaderKey:               {key},
-		wire.HeaderSchemaVersion:     {strconv.Itoa(ver.Number)},
-		wire.HeaderPublisher:         {actor},
-		wire.HeaderOrigin:            {origin},
-	}
-	if d.IsTombstone(v) {
-		h[wire.HeaderTombstone] = []string{"true"}
-	}
-	out := &nats.Msg{Subject: d.Subject(key, origin, actor), Data: m.Data, Header: h}
-	reply := wire.Reply{Status: wire.StatusStored, ID: id, EnvelopeID: envID, Dataset: dataset, Key: key}
-	if w := d.Schema.Warnings(v); w != nil {
-		reply.Warnings = w
-		s.warned.Add(1)
-		s.warnLog.log(s.log, dataset, actor, key, w)
-	}
-	return &pending{req: m, out: out, reply: reply}
-}
-
-// claim checks that actor of origin may write key of d, a dataset whose keys
-// are owned: it owns the key, or is the first to claim it. It returns nil
-// when it may, else the refusal (dead-lettered, naming the owner) or an
-// unavailable answer when ownership could not be decided.
-func (s *Service) claim(m *nats.Msg, d *registry.Dataset, key, origin, actor string) *pending {
-	why, err := s.keyRefusal(d, key, origin, actor)
-	switch {
-	case err != nil:
-		return s.unavailableNow(m, d.Name, err)
-	case why != "":
-		return s.reject(m, d.Name, actor, why, []wire.Violation{{Pointer: d.KeyPointer(), Keyword: "owner", Message: why}})
-	}
-	return nil
-}
-
-// keyRefusal says why actor of origin may not write key of d (a dataset
-// whose keys are owned), "" when it may; an error when ownership could not
-// be decided.
-func (s *Service) keyRefusal(d *registry.Dataset, key, origin, actor string) (string, error) {
-	if s.opts.Owners == nil {
-		return "", errors.New("key ownership is not available on this hub")
-	}
-	owner, known := s.opts.Owners.Lookup(d.Name, key) // a known key: no round trip
-	mine := known && owner == owners.Owner{Origin: origin, Publisher: actor}
-	if !known {
-		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
-		defer cancel()
-		var err error
-		if owner, mine, err = s.opts.Owners.Claim(ctx, d.Name, key, origin, actor); err != nil {
-			return "", err
-		}
-	}
-	if mine {
-		return "", nil
-	}
-	return fmt.Sprintf("key %q belongs to %s: only its owner may store or remove a record under it (the owner of dataset %s, %s, or an admin can transfer it)",
-		key, owner, d.Name, d.Owner), nil
-}
-
-// store starts the JetStream publish of what p holds.
-func (s *Service) store(p *pending) *pending {
-	if p.out == nil {
-		return p
-	}
-	if s.chains != nil && !p.rejected && p.req != nil { // a federated record (no req) comes from a link that keeps its order
-		p.fut = s.chains.send(p.req.Subject, p.out, p.reply.ID, p.req.Header.Get(wire.RequestRecordID) != "")
-		return p
-	}
-	fut, err := s.publish(p.out)
-	if err == nil {
-		p.fut = fut
-		return p
-	}
-	if p.rejected {
-		s.log.Error("store dead letter", "dataset", p.reply.Dataset, "err", err)
-		p.reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
-		return p
-	}
-	u := s.unavailableNow(p.req, p.reply.Dataset, err)
-	u.fed = p.fed
-	return u
-}
-
-// publish starts an async publish, waiting out a full window rather than
-// failing the record.
+// publish starts an asynchronous publish through the jetstream package
+// (for the chains and the seen markers), waiting out a full window rather
+// than failing the record.
 func (s *Service) publish(m *nats.Msg) (jetstream.PubAckFuture, error) {
 	for attempt := 0; ; attempt++ {
 		fut, err := s.js.PublishMsgAsync(m)
@@ -414,192 +353,62 @@ func (s *Service) publish(m *nats.Msg) (jetstream.PubAckFuture, error) {
 	}
 }
 
-// maxDeadLetterBytes bounds how much of an oversized record is kept, so a
-// flood of huge bad records cannot push good dead letters out.
-const maxDeadLetterBytes = 64 << 10
-
-// maxViolationsHeader bounds the violations copied into the dead letter.
-const maxViolationsHeader = 16 << 10
-
-func (s *Service) reject(m *nats.Msg, dataset, actor, reason string, viol []wire.Violation) *pending {
-	if actor == "" {
-		actor = "?"
-	}
-	subjDataset := dataset
-	if !wire.ValidName(subjDataset) {
-		subjDataset = "_invalid"
-	}
-	vj, _ := json.Marshal(viol)
-	if len(vj) > maxViolationsHeader {
-		vj, _ = json.Marshal(viol[:1])
-	}
-	h := nats.Header{
-		wire.HeaderDataset:    {dataset},
-		wire.HeaderPublisher:  {actor},
-		wire.HeaderRejectedAt: {time.Now().UTC().Format(time.RFC3339Nano)},
-		wire.HeaderReason:     {headerSafe(reason)},
-		wire.HeaderViolations: {string(vj)},
-		wire.HeaderSubject:    {headerSafe(m.Subject)},
-		wire.HeaderOrigin:     {s.opts.Origin},
-	}
-	if id := m.Header.Get(wire.RequestRecordID); wire.ValidRecordID(id) {
-		h[wire.HeaderPublisherRecordID] = []string{id}
-	}
-	data := m.Data
-	if len(data) > maxDeadLetterBytes {
-		h["Hub-Truncated-From"] = []string{strconv.Itoa(len(data))}
-		data = data[:maxDeadLetterBytes]
-	}
-	code := codeOf(viol)
-	reply := wire.Reply{Status: wire.StatusFor(code), Code: code, Dataset: dataset, Error: reason, Violations: viol}
-	out := &nats.Msg{Subject: wire.DeadLetterSubject(subjDataset), Data: data, Header: h}
-	return &pending{req: m, out: out, reply: reply, rejected: true}
-}
-
-// refuse answers a record the hub will not take, for a reason that is not
-// the record's (a retired dataset): nothing is stored, not even a dead
-// letter.
-func (s *Service) refuse(m *nats.Msg, dataset string, code wire.Code, msg string) *pending {
-	return &pending{req: m, rejected: true, reply: wire.Reply{Status: wire.StatusFor(code), Code: code, Dataset: dataset, Error: msg}}
-}
-
-func (s *Service) unavailableNow(m *nats.Msg, dataset string, err error) *pending {
-	s.log.Error("store record", "dataset", dataset, "err", err)
-	return &pending{req: m, reply: wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: dataset, Error: "not stored, retry: " + err.Error()}}
-}
-
-// acker answers publishers in the order their records were taken, each only
-// after its publish is acknowledged. A duplicate is answered once its stored
-// twin was compared (verifyDuplicate), without holding up the others. A
-// stored federated record goes on to marks, to be answered once it is
-// marked as seen (see package seen).
-func (s *Service) acker(acks <-chan *pending, marks chan<- *pending) {
-	for p := range acks {
-		if p.fut != nil {
-			select {
-			case ack := <-p.fut.Ok():
-				if !p.rejected {
-					p.reply.Seq = ack.Sequence
-					if hook := s.opts.OnStored[p.reply.Dataset]; hook != nil && !ack.Duplicate {
-						if e, err := wire.EnvelopeFromMsg(p.out.Header, p.out.Data, ack.Sequence, time.Now()); err == nil {
-							hook(e)
-						}
-					}
-					if ack.Duplicate {
-						s.verifying <- struct{}{}
-						s.wg.Add(1)
-						go func() {
-							defer s.wg.Done()
-							defer func() { <-s.verifying }()
-							s.verifyDuplicate(p, ack.Stream)
-							s.markDuplicate(p)
-							s.answer(p)
-						}()
-						continue
-					}
-					if p.fed != nil {
-						s.startMark(p)
-						marks <- p
-						continue
-					}
-				}
-			case err := <-p.fut.Err():
-				if p.rejected {
-					s.log.Error("store dead letter", "dataset", p.reply.Dataset, "err", err)
-					p.reply.Error += "; keeping it in the dead-letter stream failed: " + err.Error()
-				} else {
-					s.log.Error("store record", "dataset", p.reply.Dataset, "err", err)
-					p.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: p.reply.Dataset, Error: "not stored, retry: " + err.Error()}
-				}
-			}
-		}
-		s.answer(p)
-	}
-}
-
-// answer counts p's outcome and sends the publisher its reply (a federated
-// record's goes to its link).
-func (s *Service) answer(p *pending) {
+// acked is JetStream's answer for j's write: the publisher is answered now,
+// or, for a duplicate, once its stored twin was compared (verifyDuplicate).
+func (s *Service) acked(j *job, ack pubAck) {
 	switch {
-	case p.reply.Status == wire.StatusStored:
-		s.stored.Add(1)
-	case p.reply.Status == wire.StatusDuplicate:
-		s.dups.Add(1)
-	case p.reply.Status == wire.StatusConflict:
-		s.conflicts.Add(1)
-	case p.rejected:
-		s.rejected.Add(1)
-	default:
-		s.unavailable.Add(1)
-	}
-	if o := s.opts.Observer; o != nil && !p.at.IsZero() {
-		reason := ""
-		if len(p.reply.Violations) > 0 {
-			reason = p.reply.Violations[0].Keyword
+	case ack.err != nil && j.rejected:
+		s.log.Error("store dead letter", "dataset", j.reply.Dataset, "err", ack.err)
+		j.reply.Error += "; keeping it in the dead-letter stream failed: " + ack.err.Error()
+	case ack.err != nil:
+		s.log.Error("store record", "dataset", j.reply.Dataset, "err", ack.err)
+		j.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: j.reply.Dataset, Error: "not stored, retry: " + ack.err.Error()}
+	case !j.rejected:
+		j.reply.Seq = ack.seq
+		if !ack.duplicate {
+			s.onStored(j)
 		}
-		o.ObserveRecord(p.reply.Dataset, p.reply.Status, reason, time.Since(p.at))
+		if ack.duplicate {
+			s.verifying <- struct{}{}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer func() { <-s.verifying }()
+				s.verifyDuplicate(j, ack.stream)
+				s.markDuplicate(j)
+				s.answer(j)
+			}()
+			return
+		}
+		if j.fed != nil {
+			// Answered once it is marked as seen.
+			s.marking <- struct{}{}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer func() { <-s.marking }()
+				s.markStored(j)
+				s.answer(j)
+			}()
+			return
+		}
 	}
-	if p.fed != nil {
-		p.fed.done(p.reply)
+	s.answer(j)
+}
+
+// onStored tells the dataset's OnStored hook of j, just stored.
+func (s *Service) onStored(j *job) {
+	hook := s.opts.OnStored[j.reply.Dataset]
+	if hook == nil {
 		return
 	}
-	if p.req.Reply == "" {
-		return
-	}
-	if _, actor, err := wire.ParseIngestSubject(p.req.Subject); err != nil || !wire.ReplyAllowed(actor, p.req.Reply) {
-		s.log.Warn("answer not sent: reply subject outside the publisher's inbox", "subject", p.req.Subject, "reply", p.req.Reply)
-		return
-	}
-	b, err := json.Marshal(p.reply)
+	e, err := wire.EnvelopeFromMsg(j.out.Header, j.out.Data, j.reply.Seq, time.Now())
 	if err != nil {
-		s.log.Error("encode ingest reply", "err", err)
 		return
 	}
-	if err := s.nc.Publish(p.req.Reply, b); err != nil {
-		s.log.Warn("answer publisher", "dataset", p.reply.Dataset, "err", err)
-	}
-}
-
-// codeOf is the code of a rejection: the pre-checks for an undeclared
-// dataset and an oversized record have their own, anything else is invalid.
-func codeOf(viol []wire.Violation) wire.Code {
-	for _, v := range viol {
-		switch v.Keyword {
-		case "dataset":
-			return wire.CodeUnknownDataset
-		case "maxBytes":
-			return wire.CodeTooLarge
-		}
-	}
-	return wire.CodeInvalid
-}
-
-// reasonOf summarises violations in one line.
-func reasonOf(v []wire.Violation) string {
-	if len(v) == 1 {
-		return oneLine(v[0])
-	}
-	return fmt.Sprintf("%d violations, first: %s", len(v), oneLine(v[0]))
-}
-
-func oneLine(v wire.Violation) string {
-	p := v.Pointer
-	if p == "" {
-		p = "/"
-	}
-	return fmt.Sprintf("%s: %s (%s)", p, v.Message, v.Keyword)
-}
-
-// headerSafe keeps a header value on one line and bounded.
-func headerSafe(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 1024 {
-		s = s[:1024]
-	}
-	return s
+	// Acks arrive on the storer's goroutine, and on the chains' in a
+	// cluster: the hooks still see one record at a time.
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	hook(e)
 }

@@ -199,6 +199,18 @@ func TestDeprecatedConceptReactions(t *testing.T) {
 	warning := wire.Violation{Pointer: "/occupation/concept_id", Keyword: "x-taxonomy",
 		Message: `"7wdX_4rv_33z" names a deprecated occupation-name concept: replaced by rQds_YGd_quU`}
 	ad := taxonomyAd("d-1", "11L4_Q2Z_8tM")
+	// The one-pass validator checks all three, the taxonomy keyword with
+	// the hub's index and each dataset's reaction (registry.Compile).
+	for _, name := range []string{"jobads-reject", "jobads-warn", "jobads-accept"} {
+		d, ok := n.Registry().Get(name)
+		if !ok {
+			t.Fatalf("no dataset %s", name)
+		}
+		if got := d.Validator(); got != "fast" {
+			t.Fatalf("%s: validator %s", name, got)
+		}
+	}
+	byRef := n.IngestCounts().ByReference
 
 	r, err := p.Publish(ctx(t), "jobads-reject", ad, "")
 	if err != nil || r.Status != wire.StatusRejected || !reflect.DeepEqual(r.Violations, []wire.Violation{warning}) {
@@ -212,8 +224,10 @@ func TestDeprecatedConceptReactions(t *testing.T) {
 	if err != nil || r.Status != wire.StatusStored || r.Warnings != nil {
 		t.Errorf("accept: %+v %v", r, err)
 	}
-	if c := n.IngestCounts(); c.Warned != 1 || c.Rejected != 1 {
-		t.Errorf("counts %+v: want 1 warned, 1 rejected", c)
+	// The reference wrote the refusal and the warning; the accepted ad
+	// passed on the fast path alone.
+	if c := n.IngestCounts(); c.Warned != 1 || c.Rejected != 1 || c.ByReference != byRef+2 {
+		t.Errorf("counts %+v: want 1 warned, 1 rejected, %d judged by the reference", c, byRef+2)
 	}
 	if l := logs.String(); !strings.Contains(l, "record stored with warnings") || !strings.Contains(l, "dataset=jobads-warn") ||
 		!strings.Contains(l, "replaced by rQds_YGd_quU") {
@@ -226,5 +240,8 @@ func TestDeprecatedConceptReactions(t *testing.T) {
 	if r, err := p.Publish(ctx(t), "jobads-warn", bytes.ReplaceAll(taxonomyAd("d-2", "11L4_Q2Z_8tM"), []byte("7wdX_4rv_33z"), []byte("rQds_YGd_quU")), ""); err != nil ||
 		r.Status != wire.StatusStored || r.Warnings != nil {
 		t.Errorf("ad naming the replacement: %+v %v", r, err)
+	}
+	if c := n.IngestCounts(); c.ByReference != byRef+2 {
+		t.Errorf("the ad naming the replacement was judged by the reference: %+v", c)
 	}
 }

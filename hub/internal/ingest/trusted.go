@@ -22,6 +22,10 @@ import (
 // dead-lettered again: it already is. The error is only for a context that
 // ended; every other outcome is in the reply (stored, duplicate, conflict,
 // rejected, unavailable).
+//
+// It does not go through the ring: it is checked on the caller's goroutine
+// and stored with one synchronous publish (re-drives are rare and one at a
+// time).
 func (s *Service) StoreAs(ctx context.Context, dataset, publisher, recordID string, data []byte) (wire.Reply, error) {
 	if !wire.ValidName(dataset) || !wire.ValidName(publisher) {
 		return wire.Reply{}, fmt.Errorf("store as %q on %q: %w", publisher, dataset, ErrBadName)
@@ -30,29 +34,31 @@ func (s *Service) StoreAs(ctx context.Context, dataset, publisher, recordID stri
 	if recordID != "" {
 		m.Header.Set(wire.RequestRecordID, recordID)
 	}
-	p := s.check(m)
-	p.at = time.Now()
-	if p.rejected || p.out == nil {
+	j := &job{msg: m, data: data, id: recordID, idGiven: recordID != "", at: time.Now()}
+	s.check(j)
+	if j.rejected || j.out == nil {
 		// Already dead-lettered once: answer without a second copy.
-		if p.rejected {
+		if j.rejected {
 			s.rejected.Add(1)
 		}
-		return p.reply, ctx.Err()
+		return j.reply, ctx.Err()
 	}
-	ack, err := s.js.PublishMsg(ctx, p.out)
+	ack, err := s.js.PublishMsg(ctx, j.out)
 	if err != nil {
 		if ctx.Err() != nil {
 			return wire.Reply{}, ctx.Err()
 		}
 		s.log.Error("store re-driven record", "dataset", dataset, "err", err)
-		p.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: dataset, Error: "not stored, retry: " + err.Error()}
-		s.answer(p)
-		return p.reply, nil
+		j.reply = wire.Reply{Status: wire.StatusUnavailable, Code: wire.CodeUnavailable, Dataset: dataset, Error: "not stored, retry: " + err.Error()}
+		s.answer(j)
+		return j.reply, nil
 	}
-	p.reply.Seq = ack.Sequence
+	j.reply.Seq = ack.Sequence
 	if ack.Duplicate {
-		s.verifyDuplicate(p, ack.Stream)
+		s.verifyDuplicate(j, ack.Stream)
+	} else {
+		s.onStored(j)
 	}
-	s.answer(p)
-	return p.reply, nil
+	s.answer(j)
+	return j.reply, nil
 }

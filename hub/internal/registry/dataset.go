@@ -11,6 +11,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/compat"
+	"github.com/jobtech-dev/datahub/internal/recordcheck"
 )
 
 // Dataset is one declared dataset with its registered schema versions. It is
@@ -64,7 +65,7 @@ type Dataset struct {
 	SchemaFile string
 	// SchemaDoc is the latest raw schema document, as served to the kit.
 	SchemaDoc json.RawMessage
-	// Schema is the latest compiled schema.
+	// Schema is the latest compiled schema (the reference validator's).
 	Schema *schema.Schema
 	// File is the declaration's path as loaded ("" if built in code).
 	File string
@@ -162,42 +163,30 @@ func (d *Dataset) KeyPointer() string {
 
 // KeyOf returns the record key of a decoded record: the value at the key
 // field, which must be a non-empty string or an integer (a json.Number
-// without fraction or exponent; its digits are the key). Otherwise it
-// returns a violation with keyword "key" and the key's pointer.
+// without fraction or exponent; its digits are the key), as wire's key rule
+// says. Otherwise it returns a violation with keyword "key" and the key's
+// pointer.
 func (d *Dataset) KeyOf(v any) (string, *schema.Violation) {
-	ptr := d.KeyPointer()
-	bad := func(msg string) (string, *schema.Violation) {
-		return "", &schema.Violation{Pointer: ptr, Keyword: "key", Message: fmt.Sprintf("key field %q %s", d.Key, msg)}
+	key, problem := recordcheck.KeyOf(v, d.KeyPointer())
+	if problem != "" {
+		return "", d.KeyViolation(problem)
 	}
-	x, ok := schema.Lookup(v, ptr)
-	if !ok {
-		return bad("is missing")
+	return key, nil
+}
+
+// KeyViolation is the violation of a record whose key field has problem
+// (as recordcheck.Result.KeyProblem says it).
+func (d *Dataset) KeyViolation(problem string) *schema.Violation {
+	return &schema.Violation{Pointer: d.KeyPointer(), Keyword: "key", Message: fmt.Sprintf("key field %q %s", d.Key, problem)}
+}
+
+// TombstonePointer returns the JSON pointer of the tombstone flag, "" for
+// none.
+func (d *Dataset) TombstonePointer() string {
+	if d.tombstonePtr == "" {
+		return fieldPointer(d.Tombstone)
 	}
-	switch k := x.(type) {
-	case string:
-		if k == "" {
-			return bad("must be a non-empty string or an integer, not an empty string")
-		}
-		if len(wire.EncodeKey(k)) > wire.MaxKeyToken {
-			return bad(fmt.Sprintf("is too long: %d bytes (at most %d plain characters)", len(k), wire.MaxKeyToken))
-		}
-		return k, nil
-	case json.Number:
-		if k == "" || strings.ContainsAny(string(k), ".eE") {
-			return bad(fmt.Sprintf("must be a non-empty string or an integer, not %s", k))
-		}
-		return string(k), nil
-	case nil:
-		return bad("must be a non-empty string or an integer, not null")
-	case bool:
-		return bad("must be a non-empty string or an integer, not a boolean")
-	case map[string]any:
-		return bad("must be a non-empty string or an integer, not an object")
-	case []any:
-		return bad("must be a non-empty string or an integer, not an array")
-	default:
-		return bad(fmt.Sprintf("must be a non-empty string or an integer, not %T", x))
-	}
+	return d.tombstonePtr
 }
 
 // IsTombstone reports whether a decoded record is a tombstone: the dataset
@@ -206,13 +195,36 @@ func (d *Dataset) IsTombstone(v any) bool {
 	if d.Tombstone == "" {
 		return false
 	}
-	ptr := d.tombstonePtr
-	if ptr == "" {
-		ptr = fieldPointer(d.Tombstone)
-	}
-	x, ok := schema.Lookup(v, ptr)
-	return ok && x == true
+	return recordcheck.TombstoneOf(v, d.TombstonePointer())
 }
+
+// Checker returns what checks the dataset's records written against its
+// latest schema version: see [Dataset.CheckerFor].
+func (d *Dataset) Checker() *recordcheck.Checker { return d.CheckerFor(d.Latest()) }
+
+// CheckerFor returns what checks the records of schema version v of d: the
+// one-pass validator [Compile] put beside v's schema (falling back to the
+// reference for a schema it does not implement), finding d's key and
+// tombstone fields. A version compiled for other key or tombstone fields
+// (the declaration changed them since), one put together in code, or a nil
+// v (d's latest schema) is checked by the reference alone.
+func (d *Dataset) CheckerFor(v *Version) *recordcheck.Checker {
+	o := recordcheck.Options{Key: d.KeyPointer(), Tombstone: d.TombstonePointer()}
+	if v == nil {
+		return recordcheck.Reference(d.Schema, o)
+	}
+	if c := v.checker; c != nil {
+		if key, tomb := c.Fields(); key == o.Key && tomb == o.Tombstone {
+			return c
+		}
+	}
+	return recordcheck.Reference(v.Schema, o)
+}
+
+// Validator says which validator checks the records of the dataset's
+// latest schema version: "fast", or "reference (unsupported keyword X at
+// /pointer)".
+func (d *Dataset) Validator() string { return d.Checker().Validator() }
 
 // ScopedByPublisher reports whether each publisher has its own key space.
 func (d *Dataset) ScopedByPublisher() bool { return d.KeyScope != wire.KeyScopeDataset }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/hub/internal/compat"
+	"github.com/jobtech-dev/datahub/internal/recordcheck"
 )
 
 // Source is one schema version's documents as the registry keeps them: the
@@ -91,8 +92,10 @@ type Version struct {
 	// Schema is the compiled schema: what records pinned to this version,
 	// or written while it is the latest, are validated against.
 	Schema *schema.Schema
-	// A compiled one-pass validator of this version (internal/fastschema)
-	// belongs here too, filled in by [Compile] beside Schema.
+	// checker is this version's one-pass validator (internal/recordcheck
+	// over internal/fastschema), compiled by [Compile] beside Schema with
+	// the same taxonomy and reaction; [Dataset.CheckerFor] hands it out.
+	checker *recordcheck.Checker
 
 	// RegisteredAt and By say when and by whom it was registered; Route
 	// how (a folder at start, the admin API, an actor's kit).
@@ -110,13 +113,20 @@ type Version struct {
 //
 // opts carry what the hub's schemas share (schema.WithTaxonomy: the live
 // taxonomy index); the dataset adds its own reaction to deprecated concepts.
+// The one-pass validator is compiled from the same documents beside the
+// reference, and takes the taxonomy and the reaction from it, so both judge
+// the x-taxonomy keyword alike; it finds d's key and tombstone fields.
 func Compile(d *Dataset, v *Version, opts ...schema.Option) error {
 	opts = append(opts[:len(opts):len(opts)], schema.WithDeprecated(d.TaxonomyDeprecated))
 	s, err := schema.Compile(v.Source.Name, v.Source.Doc, v.Source.Resources, opts...)
 	if err != nil {
 		return err
 	}
-	v.Schema = s
+	c, err := recordcheck.New(s, v.Source.Doc, v.Source.Resources, recordcheck.Options{Key: d.KeyPointer(), Tombstone: d.TombstonePointer()})
+	if err != nil {
+		return err
+	}
+	v.Schema, v.checker = s, c
 	v.Digest = v.Source.Digest()
 	return nil
 }
