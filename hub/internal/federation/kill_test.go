@@ -180,8 +180,12 @@ func TestCutLinkCatchesUp(t *testing.T) {
 			continue
 		}
 		d := p.Link.Status.Datasets[0]
-		if d.Duplicates != 0 || d.Received != uint64(3*n) || d.LastSeq != uint64(3*n) {
+		// Duplicates may be counted: a catch-up slower than the giving
+		// hub's redelivery wait (a loaded machine) gets some records again;
+		// they are recognised and stored once (exactlyOnce above).
+		if d.Received != uint64(3*n) || d.LastSeq != uint64(3*n) {
 			t.Errorf("link status after catching up: %+v", d)
 		}
+		t.Logf("link status after catching up: %d received, %d duplicates recognised", d.Received, d.Duplicates)
 	}
 }

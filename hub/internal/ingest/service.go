@@ -262,6 +262,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	return s.stopErr
 }
 
+// stopAckWait bounds how long a stop waits for JetStream's last acks.
+const stopAckWait = 5 * time.Second
+
 func (s *Service) stop(ctx context.Context) error {
 	if err := s.sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		s.log.Warn("drain ingest subscription", "err", err)
@@ -284,8 +287,18 @@ func (s *Service) stop(ctx context.Context) error {
 		return fmt.Errorf("stop ingest: %w", ctx.Err())
 	}
 	defer s.st.close()
-	if err := s.st.drain(ctx); err != nil {
-		return fmt.Errorf("stop ingest: waiting for JetStream's acks: %w", err)
+	// Acks normally come within milliseconds; the ones lost with a
+	// JetStream reload would each wait out AckTimeout. A stop waits a
+	// bounded while: a record left unanswered is sent again by its
+	// publisher under its id, and stored once.
+	dctx, cancel := context.WithTimeout(ctx, stopAckWait)
+	err := s.st.drain(dctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stop ingest: waiting for JetStream's acks: %w", err)
+		}
+		s.log.Warn("stop ingest: writes still unacknowledged; their publishers get no answer and send them again", "waited", stopAckWait)
 	}
 	verified := make(chan struct{})
 	go func() { s.wg.Wait(); close(verified) }()

@@ -22,7 +22,14 @@ const (
 // unavailable" and "no suitable peers" while nodes join. Each attempt gets
 // attemptTimeout; the step gives up after stepTimeout or when ctx ends, with
 // the last error. Any other error ends it at once.
+//
+// A single hub has nothing to wait for: its step runs once, under ctx alone
+// (a per-attempt bound would only cut a slow start short, as reading a
+// damaged bucket is).
 func (n *Node) retry(ctx context.Context, what string, step func(ctx context.Context) error) error {
+	if !n.cfg.Clustered() {
+		return step(ctx)
+	}
 	began := time.Now()
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
