@@ -132,7 +132,7 @@ func BenchmarkFederationLag(b *testing.B) {
 
 	onA := map[string]time.Time{}
 	for _, e := range ha.records("jobads") {
-		if strings.HasPrefix(e.RecordID, "paced-") {
+		if strings.HasPrefix(e.RecordID, "paced") {
 			onA[e.ID] = e.PublishedAt
 		}
 	}
