@@ -30,7 +30,7 @@ func soak() bool { return os.Getenv("HUB_FED_SOAK") != "" }
 type hub struct {
 	*kittest.Hub
 	name string
-	t    *testing.T
+	t    testing.TB
 }
 
 // policy is one ladon policy of a test hub.
@@ -60,7 +60,7 @@ func grants(peers map[string][]string) []policy {
 }
 
 // writePolicies writes ps as the only policy file of dir.
-func writePolicies(t *testing.T, dir string, ps []policy) {
+func writePolicies(t testing.TB, dir string, ps []policy) {
 	t.Helper()
 	b, _ := json.MarshalIndent(ps, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "policies.json"), b, 0o644); err != nil {
@@ -109,7 +109,7 @@ func schemasWith(t *testing.T, decl func(name string, yaml string) string, schem
 
 // startHub starts hub name with the policies ps (in a folder the hub
 // applies at each start) and extra serve flags.
-func startHub(t *testing.T, name string, ps []policy, extra ...string) *hub {
+func startHub(t testing.TB, name string, ps []policy, extra ...string) *hub {
 	t.Helper()
 	dir := t.TempDir()
 	writePolicies(t, dir, ps)
@@ -257,7 +257,7 @@ func ndjson(recs [][]byte) []byte { return append(bytes.Join(recs, []byte("\n"))
 
 // publish stores recs on the actor's hub under record ids prefix<i> and
 // returns the envelope ids of those the hub acknowledged.
-func publish(t *testing.T, c *kit.Client, dataset, idPrefix string, recs [][]byte) []string {
+func publish(t testing.TB, c *kit.Client, dataset, idPrefix string, recs [][]byte) []string {
 	t.Helper()
 	batch := make([]kit.BatchRecord, len(recs))
 	for i, r := range recs {
@@ -280,7 +280,7 @@ func publish(t *testing.T, c *kit.Client, dataset, idPrefix string, recs [][]byt
 }
 
 // eventually polls cond every 50ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	last := ""
