@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 
-.PHONY: all build run test bench cluster-bench federation-bench cluster-soak k8s-config flood batch-rss fuzz vet fmt clean screenshots
+.PHONY: all build run test bench web-bench cluster-bench federation-bench cluster-soak k8s-config flood batch-rss fuzz vet fmt clean screenshots
 
 all: build
 
@@ -25,6 +25,12 @@ test:
 # async publish of the same payloads in the same run, and their ratio.
 bench: cluster-bench
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/internal/sidecar/
+
+# The public dataset page (GET /datasets/jobads over loopback) from a hub
+# whose jobads stream holds a million records (WEB_BENCH_RECORDS lowers it):
+# ms/page, p50 and p99. Filling the stream takes most of the run.
+web-bench:
+	$(GO) test -run '^$$' -bench BenchmarkDatasetPage -benchtime 20x -count 1 -timeout 30m ./hub/internal/web/
 
 # A three-node cluster (real hub processes on loopback): ingest with three
 # copies against one node and against three nodes with one copy, same run;

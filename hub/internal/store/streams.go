@@ -151,10 +151,9 @@ func DatasetStats(ctx context.Context, js jetstream.JetStream, dataset string) (
 	if err != nil {
 		return Stats{}, fmt.Errorf("stream of dataset %s: %w", dataset, err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return Stats{}, fmt.Errorf("stream info of dataset %s: %w", dataset, err)
-	}
+	// js.Stream has just asked for the stream's info: one request, not two
+	// (a busy server answers stream info slowly; pages ask it per view).
+	info := s.CachedInfo()
 	st := info.State
 	out := Stats{Records: st.Msgs, Bytes: st.Bytes, Keys: st.NumSubjects, FirstSeq: st.FirstSeq, LastSeq: st.LastSeq, LastAt: st.LastTime,
 		Replicas: max(info.Config.Replicas, 1)}
