@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -56,10 +58,12 @@ func (s *Service) follow() error {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			switch e.Key() {
-			case policyKey:
+			switch {
+			case e.Key() == policyKey:
 				s.applied(e)
-			case originKey:
+			case strings.HasPrefix(e.Key(), layerKeyPrefix):
+				s.layerFollowed(e)
+			case e.Key() == originKey:
 				var o Origin
 				if json.Unmarshal(e.Value(), &o) == nil {
 					s.origin.Store(&o)
@@ -84,16 +88,55 @@ func (s *Service) applied(e jetstream.KeyValueEntry) {
 	}
 	s.seen(e.Revision())
 	old := s.set.Load()
-	if old.Digest() == set.Digest() {
+	if old.Base().Digest() == set.Digest() {
 		return
 	}
-	s.set.Store(set)
+	// The layers (access requests' time-boxed grants) stay on top of the
+	// files, as on the applying node.
+	effective, err := s.withLayers(set)
+	if err != nil {
+		s.log.Error("policy layers not in force over the policies applied through another node", "err", err)
+		effective = set
+	}
+	s.set.Store(effective)
 	cut := s.reevaluate()
 	s.poke()
 	s.pokeGrace()
 	d := policy.DiffSets(old, set)
 	s.log.Info("policies applied through another node are in force here", "digest", set.Digest()[:12], "policies", set.Len(),
 		"added", d.Added, "removed", d.Removed, "changed", d.Changed, "recut", cut)
+}
+
+// layerFollowed puts in force a policy layer that another node stored (an
+// access request approved there): its grant holds here within moments.
+func (s *Service) layerFollowed(e jetstream.KeyValueEntry) {
+	name := strings.TrimPrefix(e.Key(), layerKeyPrefix)
+	var files map[string][]byte
+	if err := json.Unmarshal(e.Value(), &files); err != nil {
+		s.log.Error("policy layer applied through another node cannot be read; the policies in force stay", "layer", name, "err", err)
+		return
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if reflect.DeepEqual(s.layers[name], files) {
+		return // this node's own apply, or nothing new
+	}
+	if s.layers == nil {
+		s.layers = map[string]map[string][]byte{}
+	}
+	old := s.layers[name]
+	s.layers[name] = files
+	effective, err := s.withLayers(s.set.Load().Base())
+	if err != nil {
+		s.layers[name] = old
+		s.log.Error("policy layer applied through another node does not fit the policies in force here", "layer", name, "err", err)
+		return
+	}
+	s.set.Store(effective)
+	cut := s.reevaluate()
+	s.poke()
+	s.pokeGrace()
+	s.log.Info("policy layer applied through another node is in force here", "layer", name, "recut", cut)
 }
 
 func (s *Service) stopFollowing() {
