@@ -111,3 +111,42 @@ func TestStaleFolderOnAnotherNodeIsNoSilentOverwrite(t *testing.T) {
 		t.Fatalf("node 1's start with a stale copy of the folder was not audited as an override of node 2's apply; overrides: %v", overrides)
 	}
 }
+
+// TestLayerAppliedOnOneNodeHoldsOnAnother: an access request approved on
+// one node (a policy layer) is in force on another node of the cluster
+// within moments, and stays there when the policy files are applied again
+// through the first node.
+func TestLayerAppliedOnOneNodeHoldsOnAnother(t *testing.T) {
+	t.Parallel()
+	n := hubtest.StartNew(t)
+	other, _ := nodeService(t, n, "n2")
+	if err := other.LoadInitial(ctxT(t), ""); err != nil {
+		t.Fatal(err)
+	}
+	layer := `[{"id":"request-jobfinder-jobads","subjects":["actor:jobfinder"],"resources":["dataset:jobads"],"actions":["subscribe"],"effect":"allow"}]`
+	if _, err := n.Access().ApplyLayer(ctxT(t), "access-requests", map[string][]byte{"requests.json": []byte(layer)}, audit.ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	holds := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			ids := other.Policies().Layers()["access-requests"]
+			if len(ids) == 1 && ids[0] == "request-jobfinder-jobads" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the other node's layers are %v", what, other.Policies().Layers())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	holds("after the approval on the first node")
+	if _, err := n.Access().Apply(ctxT(t), n.Access().Policies().Base(), audit.ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	// The files applied again through the first node: the other node
+	// follows the apply and keeps the layer on top.
+	time.Sleep(500 * time.Millisecond)
+	holds("after the files were applied again")
+}
