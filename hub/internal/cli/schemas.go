@@ -131,20 +131,11 @@ then validated against the new version, unless their publisher pins another.`,
   hub schema check jobads jobad-v2.schema.json && hub schema add jobads jobad-v2.schema.json`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			doc, err := readSchemaFile(args[1])
+			resp, done, err := postSchema(cmd, &cf, args[0], "/schemas", args[1])
 			if err != nil {
 				return err
 			}
-			c, ctx, cancel, err := cf.session(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			resp, err := c.do(ctx, http.MethodPost, "/api/v1/datasets/"+url.PathEscape(args[0])+"/schemas", "application/schema+json", doc)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
+			defer done()
 			if resp.StatusCode/100 != 2 {
 				return errorFrom(resp)
 			}
@@ -181,20 +172,11 @@ it breaks and a pointer into each schema; exit status 1 when the version would b
 	}
 	format := outputFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		doc, err := readSchemaFile(args[1])
+		resp, done, err := postSchema(cmd, &cf, args[0], "/schemas/check", args[1])
 		if err != nil {
 			return err
 		}
-		c, ctx, cancel, err := cf.session(cmd)
-		if err != nil {
-			return err
-		}
-		defer cancel()
-		resp, err := c.do(ctx, http.MethodPost, "/api/v1/datasets/"+url.PathEscape(args[0])+"/schemas/check", "application/schema+json", doc)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
+		defer done()
 		if resp.StatusCode != http.StatusOK {
 			return errorFrom(resp)
 		}
@@ -253,4 +235,24 @@ func schemaDiffCmd() *cobra.Command {
 	cf.register(cmd)
 	cmd.ValidArgsFunction = firstArg(cf.datasetNames)
 	return cmd
+}
+
+// postSchema sends the schema in file ('-': standard input) to a schema
+// route of dataset ("/schemas" registers, "/schemas/check" only checks).
+// done closes the answer and ends the session.
+func postSchema(cmd *cobra.Command, cf *clientFlags, dataset, route, file string) (resp *http.Response, done func(), err error) {
+	doc, err := readSchemaFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, ctx, cancel, err := cf.session(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err = c.do(ctx, http.MethodPost, "/api/v1/datasets/"+url.PathEscape(dataset)+route, "application/schema+json", doc)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return resp, func() { _ = resp.Body.Close(); cancel() }, nil
 }
