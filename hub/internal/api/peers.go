@@ -32,9 +32,7 @@ import (
 //	DELETE /api/v1/peers/{peer}/link         stop taking (hub peer remove)
 //	GET    /api/v1/peers/{peer}/anchor       the peer's last audit anchor held here (hub peer anchor)
 func (a *api) peerRoutes() []Route {
-	admin := func(pattern string, h problem.HandlerFunc) Route {
-		return Route{Pattern: pattern, Access: AccessAdmin, handle: h}
-	}
+	admin := adminRoute
 	return []Route{
 		admin("GET /api/v1/peers", a.listPeers),
 		admin("GET /api/v1/peers/{peer}", a.getPeer),

@@ -26,9 +26,7 @@ type Extras struct {
 }
 
 func (a *api) extraRoutes() []Route {
-	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error, query ...string) Route {
-		return Route{Pattern: pattern, Query: query, Access: AccessAdmin, handle: h}
-	}
+	admin := adminRoute
 	var rs []Route
 	if a.Extra.Redrive != nil {
 		rs = append(rs, admin("POST /api/v1/datasets/{dataset}/deadletters/{seq}/redrive", a.redrive))

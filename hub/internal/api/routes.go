@@ -56,12 +56,15 @@ func (r *registrar) page(rt Route, h http.Handler) {
 	r.routes = append(r.routes, rt)
 }
 
+// adminRoute is a route of the admin API (behind the token) taking query.
+func adminRoute(pattern string, h problem.HandlerFunc, query ...string) Route {
+	return Route{Pattern: pattern, Query: query, Access: AccessAdmin, handle: h}
+}
+
 // table is the admin API and the health checks, in the order they are
 // documented.
 func (a *api) table() []Route {
-	admin := func(pattern string, h problem.HandlerFunc, query ...string) Route {
-		return Route{Pattern: pattern, Query: query, Access: AccessAdmin, handle: h}
-	}
+	admin := adminRoute
 	rs := []Route{
 		{Pattern: "GET /healthz", Access: AccessPublic, handle: a.healthz},
 		{Pattern: "GET /readyz", Access: AccessPublic, handle: a.readyz},
