@@ -78,7 +78,11 @@ type Service struct {
 	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
-	wg        sync.WaitGroup
+	// ctx is the service's own, from New to Close: the watch and the
+	// background reconciliations run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	applyMu   sync.Mutex             // serialises ApplyFrom
 	origin    atomic.Pointer[Origin] // how the set in force was applied
@@ -112,6 +116,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{Deps: d, log: d.Logger.With("component", "access"), kv: kv, conns: map[uint64]connState{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	empty, err := policy.LoadFiles(nil)
 	if err != nil {
 		return nil, fmt.Errorf("empty policy set: %w", err)
@@ -133,6 +138,7 @@ func PolicyBucketConfig(replicas int) jetstream.KeyValueConfig {
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.cancel()
 		s.stopFollowing()
 		s.wg.Wait()
 	})

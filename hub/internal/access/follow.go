@@ -1,7 +1,6 @@
 package access
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -45,7 +44,7 @@ func (s *Service) leader() bool { return s.Leader == nil || s.Leader() }
 // whose rights it changes are cut, like the applying node's own. The
 // applying node alone audits the apply and moves the subscriptions.
 func (s *Service) follow() error {
-	w, err := s.kv.WatchAll(context.Background())
+	w, err := s.kv.WatchAll(s.ctx)
 	if err != nil {
 		return fmt.Errorf("watch policies: %w", err)
 	}

@@ -69,6 +69,9 @@ const noSubject = "_HUB_NOTHING_ALLOWED_"
 type callout struct {
 	issuer nkeys.KeyPair
 	srv    *server.Server
+	// ctx bounds the authorizer's calls; Server.Shutdown cancels it, so a
+	// decision in flight does not outlive the server.
+	ctx context.Context
 	// subject turns a granted publish subject into the one the server
 	// checks after its subject mapping (see Server.nodeSubject).
 	subject func(string) string
@@ -150,7 +153,7 @@ func (c *callout) handle(m *nats.Msg) {
 		deny(ErrNoAuthorizer.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 	defer cancel()
 	g, err := a.Authorize(ctx, conn)
 	if err != nil {

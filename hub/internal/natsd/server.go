@@ -68,6 +68,9 @@ type Server struct {
 	faults    *storageFaults
 	node      string // the server name, unique in a cluster
 	clustered bool
+	// stop ends the server's own context, which every call the server
+	// makes on its own (the auth callout's decisions) runs under.
+	stop context.CancelFunc
 }
 
 // ErrNotReady is returned when the server did not become ready in time.
@@ -165,8 +168,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
 	faults := &storageFaults{}
-	s := &Server{ns: ns, hub: hubKey, log: log, faults: faults, node: name, clustered: cfg.Cluster != nil}
-	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject, ready: make(chan struct{})}
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Server{ns: ns, hub: hubKey, log: log, faults: faults, node: name, clustered: cfg.Cluster != nil, stop: stop}
+	co := &callout{issuer: issuer, srv: ns, ctx: life, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject, ready: make(chan struct{})}
 	s.callout = co
 	adapter := slogAdapter{l: log.With("component", "nats"), storageFault: faults.note}
 	if cfg.OnViolation != nil {
@@ -179,23 +183,28 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		wait = time.Until(dl)
 	}
 	if !ns.ReadyForConnections(wait) {
+		stop()
 		ns.Shutdown()
 		return nil, fmt.Errorf("start nats on %s: %w", cfg.Listen, ErrNotReady)
 	}
 	if err := s.ingestMapping(); err != nil {
+		stop()
 		ns.Shutdown()
 		return nil, err
 	}
 	if s.authNC, err = s.Connect("hub-auth"); err != nil {
+		stop()
 		ns.Shutdown()
 		return nil, err
 	}
 	if _, err := s.authNC.Subscribe(server.AuthCalloutSubject, s.callout.handle); err != nil {
+		stop()
 		s.authNC.Close()
 		ns.Shutdown()
 		return nil, fmt.Errorf("subscribe %s: %w", server.AuthCalloutSubject, err)
 	}
 	if err := s.authNC.Flush(); err != nil {
+		stop()
 		s.authNC.Close()
 		ns.Shutdown()
 		return nil, fmt.Errorf("subscribe %s: %w", server.AuthCalloutSubject, err)
@@ -269,6 +278,7 @@ func (s *Server) Connected() map[string]int { return s.callout.connected() }
 
 // Shutdown stops the server, letting JetStream flush its files.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop()
 	if s.authNC != nil {
 		s.authNC.Close()
 	}
