@@ -485,12 +485,14 @@ func (n *Node) reconcileReplicas(ctx context.Context) {
 
 // replicaLoop keeps reconciling the replicas while the node runs.
 type replicaLoop struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop   chan struct{}
+	cancel context.CancelFunc // cuts a reconciliation in flight
+	wg     sync.WaitGroup
 }
 
 func (n *Node) startReplicaLoop() {
-	l := &replicaLoop{stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(n.life)
+	l := &replicaLoop{stop: make(chan struct{}), cancel: cancel}
 	n.replLoop = l
 	l.wg.Add(1)
 	go func() {
@@ -499,8 +501,8 @@ func (n *Node) startReplicaLoop() {
 		defer t.Stop()
 		for {
 			if n.leads() {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				n.reconcileReplicas(ctx)
+				rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				n.reconcileReplicas(rctx)
 				cancel()
 			}
 			select {
@@ -517,6 +519,7 @@ func (l *replicaLoop) close() {
 		return
 	}
 	close(l.stop)
+	l.cancel()
 	l.wg.Wait()
 }
 
@@ -551,7 +554,7 @@ func (n *Node) clusterHealth() any {
 	if !h.Quorum {
 		return h
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(n.life, 2*time.Second)
 	defer cancel()
 	h.Streams = map[string]StreamHealth{}
 	for name := range n.hubStreams() {
