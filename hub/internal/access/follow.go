@@ -149,8 +149,7 @@ func (s *Service) stopFollowing() {
 // node (the actors store tells it, see actors.Options.Removed): the key is
 // refused from then on, here as there.
 func (s *Service) ActorRemoved(a actors.Actor) {
-	cut := s.kickWhere(func(st connState) bool { return st.grant.Actor == a.Name })
-	cut += s.NATS.Kick(a.Name)
+	cut := s.NATS.Kick(a.Name)
 	if cut > 0 {
 		s.log.Info("actor revoked: its connections to this node are cut", "actor", a.Name, "connections_cut", cut)
 	}
