@@ -1,8 +1,12 @@
 // Package node assembles one running hub: the embedded NATS server, the
 // registry loaded from the schemas folder, the dataset streams, the taxonomy
 // the schemas check references against (following the taxonomy dataset),
-// the ingest validators and the HTTP API. It owns their start order and their shutdown
-// order, so the pieces themselves stay independent of each other. It also
+// the ingest validators and the HTTP API. It owns their start order; each
+// piece's cleanup is pushed on one stack as it starts, so the shutdown order
+// is the start order reversed by construction and a start that fails
+// half-way stops exactly what it started. The pieces themselves stay
+// independent of each other; the node's own context (cancelled last) is
+// what their background work runs under. It also
 // sets the connection caps (from the file descriptor limit unless told) and
 // watches JetStream's storage, reloading the streams when one has failed.
 package node
