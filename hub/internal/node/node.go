@@ -6,9 +6,9 @@
 // is the start order reversed by construction and a start that fails
 // half-way stops exactly what it started. The pieces themselves stay
 // independent of each other; the node's own context (cancelled last) is
-// what their background work runs under. It also
-// sets the connection caps (from the file descriptor limit unless told) and
-// watches JetStream's storage, reloading the streams when one has failed.
+// what their background work runs under. It also sets the connection caps
+// (from the file descriptor limit unless told) and watches JetStream's
+// storage, reloading the streams when one has failed.
 package node
 
 import (
