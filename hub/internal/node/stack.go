@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // cleanups is the one stack of what a start started, each with the way to
@@ -34,10 +35,33 @@ func (c *cleanups) push(name string, stop func(ctx context.Context) error) {
 	c.log.Debug("started", "step", name)
 }
 
-// pushFunc is push for a stop that cannot fail and needs no bound.
+// pushFunc is push for a stop that cannot fail and takes no context: the
+// unwind waits for it until ctx ends (and stopGrace more), then goes on:
+// the stop is left to finish on its own, and the step reported as not
+// stopped in time.
 func (c *cleanups) pushFunc(name string, stop func()) {
-	c.push(name, func(context.Context) error { stop(); return nil })
+	c.push(name, func(ctx context.Context) error {
+		done := make(chan struct{})
+		go func() { defer close(done); stop() }()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+		}
+		// A step after one that took the whole bound still gets a
+		// moment: most stop at once.
+		select {
+		case <-done:
+			return nil
+		case <-time.After(stopGrace):
+			return fmt.Errorf("not stopped in time: %w", ctx.Err())
+		}
+	})
 }
+
+// stopGrace is how long a step waits for its stop once the unwind's
+// context has ended.
+const stopGrace = 250 * time.Millisecond
 
 // unwind stops every step, the last pushed first, and returns their errors
 // joined, each naming its step. Every step runs even when ctx has ended (a
