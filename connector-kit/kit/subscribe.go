@@ -120,7 +120,9 @@ func (c *Client) Subscribe(ctx context.Context, dataset string, h Handler, opts 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sctx, cancel := context.WithCancel(context.Background())
+	// The subscription's own context: ctx's values, not its end (ctx
+	// bounds this request); Stop cancels it.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &Subscription{c: c, dataset: dataset, opts: o, h: h, ctx: sctx, cancel: cancel, watchDone: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if err := s.open(ctx); err != nil {
 		cancel()
@@ -167,7 +169,7 @@ func (s *Subscription) open(ctx context.Context) error {
 	_ = sub.SetPendingLimits(-1, 256<<20)
 	if old := s.consumer; old != "" && old != rep.Consumer && s.opts.req.Durable == "" {
 		// The ephemeral consumer this one replaces delivers to nobody now.
-		go s.c.endConsumer(s.dataset, old)
+		go s.c.endConsumer(s.ctx, s.dataset, old)
 	}
 	s.sub, s.deliver, s.consumer = sub, rep.DeliverSubject, rep.Consumer
 	if s.pending == 0 {
@@ -308,7 +310,7 @@ func (s *Subscription) Stop() error {
 		err = s.sub.Drain()
 	}
 	if s.opts.req.Durable == "" && s.consumer != "" {
-		s.c.endConsumer(s.dataset, s.consumer)
+		s.c.endConsumer(s.ctx, s.dataset, s.consumer)
 		s.consumer = ""
 	}
 	return err
@@ -316,12 +318,13 @@ func (s *Subscription) Stop() error {
 
 // endConsumer asks the hub to delete an ephemeral consumer of this actor,
 // briefly and at most once: when the hub is away, it removes the consumer
-// itself after 5 minutes unused.
-func (c *Client) endConsumer(dataset, consumer string) {
+// itself after 5 minutes unused. It runs as a subscription stops, so it
+// takes ctx's values, not its end.
+func (c *Client) endConsumer(ctx context.Context, dataset, consumer string) {
 	if !c.Conn().IsConnected() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	body, _ := json.Marshal(wire.UnsubscribeRequest{Consumer: consumer})
 	m, err := c.request(ctx, wire.ServiceSubject(wire.UnsubscribePrefix, dataset, c.actor), body)

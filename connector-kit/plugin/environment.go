@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -91,7 +92,7 @@ func (e *Environment) NewSource(name string, conf []byte, res Resources) (Source
 	if !ok {
 		return nil, fmt.Errorf("source type %q: %w (known: %v)", name, ErrUnknownPlugin, e.SourceTypes())
 	}
-	return c(conf, res)
+	return c(conf, res.withDefaults())
 }
 
 // NewSink builds a sink of type name.
@@ -102,7 +103,16 @@ func (e *Environment) NewSink(name string, conf []byte, res Resources) (Sink, er
 	if !ok {
 		return nil, fmt.Errorf("sink type %q: %w (known: %v)", name, ErrUnknownPlugin, e.SinkTypes())
 	}
-	return c(conf, res)
+	return c(conf, res.withDefaults())
+}
+
+// withDefaults is res with a nil Logger replaced by one that discards, so
+// no plugin needs to check it.
+func (r Resources) withDefaults() Resources {
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	return r
 }
 
 // SourceTypes lists the registered source names.

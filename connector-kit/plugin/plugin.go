@@ -148,6 +148,8 @@ func IsPermanent(err error) bool {
 
 // Resources are what the environment gives a plugin it builds.
 type Resources struct {
+	// Logger is where the plugin logs; the environment gives a plugin one
+	// that discards when it is nil.
 	Logger *slog.Logger
 	// StateDir is a folder the plugin may keep durable state in (cursors,
 	// dead-letter files); the runner makes one per configured plugin.

@@ -54,7 +54,7 @@ type SourceConfig struct {
 func RunSource(ctx context.Context, c *kit.Client, src plugin.Source, cfg SourceConfig) error {
 	log := logger(cfg.Logger).With("input", cfg.Name)
 	bo := cfg.Backoff.orDefault()
-	defer closeWith(src.Close, log, "input")
+	defer closeWith(ctx, src.Close, log, "input")
 	wait, connected := bo.Min, false
 	for ctx.Err() == nil {
 		if !connected {
@@ -145,7 +145,7 @@ type SinkConfig struct {
 func RunSink(ctx context.Context, c *kit.Client, sink plugin.Sink, cfg SinkConfig) error {
 	log := logger(cfg.Logger).With("output", cfg.Name)
 	bo := cfg.Backoff.orDefault()
-	defer closeWith(sink.Close, log, "output")
+	defer closeWith(ctx, sink.Close, log, "output")
 	st := &sinkState{sink: sink, log: log, bo: bo}
 	durable := cfg.Durable
 	if durable == "" {
@@ -265,8 +265,10 @@ func waitFor(err error, def time.Duration) time.Duration {
 	return def
 }
 
-func closeWith(close func(context.Context) error, log *slog.Logger, what string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// closeWith closes a plugin when its run ends, usually because ctx did:
+// the close gets ctx's values, not its end, and a bound of its own.
+func closeWith(ctx context.Context, close func(context.Context) error, log *slog.Logger, what string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := close(ctx); err != nil {
 		log.Warn(what+" close failed", "err", err)

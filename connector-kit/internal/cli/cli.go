@@ -139,7 +139,7 @@ The local API has no authentication of its own unless an API token is set
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "connector for actor %q is ready\n  local API:  %s\n  hub:        %s\n  outbox:     %s\n", sc.Client().Actor(), sc.URL(), sc.Client().URL(), cfg.Outbox)
 			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second) // ctx has ended: the stop gets a bound of its own
 			defer cancel()
 			return sc.Shutdown(sctx)
 		},

@@ -41,7 +41,7 @@ func defaultOptions() options {
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+			l = slog.New(slog.DiscardHandler) // nil means discard, as everywhere
 		}
 		o.logger = l
 		return nil

@@ -414,7 +414,6 @@ func TestInvalidOptions(t *testing.T) {
 		name string
 		opt  Option
 	}{
-		{"nil logger", WithLogger(nil)},
 		{"zero segment", WithSegmentBytes(0)},
 		{"tiny record", WithMaxRecordBytes(1)},
 		{"huge record", WithMaxRecordBytes(2 << 30)},

@@ -72,13 +72,14 @@ type Service struct {
 	kv  jetstream.KeyValue
 	set atomic.Pointer[policy.Set]
 
-	mu    sync.Mutex
-	conns map[uint64]connState
-
 	wake      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
-	wg        sync.WaitGroup
+	// ctx is the service's own, from New to Close: the watch and the
+	// background reconciliations run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	applyMu   sync.Mutex             // serialises ApplyFrom
 	origin    atomic.Pointer[Origin] // how the set in force was applied
@@ -93,11 +94,6 @@ type Service struct {
 	layers map[string]map[string][]byte // layer name → its files; guarded by applyMu
 }
 
-type connState struct {
-	conn  natsd.Conn
-	grant natsd.Grant
-}
-
 // New opens the policy bucket and starts auditing grant expiries; call Close.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Now == nil {
@@ -110,8 +106,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open policy bucket: %w", err)
 	}
-	s := &Service{Deps: d, log: d.Logger.With("component", "access"), kv: kv, conns: map[uint64]connState{},
+	s := &Service{Deps: d, log: d.Logger.With("component", "access"), kv: kv,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	empty, err := policy.LoadFiles(nil)
 	if err != nil {
 		return nil, fmt.Errorf("empty policy set: %w", err)
@@ -133,6 +130,7 @@ func PolicyBucketConfig(replicas int) jetstream.KeyValueConfig {
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.cancel()
 		s.stopFollowing()
 		s.wg.Wait()
 	})
@@ -264,23 +262,14 @@ func (s *Service) Authorize(_ context.Context, c natsd.Conn) (natsd.Grant, error
 	if !g.Expires.IsZero() && !g.Expires.After(s.Now()) {
 		return natsd.Grant{}, errors.New("rights changing now, retry")
 	}
-	s.mu.Lock()
-	s.conns[c.ID] = connState{conn: c, grant: g}
-	if len(s.conns)%256 == 0 {
-		for id := range s.conns {
-			if !s.NATS.Alive(id) {
-				delete(s.conns, id)
-			}
-		}
-	}
-	s.mu.Unlock()
-	// A revoke or an apply may have run while this grant was computed: it
-	// changed its state before scanning the connections, so checking again
-	// after recording this one means one of the two always sees the other.
+	// The grant is recorded in the server's registry of live connections
+	// now, not once the server let the client in: a revoke or an apply
+	// may have run while this grant was computed. It changed its state
+	// before scanning the connections, so checking again after recording
+	// this one means one of the two always sees the other.
+	s.NATS.Conns().Add(c, g)
 	if _, still := s.Actors.ByKey(c.PublicKey); !still || s.set.Load() != set {
-		s.mu.Lock()
-		delete(s.conns, c.ID)
-		s.mu.Unlock()
+		s.NATS.Conns().Remove(c.ID)
 		return natsd.Grant{}, errors.New("rights changing now, retry")
 	}
 	return g, nil
@@ -323,32 +312,9 @@ func (s *Service) Violation(actor string, _ uint64, msg string) {
 // reevaluate re-judges every live actor connection under the rules now in
 // force and cuts those whose rights changed. It returns how many it cut.
 func (s *Service) reevaluate() int {
-	return s.kickWhere(func(st connState) bool {
-		return !sameGrant(st.grant, s.grantFor(st.grant.Actor, st.conn.RemoteIP))
+	return s.NATS.Conns().Cut(func(l natsd.Live) bool {
+		return !sameGrant(l.Grant, s.grantFor(l.Grant.Actor, l.Conn.RemoteIP))
 	})
-}
-
-func (s *Service) kickWhere(pred func(connState) bool) int {
-	s.mu.Lock()
-	var cut []uint64
-	for id, st := range s.conns {
-		if !s.NATS.Alive(id) {
-			delete(s.conns, id)
-			continue
-		}
-		if pred(st) {
-			cut = append(cut, id)
-			delete(s.conns, id)
-		}
-	}
-	s.mu.Unlock()
-	n := 0
-	for _, id := range cut {
-		if s.NATS.KickID(id) {
-			n++
-		}
-	}
-	return n
 }
 
 // CreateActor registers an actor's public key.
@@ -374,8 +340,7 @@ func (s *Service) RevokeActor(ctx context.Context, name, by string) (actors.Acto
 	if err != nil {
 		return a, err
 	}
-	cut := s.kickWhere(func(st connState) bool { return st.grant.Actor == name })
-	cut += s.NATS.Kick(name)
+	cut := s.NATS.Kick(name)
 	removed, _ := delivery.RemoveActor(ctx, s.JS, s.Registry, name, "")
 	if err := s.recordNow(ctx, audit.Entry{Kind: audit.KindActorRevoke, Actor: by, Subject: name,
 		Detail: mustJSON(map[string]any{"public_key": a.PublicKey, "connections_cut": cut, "subscriptions_removed": removed})}); err != nil {

@@ -25,7 +25,7 @@ func nodeService(t *testing.T, n *node.Node, name string) (*access.Service, *aud
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	w := audit.NewWriter(n.Audit(), audit.WriterOptions{})
+	w := audit.NewWriter(t.Context(), n.Audit(), audit.WriterOptions{})
 	s, err := access.New(ctx, access.Deps{Actors: st, Registry: n.Registry(), Audit: w, NATS: n.NATS(), JS: n.JetStream(),
 		Logger: hubtest.Logger(t), Node: name, Leader: func() bool { return false }})
 	if err != nil {

@@ -6,7 +6,8 @@
 // plain NATS client gets exactly the same rights as one using the kit.
 //
 // It also owns the changes: applying a policy set (atomically, audited,
-// re-judging live connections within a second, recording how the set was
+// re-judging live connections within a second (found in the embedded
+// server's registry of live connections, natsd.Conns), recording how the set was
 // applied so a start that would replace it says so), creating and revoking
 // actors, and auditing every refusal and every grant expiry. A lost
 // subscribe right suspends the actor's subscriptions for a grace period

@@ -1,7 +1,6 @@
 package access
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -45,7 +44,7 @@ func (s *Service) leader() bool { return s.Leader == nil || s.Leader() }
 // whose rights it changes are cut, like the applying node's own. The
 // applying node alone audits the apply and moves the subscriptions.
 func (s *Service) follow() error {
-	w, err := s.kv.WatchAll(context.Background())
+	w, err := s.kv.WatchAll(s.ctx)
 	if err != nil {
 		return fmt.Errorf("watch policies: %w", err)
 	}
@@ -150,8 +149,7 @@ func (s *Service) stopFollowing() {
 // node (the actors store tells it, see actors.Options.Removed): the key is
 // refused from then on, here as there.
 func (s *Service) ActorRemoved(a actors.Actor) {
-	cut := s.kickWhere(func(st connState) bool { return st.grant.Actor == a.Name })
-	cut += s.NATS.Kick(a.Name)
+	cut := s.NATS.Kick(a.Name)
 	if cut > 0 {
 		s.log.Info("actor revoked: its connections to this node are cut", "actor", a.Name, "connections_cut", cut)
 	}

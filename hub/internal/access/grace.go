@@ -102,7 +102,7 @@ func (s *Service) graceLoop() {
 		if !s.leader() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
 		s.auditSubscriptions(s.reconcileSubscriptions(ctx), "hub")
 		cancel()
 	}

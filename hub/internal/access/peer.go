@@ -36,8 +36,7 @@ func (s *Service) RevokePeer(ctx context.Context, name, by string) (actors.Actor
 	if err != nil {
 		return a, err
 	}
-	cut := s.kickWhere(func(st connState) bool { return st.grant.Actor == token })
-	cut += s.NATS.Kick(token)
+	cut := s.NATS.Kick(token)
 	removed, _ := delivery.RemoveActor(ctx, s.JS, s.Registry, token, "")
 	if err := s.recordNow(ctx, audit.Entry{Kind: audit.KindPeerRevoke, Actor: by, Subject: wire.PeerSubjectPrefix + name,
 		Detail: mustJSON(map[string]any{"public_key": a.PublicKey, "connections_cut": cut, "subscriptions_removed": removed})}); err != nil {

@@ -55,6 +55,8 @@ type Store struct {
 	o   Options
 	w   jetstream.KeyWatcher
 	end chan struct{} // closed when the watch loop returns
+	// stop ends the watch's context (the store's own, from Open to Close).
+	stop context.CancelFunc
 
 	mu    sync.RWMutex
 	byKey map[string]Actor
@@ -126,9 +128,14 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 			return nil, fmt.Errorf("load actors bucket %s: %w", Bucket, err)
 		}
 	}
-	if s.w, err = kv.WatchAll(context.Background(), jetstream.ResumeFromRevision(last+1)); err != nil {
+	// The watch outlives Open: it runs under the store's own context,
+	// which Close cancels.
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	if s.w, err = kv.WatchAll(life, jetstream.ResumeFromRevision(last+1)); err != nil {
+		stop()
 		return nil, fmt.Errorf("watch actors bucket %s: %w", Bucket, err)
 	}
+	s.stop = stop
 	go s.follow()
 	return s, unreadable
 }
@@ -177,10 +184,18 @@ func (s *Store) apply(e jetstream.KeyValueEntry) error {
 // Close stops following the bucket.
 func (s *Store) Close() {
 	if s.w != nil {
+		s.stop()
 		_ = s.w.Stop()
-		<-s.end
+		select {
+		case <-s.end:
+		case <-time.After(closeWait):
+			s.o.Logger.Warn("actors bucket: the watch did not end in time", "waited", closeWait)
+		}
 	}
 }
+
+// closeWait bounds how long Close waits for the watch loop to end.
+const closeWait = 5 * time.Second
 
 // ValidateNew checks a name and key for a new actor.
 func ValidateNew(name, publicKey string) error {

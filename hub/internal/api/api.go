@@ -69,7 +69,7 @@ type Deps struct {
 	NATSConnected func() map[string]int
 	// Cluster, if set, is the state of the cluster this node belongs to
 	// (nil when it runs alone), shown by the health checks.
-	Cluster func() any
+	Cluster func() *ClusterHealth
 	Logger  *slog.Logger
 	// Damage is the record of data loss found (nil: none kept).
 	Damage *integrity.Tracker
@@ -215,15 +215,11 @@ func (a *api) validToken(tok string) bool {
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
-	out := map[string]any{"status": "ok"}
-	if c := a.cluster(); c != nil {
-		out["cluster"] = c
-	}
-	return problem.WriteJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, Health{Status: "ok", Cluster: a.cluster()})
 }
 
 // cluster is the cluster's state, nil outside a cluster.
-func (a *api) cluster() any {
+func (a *api) cluster() *ClusterHealth {
 	if a.Cluster == nil {
 		return nil
 	}
@@ -239,9 +235,5 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) error {
 			return problem.New(wire.CodeUnavailable, err.Error())
 		}
 	}
-	out := map[string]any{"status": "ready"}
-	if c := a.cluster(); c != nil {
-		out["cluster"] = c
-	}
-	return problem.WriteJSON(w, http.StatusOK, out)
+	return problem.WriteJSON(w, http.StatusOK, Health{Status: "ready", Cluster: a.cluster()})
 }

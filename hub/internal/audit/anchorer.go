@@ -61,6 +61,7 @@ type Anchorer struct {
 	stop, done chan struct{}
 	once       sync.Once
 	started    atomic.Bool
+	cancel     context.CancelFunc // ends the periodic anchoring's context; set by Start, guarded by mu
 }
 
 // NewAnchorer returns the anchorer of l, which must have an anchor key, and
@@ -112,11 +113,17 @@ func (a *Anchorer) Last() (Anchor, bool) {
 	return *a.last, true
 }
 
-// Start runs the periodic anchoring until Close.
-func (a *Anchorer) Start() {
+// Start runs the periodic anchoring until Close, under a context of its
+// own derived from ctx without its end (ctx usually bounds a start), which
+// Close cancels.
+func (a *Anchorer) Start(ctx context.Context) {
 	if !a.started.CompareAndSwap(false, true) {
 		return
 	}
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.mu.Lock()
+	a.cancel = cancel
+	a.mu.Unlock()
 	go func() {
 		defer close(a.done)
 		t := time.NewTicker(a.o.Interval)
@@ -126,7 +133,7 @@ func (a *Anchorer) Start() {
 			case <-a.stop:
 				return
 			case <-t.C:
-				ctx, cancel := context.WithTimeout(context.Background(), a.o.Interval)
+				ctx, cancel := context.WithTimeout(life, a.o.Interval)
 				_, _, _ = a.Publish(ctx)
 				cancel()
 			}
@@ -136,12 +143,26 @@ func (a *Anchorer) Start() {
 
 // Close stops the periodic anchoring and anchors the final head.
 func (a *Anchorer) Close(ctx context.Context) error {
+	var stopErr error
 	a.once.Do(func() {
 		close(a.stop)
+		a.mu.Lock()
+		cancel := a.cancel
+		a.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
 		if a.started.Load() {
-			<-a.done
+			select {
+			case <-a.done:
+			case <-ctx.Done():
+				stopErr = fmt.Errorf("audit anchorer: stop: %w", ctx.Err())
+			}
 		}
 	})
+	if stopErr != nil {
+		return stopErr
+	}
 	_, _, err := a.Publish(ctx)
 	return err
 }

@@ -186,7 +186,6 @@ func TestOpenInvalidOption(t *testing.T) {
 		{"anchor key without seed", audit.WithAnchorKey(publicOnly(t))},
 		{"zero replicas", audit.WithReplicas(0)},
 		{"zero attempts", audit.WithAttempts(0)},
-		{"nil logger", audit.WithLogger(nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

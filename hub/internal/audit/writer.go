@@ -53,6 +53,10 @@ type Writer struct {
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
+	// ctx is the writer's own, from NewWriter to Close: the background
+	// writes and trims run under it, each bounded by a timeout.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 type flushRequest struct {
@@ -62,7 +66,7 @@ type flushRequest struct {
 
 // NewWriter starts the writer of l; call Close to write what is pending and
 // stop it.
-func NewWriter(l *Log, o WriterOptions) *Writer {
+func NewWriter(ctx context.Context, l *Log, o WriterOptions) *Writer {
 	if o.Interval <= 0 {
 		o.Interval = 5 * time.Second
 	}
@@ -77,6 +81,7 @@ func NewWriter(l *Log, o WriterOptions) *Writer {
 	}
 	w := &Writer{l: l, o: o, log: o.Logger, rs: newRefusals(o.MaxGroups),
 		wake: make(chan struct{}, 1), flushReq: make(chan flushRequest), stop: make(chan struct{}), done: make(chan struct{})}
+	w.ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go w.loop()
 	return w
 }
@@ -163,8 +168,12 @@ func (w *Writer) Close(ctx context.Context) error {
 	default:
 	}
 	err := w.Flush(ctx)
-	w.once.Do(func() { close(w.stop) })
-	<-w.done
+	w.once.Do(func() { close(w.stop); w.cancel() })
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return errors.Join(err, fmt.Errorf("audit writer: stop: %w", ctx.Err()))
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	lost := w.queue
@@ -189,7 +198,7 @@ func (w *Writer) loop() {
 		w.trim()
 	}
 	bg := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.Background(), 10*time.Second)
+		return context.WithTimeout(w.ctx, 10*time.Second)
 	}
 	for {
 		select {
@@ -260,7 +269,7 @@ func (w *Writer) writeRefusals(ctx context.Context) error {
 }
 
 func (w *Writer) trim() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Minute)
 	defer cancel()
 	if _, err := w.l.Trim(ctx, time.Now().Add(-w.o.MaxAge)); err != nil {
 		w.log.Error("audit retention: trim failed", "err", err)

@@ -23,7 +23,7 @@ func entriesOf(t *testing.T, l *audit.Log) []audit.Entry {
 func TestWriterCountsRefusalsIntoBoundedEntries(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	l := open(t, ts.js)
-	w := audit.NewWriter(l, audit.WriterOptions{Interval: time.Hour, MaxGroups: 10})
+	w := audit.NewWriter(t.Context(), l, audit.WriterOptions{Interval: time.Hour, MaxGroups: 10})
 	defer w.Close(context.Background())
 
 	// 3,000 unknown keys from 500 addresses, 1,000 denied publishes of
@@ -72,7 +72,7 @@ func TestWriterCountsRefusalsIntoBoundedEntries(t *testing.T) {
 func TestWriterKeepsWhatItCouldNotStore(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	l := open(t, ts.js)
-	w := audit.NewWriter(l, audit.WriterOptions{})
+	w := audit.NewWriter(t.Context(), l, audit.WriterOptions{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := w.Record(ctx, audit.Entry{Kind: audit.KindActorRevoke, Actor: "admin", Subject: "jobbland"}); err == nil {
@@ -100,7 +100,7 @@ func TestSubmitOnceStoresOneEntryForManyWriters(t *testing.T) {
 		_, js := connect(t, ts.s)
 		l := open(t, js)
 		logs = append(logs, l)
-		writers = append(writers, audit.NewWriter(l, audit.WriterOptions{}))
+		writers = append(writers, audit.NewWriter(t.Context(), l, audit.WriterOptions{}))
 	}
 	for round := range 5 {
 		for i, w := range writers {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/internal/clirun"
 	"github.com/jobtech-dev/datahub/internal/problem"
@@ -88,7 +89,7 @@ serves as a container's health check. No admin token is needed.`,
 				return exitCode(clirun.Refused)
 			}
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			var h health
+			var h api.Health
 			if err := json.Unmarshal(b, &h); err != nil {
 				return fmt.Errorf("%s%s: %w", hubURL, path, err)
 			}
@@ -103,35 +104,7 @@ serves as a container's health check. No admin token is needed.`,
 	return cmd
 }
 
-// health is what /healthz and /readyz answer.
-type health struct {
-	Status  string         `json:"status"`
-	Cluster *clusterHealth `json:"cluster"`
-}
-
-type clusterHealth struct {
-	Name   string   `json:"name"`
-	Node   string   `json:"node"`
-	Leader string   `json:"leader"`
-	Quorum bool     `json:"quorum"`
-	Size   int      `json:"size"`
-	Routed []string `json:"routed"`
-	Peers  []struct {
-		Name    string `json:"name"`
-		Current bool   `json:"current"`
-		Offline bool   `json:"offline"`
-		Active  string `json:"active"`
-		Lag     uint64 `json:"lag"`
-	} `json:"peers"`
-	Streams map[string]struct {
-		Replicas int               `json:"replicas"`
-		Leader   string            `json:"leader"`
-		Lagging  map[string]uint64 `json:"lagging"`
-		Offline  []string          `json:"offline"`
-	} `json:"streams"`
-}
-
-func printHealth(w io.Writer, h health) {
+func printHealth(w io.Writer, h api.Health) {
 	fmt.Fprintf(w, "status:   %s\n", h.Status)
 	c := h.Cluster
 	if c == nil {

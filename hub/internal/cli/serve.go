@@ -113,7 +113,7 @@ records into the cluster. See deploy/README.md.`,
 			fmt.Fprintf(out, "Stop with Ctrl-C.\n")
 			<-ctx.Done()
 			log.Info("shutting down")
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second) // ctx has ended: the stop gets a bound of its own
 			defer cancel()
 			if err := n.Shutdown(sctx); err != nil {
 				return fmt.Errorf("shutdown: %w", err)

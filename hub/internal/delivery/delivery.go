@@ -54,6 +54,10 @@ type Service struct {
 	log      *slog.Logger
 	subs     []*nats.Subscription
 	register RegisterFunc
+	// ctx is the service's own, from Start to Stop: every JetStream call a
+	// request makes runs under it, bounded by a timeout.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // RegisterFunc registers doc as the next schema version of dataset for
@@ -67,11 +71,15 @@ func (s *Service) SetRegistrar(fn RegisterFunc) { s.register = fn }
 
 // New returns a service answering on nc.
 func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Service{nc: nc, js: js, reg: reg, log: log.With("component", "delivery")}
 }
 
 // Start subscribes to the service subjects.
 func (s *Service) Start(ctx context.Context) error {
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	handlers := map[string]nats.MsgHandler{
 		wire.SubscribePrefix + ".*.*":   s.subscribe,
 		wire.UnsubscribePrefix + ".*.*": s.unsubscribe,
@@ -91,10 +99,16 @@ func (s *Service) Start(ctx context.Context) error {
 	return s.nc.Flush()
 }
 
-// Stop stops answering.
+// Stop stops answering and cancels the service's context: a request still
+// being answered has its JetStream calls cut short and is answered
+// unavailable (its client asks again, of this hub's next start or another
+// node). Stop does not wait.
 func (s *Service) Stop() {
 	for _, sub := range s.subs {
 		_ = sub.Drain()
+	}
+	if s.cancel != nil {
+		s.cancel()
 	}
 }
 
@@ -149,7 +163,7 @@ func (s *Service) subscribe(m *nats.Msg) {
 		s.fail(m, wire.CodeBadRequest, err.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
 	stream := wire.StreamName(dataset)
 	if req.Durable != "" {
@@ -271,7 +285,7 @@ func (s *Service) unsubscribe(m *nats.Msg) {
 		s.fail(m, wire.CodeBadRequest, "unsubscribe needs {\"durable\": name} or {\"consumer\": one of your consumers}")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
 	if err := s.js.DeleteConsumer(ctx, wire.StreamName(dataset), name); err != nil {
 		code := wire.CodeUnavailable
@@ -381,7 +395,7 @@ func (s *Service) registerSchema(m *nats.Msg) {
 		answer(wire.RegisterSchemaReply{Dataset: dataset, Code: wire.CodeBadRequest, Error: `a registration is {"schema": <the JSON Schema document>}`})
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	answer(s.register(ctx, dataset, actor, req.Schema))
 }

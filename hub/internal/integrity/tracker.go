@@ -275,8 +275,10 @@ func (t *Tracker) Attach(ctx context.Context, log *audit.Log) error {
 }
 
 // Start compares and writes the record every Interval until [Tracker.Close].
-func (t *Tracker) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
+// It runs under its own context, derived from ctx without its end (ctx
+// usually bounds a start), which Close cancels.
+func (t *Tracker) Start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	t.mu.Lock()
 	t.stop, t.done = cancel, done
@@ -307,7 +309,11 @@ func (t *Tracker) Close(ctx context.Context) error {
 	t.mu.Unlock()
 	if stop != nil {
 		stop()
-		<-done
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("stop the stream-state record: %w", ctx.Err())
+		}
 	}
 	// Bounded: a cluster node stopping with the others has no quorum for
 	// the record's copy, and its shutdown must not wait for one. A record

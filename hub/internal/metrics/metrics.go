@@ -32,6 +32,8 @@ type Sources struct {
 	// applied files).
 	Policies func() map[string]int
 	Logger   *slog.Logger
+
+	ctx context.Context // set by Watch
 }
 
 // Metrics holds the hub's collectors in a registry of its own (no global
@@ -72,11 +74,14 @@ func New() *Metrics {
 	return m
 }
 
-// Watch sets where the scrape-time figures are read from.
-func (m *Metrics) Watch(src Sources) {
+// Watch sets where the scrape-time figures are read from. A scrape's reads
+// run under ctx (the hub's lifetime: a scrape in flight when it stops is
+// cut short), each scrape bounded by a timeout.
+func (m *Metrics) Watch(ctx context.Context, src Sources) {
 	if src.Logger == nil {
 		src.Logger = slog.New(slog.DiscardHandler)
 	}
+	src.ctx = ctx
 	m.state.src.Store(&src)
 }
 

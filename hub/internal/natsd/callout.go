@@ -69,19 +69,21 @@ const noSubject = "_HUB_NOTHING_ALLOWED_"
 type callout struct {
 	issuer nkeys.KeyPair
 	srv    *server.Server
+	// ctx bounds the authorizer's calls; Server.Shutdown cancels it, so a
+	// decision in flight does not outlive the server.
+	ctx context.Context
 	// subject turns a granted publish subject into the one the server
 	// checks after its subject mapping (see Server.nodeSubject).
 	subject func(string) string
 
-	mu         sync.RWMutex
-	auth       Authorizer
-	conns      map[uint64]string // client id → actor, for Kick
-	authorized uint64
-	// perActor holds each actor's client ids, to cap its connections at
-	// maxPerActor (0 = no cap): without a cap an actor with no rights at
-	// all can still open thousands of connections and take the hub's
-	// memory and file descriptors.
-	perActor    map[string]map[uint64]struct{}
+	mu   sync.RWMutex
+	auth Authorizer
+	// conns is the registry of live connections: Kick and the cap below
+	// read it.
+	conns *Conns
+	// maxPerActor caps each actor's connections (0 = no cap): without a
+	// cap an actor with no rights at all can still open thousands of
+	// connections and take the hub's memory and file descriptors.
 	maxPerActor int
 	// ready is closed once an authorizer is set: a client that connects
 	// while the hub is still starting waits for it a moment instead of
@@ -134,6 +136,7 @@ func (c *callout) handle(m *nats.Msg) {
 	}
 	a := c.authorizer()
 	deny := func(reason string) {
+		c.conns.Remove(conn.ID) // if the authorizer recorded it
 		if a != nil {
 			a.Refused(conn, reason)
 		}
@@ -150,7 +153,7 @@ func (c *callout) handle(m *nats.Msg) {
 		deny(ErrNoAuthorizer.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
 	defer cancel()
 	g, err := a.Authorize(ctx, conn)
 	if err != nil {
@@ -159,7 +162,7 @@ func (c *callout) handle(m *nats.Msg) {
 	}
 	// Requests are answered one at a time (one subscription), so the count
 	// cannot grow between this check and the add below.
-	if c.atActorLimit(g.Actor) {
+	if c.conns.AtLimit(g.Actor, conn.ID, c.maxPerActor) {
 		deny(fmt.Sprintf("too many connections: actor %s already has %d open, the limit per actor (max_conns_per_actor)", g.Actor, c.maxPerActor))
 		return
 	}
@@ -192,18 +195,7 @@ func (c *callout) handle(m *nats.Msg) {
 		deny("issue credentials: " + err.Error())
 		return
 	}
-	c.mu.Lock()
-	c.conns[conn.ID] = g.Actor
-	if c.perActor[g.Actor] == nil {
-		c.perActor[g.Actor] = map[uint64]struct{}{}
-	}
-	c.perActor[g.Actor][conn.ID] = struct{}{}
-	c.authorized++
-	prune := c.authorized%256 == 0
-	c.mu.Unlock()
-	if prune {
-		c.connected() // drops closed connections so the map stays small
-	}
+	c.conns.Add(conn, g)
 	c.respond(m, req, ujwt, "")
 }
 
@@ -219,80 +211,10 @@ func (c *callout) respond(m *nats.Msg, req *jwt.AuthorizationRequestClaims, user
 	_ = m.Respond([]byte(tok))
 }
 
-// atActorLimit reports whether actor already has maxPerActor live
-// connections, forgetting those that have closed.
-func (c *callout) atActorLimit(actor string) bool {
-	if c.maxPerActor <= 0 {
-		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ids := c.perActor[actor]
-	if len(ids) < c.maxPerActor {
-		return false
-	}
-	for id := range ids {
-		if c.srv.GetClient(id) == nil {
-			c.forget(id)
-		}
-	}
-	return len(c.perActor[actor]) >= c.maxPerActor
-}
-
-// forget drops client id from the bookkeeping. Lock held.
-func (c *callout) forget(id uint64) {
-	if a, ok := c.conns[id]; ok {
-		delete(c.conns, id)
-		if ids := c.perActor[a]; ids != nil {
-			delete(ids, id)
-			if len(ids) == 0 {
-				delete(c.perActor, a)
-			}
-		}
-	}
-}
-
 // kick closes the live connections of actor (all actors when actor is "").
 // Their clients reconnect and are authorized again under the rules in force.
 func (c *callout) kick(actor string) int {
-	c.mu.Lock()
-	var ids []uint64
-	for id, a := range c.conns {
-		if actor == "" || a == actor {
-			ids = append(ids, id)
-			c.forget(id)
-		}
-	}
-	c.mu.Unlock()
-	n := 0
-	for _, id := range ids {
-		if c.srv.DisconnectClientByID(id) == nil {
-			n++
-		}
-	}
-	return n
-}
-
-// actorOf names the actor of client cid ("" if unknown).
-func (c *callout) actorOf(cid uint64) string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.conns[cid]
-}
-
-// connected lists the actors with a live connection, pruning closed ones.
-func (c *callout) connected() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[string]int{}
-	for id, a := range c.conns {
-		if c.srv.GetClient(id) == nil {
-			c.forget(id)
-			continue
-		}
-		out[a]++
-	}
-	return out
+	return c.conns.Cut(func(l Live) bool { return actor == "" || l.Grant.Actor == actor })
 }
 
 func orNothing(subjects []string) []string {

@@ -68,6 +68,9 @@ type Server struct {
 	faults    *storageFaults
 	node      string // the server name, unique in a cluster
 	clustered bool
+	// stop ends the server's own context, which every call the server
+	// makes on its own (the auth callout's decisions) runs under.
+	stop context.CancelFunc
 }
 
 // ErrNotReady is returned when the server did not become ready in time.
@@ -165,12 +168,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
 	faults := &storageFaults{}
-	s := &Server{ns: ns, hub: hubKey, log: log, faults: faults, node: name, clustered: cfg.Cluster != nil}
-	co := &callout{issuer: issuer, srv: ns, conns: map[uint64]string{}, perActor: map[string]map[uint64]struct{}{}, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject, ready: make(chan struct{})}
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Server{ns: ns, hub: hubKey, log: log, faults: faults, node: name, clustered: cfg.Cluster != nil, stop: stop}
+	conns := newConns(func(id uint64) bool { return ns.GetClient(id) != nil }, func(id uint64) bool { return ns.DisconnectClientByID(id) == nil })
+	co := &callout{issuer: issuer, srv: ns, ctx: life, conns: conns, maxPerActor: cfg.MaxConnsPerActor, subject: s.nodeSubject, ready: make(chan struct{})}
 	s.callout = co
 	adapter := slogAdapter{l: log.With("component", "nats"), storageFault: faults.note}
 	if cfg.OnViolation != nil {
-		adapter.violation = func(cid uint64, msg string) { cfg.OnViolation(co.actorOf(cid), cid, msg) }
+		adapter.violation = func(cid uint64, msg string) { cfg.OnViolation(conns.Actor(cid), cid, msg) }
 	}
 	ns.SetLoggerV2(adapter, false, false, false)
 	ns.Start()
@@ -179,23 +184,28 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		wait = time.Until(dl)
 	}
 	if !ns.ReadyForConnections(wait) {
+		stop()
 		ns.Shutdown()
 		return nil, fmt.Errorf("start nats on %s: %w", cfg.Listen, ErrNotReady)
 	}
 	if err := s.ingestMapping(); err != nil {
+		stop()
 		ns.Shutdown()
 		return nil, err
 	}
 	if s.authNC, err = s.Connect("hub-auth"); err != nil {
+		stop()
 		ns.Shutdown()
 		return nil, err
 	}
 	if _, err := s.authNC.Subscribe(server.AuthCalloutSubject, s.callout.handle); err != nil {
+		stop()
 		s.authNC.Close()
 		ns.Shutdown()
 		return nil, fmt.Errorf("subscribe %s: %w", server.AuthCalloutSubject, err)
 	}
 	if err := s.authNC.Flush(); err != nil {
+		stop()
 		s.authNC.Close()
 		ns.Shutdown()
 		return nil, fmt.Errorf("subscribe %s: %w", server.AuthCalloutSubject, err)
@@ -258,17 +268,16 @@ func (s *Server) SetAuthorizer(a Authorizer) { s.callout.setAuthorizer(a) }
 // connections it closed.
 func (s *Server) Kick(actor string) int { return s.callout.kick(actor) }
 
-// KickID closes one client connection; it reports whether it was open.
-func (s *Server) KickID(cid uint64) bool { return s.ns.DisconnectClientByID(cid) == nil }
-
-// Alive reports whether client cid is still connected.
-func (s *Server) Alive(cid uint64) bool { return s.ns.GetClient(cid) != nil }
-
 // Connected counts the live connections per actor.
-func (s *Server) Connected() map[string]int { return s.callout.connected() }
+func (s *Server) Connected() map[string]int { return s.callout.conns.Count() }
+
+// Conns is the registry of the live actor connections: who each is and
+// the grant it was let in with.
+func (s *Server) Conns() *Conns { return s.callout.conns }
 
 // Shutdown stops the server, letting JetStream flush its files.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop()
 	if s.authNC != nil {
 		s.authNC.Close()
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/actors"
 	"github.com/jobtech-dev/datahub/hub/internal/admintoken"
 	"github.com/jobtech-dev/datahub/hub/internal/adopt"
+	"github.com/jobtech-dev/datahub/hub/internal/api"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
 	"github.com/jobtech-dev/datahub/hub/internal/datasets"
 	"github.com/jobtech-dev/datahub/hub/internal/federation"
@@ -485,12 +486,14 @@ func (n *Node) reconcileReplicas(ctx context.Context) {
 
 // replicaLoop keeps reconciling the replicas while the node runs.
 type replicaLoop struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop   chan struct{}
+	cancel context.CancelFunc // cuts a reconciliation in flight
+	wg     sync.WaitGroup
 }
 
 func (n *Node) startReplicaLoop() {
-	l := &replicaLoop{stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(n.life)
+	l := &replicaLoop{stop: make(chan struct{}), cancel: cancel}
 	n.replLoop = l
 	l.wg.Add(1)
 	go func() {
@@ -499,8 +502,8 @@ func (n *Node) startReplicaLoop() {
 		defer t.Stop()
 		for {
 			if n.leads() {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				n.reconcileReplicas(ctx)
+				rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				n.reconcileReplicas(rctx)
 				cancel()
 			}
 			select {
@@ -517,50 +520,33 @@ func (l *replicaLoop) close() {
 		return
 	}
 	close(l.stop)
+	l.cancel()
 	l.wg.Wait()
 }
 
 // Cluster is the cluster's state as this node sees it.
 func (n *Node) Cluster() natsd.ClusterState { return n.nats.Cluster() }
 
-// ClusterHealth is what the health checks say of the cluster.
-type ClusterHealth struct {
-	natsd.ClusterState
-	// Streams are the hub's streams and the state of their copies.
-	Streams map[string]StreamHealth `json:"streams,omitempty"`
-}
-
-// StreamHealth is one stream's copies as this node sees them.
-type StreamHealth struct {
-	Replicas int    `json:"replicas"`
-	Leader   string `json:"leader,omitempty"`
-	// Lagging names the copies behind the leader, with how many
-	// operations each is behind.
-	Lagging map[string]uint64 `json:"lagging,omitempty"`
-	// Offline names the copies the leader has not heard from lately.
-	Offline []string `json:"offline,omitempty"`
-}
-
 // clusterHealth is what the health check says of the cluster: nil on a
 // single hub.
-func (n *Node) clusterHealth() any {
+func (n *Node) clusterHealth() *api.ClusterHealth {
 	if !n.nats.Clustered() {
 		return nil
 	}
-	h := ClusterHealth{ClusterState: n.nats.Cluster()}
+	h := &api.ClusterHealth{ClusterState: n.nats.Cluster()}
 	if !h.Quorum {
 		return h
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(n.life, 2*time.Second)
 	defer cancel()
-	h.Streams = map[string]StreamHealth{}
+	h.Streams = map[string]api.StreamHealth{}
 	for name := range n.hubStreams() {
 		s, err := n.js.Stream(ctx, name)
 		if err != nil {
 			continue
 		}
 		info := s.CachedInfo()
-		sh := StreamHealth{Replicas: info.Config.Replicas}
+		sh := api.StreamHealth{Replicas: info.Config.Replicas}
 		if c := info.Cluster; c != nil {
 			sh.Leader = c.Leader
 			for _, r := range c.Replicas {

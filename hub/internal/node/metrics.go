@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +37,10 @@ func (n *Node) serveMetrics(cfg config.Config, limits httpserve.Config) error {
 			n.log.Error("metrics server stopped", "err", err)
 		}
 	}()
+	n.undo.push("metrics server", func(ctx context.Context) error {
+		_ = ln.Close() // in case Serve had not taken it yet
+		return n.metricsHTTP.Shutdown(ctx)
+	})
 	return nil
 }
 

@@ -1,10 +1,14 @@
 // Package node assembles one running hub: the embedded NATS server, the
 // registry loaded from the schemas folder, the dataset streams, the taxonomy
 // the schemas check references against (following the taxonomy dataset),
-// the ingest validators and the HTTP API. It owns their start order and their shutdown
-// order, so the pieces themselves stay independent of each other. It also
-// sets the connection caps (from the file descriptor limit unless told) and
-// watches JetStream's storage, reloading the streams when one has failed.
+// the ingest validators and the HTTP API. It owns their start order; each
+// piece's cleanup is pushed on one stack as it starts, so the shutdown order
+// is the start order reversed by construction and a start that fails
+// half-way stops exactly what it started. The pieces themselves stay
+// independent of each other; the node's own context (cancelled last) is
+// what their background work runs under. It also sets the connection caps
+// (from the file descriptor limit unless told) and watches JetStream's
+// storage, reloading the streams when one has failed.
 package node
 
 import (
@@ -86,8 +90,12 @@ type Node struct {
 	tls     *servertls.Certs   // nil: both listeners are plain
 	lock    *dirlock.Lock      // the data dir's, held from the start to the end of Shutdown
 	storage *storageWatch
-	stop    context.CancelFunc // ends the background work
-	bg      sync.WaitGroup
+	// life is the node's own context, from Start to Shutdown: what the
+	// node runs in the background runs under it (or a child of it).
+	life context.Context
+	// undo is the one stack of what Start started; Shutdown unwinds it.
+	undo        cleanups
+	natsRunning bool // the embedded server started and has not stopped (yet)
 	// integrity compares the streams with what the hub last recorded of them.
 	integrity *integrity.Tracker
 	// datasets keeps the registry's state and changes it at run time.
@@ -120,14 +128,23 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: log, metrics: metrics.New()}
+	n := &Node{cfg: cfg, log: log, metrics: metrics.New(), undo: cleanups{log: log.With("component", "node")}}
 	defer func() {
 		if err != nil {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// Undo exactly what this start started, within a bound of
+			// its own: ctx may be what ended the start.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			_ = n.Shutdown(sctx)
+			if uerr := n.undo.unwind(sctx); uerr != nil {
+				log.Warn("undo a failed start", "err", uerr)
+			}
 		}
 	}()
+	// The node's own context: its values from ctx, not its end (ctx bounds
+	// the start); cancelled last, after every piece stopped.
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.life = life
+	n.undo.pushFunc("node context", cancel)
 	// Filled from the registry's state and the schemas folder once the
 	// audit log is open; readers see it change whole.
 	n.reg = registry.New()
@@ -143,6 +160,14 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 		return nil, err
 	}
+	n.undo.push("data dir lock", func(context.Context) error {
+		// The data dir is free only once JetStream stopped writing to
+		// it; if it did not stop in time, the lock goes with the process.
+		if n.natsRunning {
+			return nil
+		}
+		return n.lock.Release()
+	})
 	if n.token, err = n.adminToken(); err != nil {
 		return nil, err
 	}
@@ -189,12 +214,34 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err != nil {
 		return nil, err
 	}
+	n.natsRunning = true
+	n.undo.push("nats server", func(ctx context.Context) error {
+		if err := n.nats.Shutdown(ctx); err != nil {
+			return err
+		}
+		n.natsRunning = false
+		return nil
+	})
 	if n.ncIn, err = n.nats.Connect("hub-ingest"); err != nil {
 		return nil, err
 	}
+	n.undo.pushFunc("ingest connection", func() {
+		_ = n.ncIn.Flush()
+		n.ncIn.Close()
+	})
 	if n.ncJS, err = n.nats.Connect("hub-jetstream"); err != nil {
 		return nil, err
 	}
+	n.undo.push("jetstream connection", func(ctx context.Context) error {
+		if n.js != nil {
+			select {
+			case <-n.js.PublishAsyncComplete():
+			case <-ctx.Done():
+			}
+		}
+		n.ncJS.Close()
+		return nil
+	})
 	if n.js, err = jetstream.New(n.ncJS, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
@@ -212,6 +259,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		if err := n.startHello(); err != nil {
 			return nil, err
 		}
+		n.undo.pushFunc("cluster hello", func() { _ = n.helloSub.Unsubscribe() })
 		if err := n.waitQuorum(ctx); err != nil {
 			return nil, err
 		}
@@ -229,6 +277,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 			if n.integrity, err = integrity.Open(ctx, cfg.Data, n.js, integrity.Options{Logger: log, Replicas: n.replicas(ctx, "KV_"+integrity.Bucket, def)}); err != nil {
 				return err
 			}
+			// The streams' state is recorded last, after every audit
+			// entry (the writer and anchorer start after it).
+			n.undo.push("stream-state record", n.integrity.Close)
 		}
 		_, err = n.integrity.Check(ctx)
 		return err
@@ -252,7 +303,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err != nil {
 		return nil, err
 	}
-	n.auditw = audit.NewWriter(n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
+	n.undo.push("audit anchorer", func(ctx context.Context) error {
+		if err := n.anchors.Close(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
+			return err
+		}
+		return nil
+	})
+	// Every audit entry is written before the last anchor is taken, and
+	// both before JetStream stops.
+	n.auditw = audit.NewWriter(life, n.audit, audit.WriterOptions{MaxAge: cfg.AuditMaxAge, Logger: log})
+	n.undo.push("audit writer", n.auditw.Close)
 	if err := n.retry(ctx, "dataset registry", func(ctx context.Context) (err error) {
 		n.datasets, err = datasets.Open(ctx, datasets.Deps{JS: n.js, Registry: n.reg, Audit: n.auditw, Logger: log,
 			Replicas:       n.replicas(ctx, "KV_"+datasets.Bucket, def),
@@ -296,10 +356,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}); err != nil {
 		return nil, err
 	}
+	n.undo.pushFunc("actors", n.actors.Close)
 	if err := n.retry(ctx, "stream-state record", func(ctx context.Context) error { return n.integrity.Attach(ctx, n.audit) }); err != nil {
 		return nil, err
 	}
-	n.integrity.Start()
+	n.integrity.Start(life)
 	var acc *access.Service
 	if err := n.retry(ctx, "policies", func(ctx context.Context) (err error) {
 		deps := access.Deps{Actors: n.actors, Registry: n.reg, Audit: n.auditw, NATS: n.nats, JS: n.js, Logger: log,
@@ -315,11 +376,12 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	n.mu.Lock()
 	n.access = acc
 	n.mu.Unlock()
+	n.undo.pushFunc("access", acc.Close)
 	if err := n.retry(ctx, "policies in force", func(ctx context.Context) error { return acc.LoadInitial(ctx, cfg.Policies) }); err != nil {
 		return nil, err
 	}
 	n.nats.SetAuthorizer(n.metrics.Authorizer(acc))
-	n.metrics.Watch(metrics.Sources{Registry: n.reg, JetStream: n.js, NATS: n.nats.NATS(), Connected: n.nats.Connected, Logger: log,
+	n.metrics.Watch(life, metrics.Sources{Registry: n.reg, JetStream: n.js, NATS: n.nats.NATS(), Connected: n.nats.Connected, Logger: log,
 		Policies: func() map[string]int {
 			set := acc.Policies()
 			out := map[string]int{"files": set.Base().Len()}
@@ -330,19 +392,22 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}})
 	n.deliv = delivery.New(n.ncIn, n.js, n.reg, log)
 	n.deliv.SetRegistrar(n.datasets.RegisterForActor)
-	if err := n.deliv.Start(ctx); err != nil {
+	if err := n.deliv.Start(life); err != nil {
 		return nil, err
 	}
+	n.undo.pushFunc("delivery", n.deliv.Stop)
 	if err := n.retry(ctx, "key owners", func(ctx context.Context) (err error) {
 		n.owners, err = openOwners(ctx, n.js, n.reg.List(), n.replicas(ctx, "KV_"+owners.Bucket, def), log)
 		return err
 	}); err != nil {
 		return nil, err
 	}
+	n.undo.pushFunc("key owners", n.owners.Close)
 	n.keys = owners.NewService(n.ncIn, n.reg, n.owners, n.audit, cfg.Name, log)
-	if err := n.keys.Start(); err != nil {
+	if err := n.keys.Start(life); err != nil {
 		return nil, err
 	}
+	n.undo.pushFunc("key requests", n.keys.Stop)
 	var seenSet *seen.Set
 	if err := n.retry(ctx, "federated records seen", func(ctx context.Context) (err error) {
 		seenSet, err = seen.Open(ctx, n.js, n.replicas(ctx, seen.Stream, def))
@@ -350,15 +415,21 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}); err != nil {
 		return nil, err
 	}
-	bg, stop := context.WithCancel(context.Background())
-	n.stop = stop
+	// The follows of the dataset registry and the taxonomy run until this
+	// step is undone.
+	bg, stopFollows := context.WithCancel(life)
+	var follows sync.WaitGroup
+	n.undo.push("follows", func(ctx context.Context) error {
+		stopFollows()
+		return waitGroup(ctx, &follows)
+	})
 	if cluster != nil {
 		// Datasets applied through another node come into force here too.
 		if err := n.datasets.Follow(bg); err != nil {
 			return nil, err
 		}
 	}
-	onStored, err := n.followTaxonomy(ctx, bg)
+	onStored, err := n.followTaxonomy(ctx, bg, &follows)
 	if err != nil {
 		return nil, err
 	}
@@ -367,6 +438,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.ingest.Start(ctx); err != nil {
 		return nil, err
 	}
+	n.undo.push("ingest", n.ingest.Stop)
 	if err := n.retry(ctx, "federation", func(ctx context.Context) (err error) {
 		n.fed, err = federation.New(ctx, federation.Deps{JS: n.js, NC: n.ncIn, Registry: n.reg, Ingest: n.ingest, Audit: n.auditw,
 			Anchors: n.anchors, Hub: cfg.Name, Node: n.nats.NATS().Name(), Replicas: n.replicas(ctx, "KV_"+federation.Bucket, def), Logger: log})
@@ -377,13 +449,16 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.fed.Start(); err != nil {
 		return nil, err
 	}
+	n.undo.push("federation", func(ctx context.Context) error { n.fed.Stop(ctx); return nil })
 	n.anchors.AddSink(n.fed)
 	if n.ncAdmin, err = n.nats.Connect("hub-admin", nats.CustomInboxPrefix(wire.InboxPrefix(wire.AdminActor))); err != nil {
 		return nil, err
 	}
+	n.undo.pushFunc("admin connection", n.ncAdmin.Close)
 	if n.pub, err = publish.New(n.ncAdmin, wire.AdminActor); err != nil {
 		return nil, err
 	}
+	n.undo.pushFunc("admin publisher", func() { _ = n.pub.Close() })
 	// The web's buckets start with one copy; on a cluster node the replica
 	// loop raises them with the others (hubStreams).
 	if err := n.retry(ctx, "re-drives", func(ctx context.Context) (err error) {
@@ -408,6 +483,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if n.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.HTTPListen, err)
 	}
+	// Closed here when the server never served on it (its Shutdown
+	// closes it otherwise; a second Close is harmless).
+	n.undo.pushFunc("http listener", func() { _ = n.ln.Close() })
 	limits.http.Refuse = problem.WriteStatus
 	pages, err := web.New(web.Deps{Registry: n.reg, JetStream: n.js, Access: acc, Audit: n.audit, Anchors: n.anchors, Services: n.services,
 		Requests: n.requests, Redrive: n.redrive, Tokens: n.token, Connected: n.nats.Connected, Origin: cfg.Name,
@@ -458,12 +536,19 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		serve = func(ln net.Listener) error { return n.http.ServeTLS(ln, n.tls.Config("h2", "http/1.1")) }
 	}
 	n.storage = &storageWatch{n: n, every: time.Second}
-	n.bg.Go(func() { n.storage.run(bg) })
+	sctx, stopStorage := context.WithCancel(life)
+	var watching sync.WaitGroup
+	watching.Go(func() { n.storage.run(sctx) })
+	n.undo.push("storage watch", func(ctx context.Context) error {
+		stopStorage()
+		return waitGroup(ctx, &watching)
+	})
 	go func() {
 		if err := serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
+	n.undo.push("http server", n.http.Shutdown)
 	// The first anchor of this run checks that the log still passes through
 	// the last one (a deleted or cut audit stream is logged as an ERROR
 	// here, and verify reports it; it does not keep the hub from serving),
@@ -471,9 +556,10 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if _, _, err := n.anchors.Publish(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
 		log.Warn("audit anchor at start", "err", err)
 	}
-	n.anchors.Start()
+	n.anchors.Start(life) // stopped by its Close, pushed when it was made
 	if cluster != nil {
 		n.startReplicaLoop()
+		n.undo.pushFunc("replica loop", n.replLoop.close)
 	}
 	log.Info("hub ready", "name", cfg.Name, "nats", n.NATSURL(), "http", n.HTTPURL(), "datasets", len(n.reg.List()), "data", cfg.Data,
 		"fd_limit", fds.Limit(), "nats_max_conns", limits.natsMax, "http_max_conns", n.http.Config().MaxConns)
@@ -606,99 +692,22 @@ func (n *Node) Federation() *federation.Service { return n.fed }
 func (n *Node) IngestCounts() ingest.Counts { return n.ingest.Counts() }
 
 // Shutdown stops taking requests, lets in-flight records finish, and stops
-// the server so JetStream's files are complete.
+// the server so JetStream's files are complete: it stops what Start started
+// in the reverse order, each wait bounded by ctx. A second call does
+// nothing more.
 func (n *Node) Shutdown(ctx context.Context) error {
-	var errs []error
 	n.handOver()
-	if n.stop != nil {
-		n.stop()
-		n.bg.Wait()
+	return n.undo.unwind(ctx)
+}
+
+// waitGroup waits for wg, or until ctx ends.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if n.http != nil {
-		if err := n.http.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
-		}
-	}
-	if n.metricsHTTP != nil {
-		_ = n.metricsHTTP.Shutdown(ctx)
-	}
-	if n.pub != nil {
-		_ = n.pub.Close()
-	}
-	if n.ncAdmin != nil {
-		n.ncAdmin.Close()
-	}
-	if n.fed != nil {
-		n.fed.Stop(ctx)
-	}
-	if n.deliv != nil {
-		n.deliv.Stop()
-	}
-	if n.keys != nil {
-		n.keys.Stop()
-	}
-	if n.ingest != nil {
-		if err := n.ingest.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	n.replLoop.close()
-	if n.helloSub != nil {
-		_ = n.helloSub.Unsubscribe()
-	}
-	if n.owners != nil {
-		n.owners.Close()
-	}
-	if a := n.accessSvc(); a != nil {
-		a.Close()
-	}
-	if n.actors != nil {
-		n.actors.Close()
-	}
-	// Every audit entry is written before the last anchor is taken, and
-	// both before JetStream stops.
-	if n.auditw != nil {
-		if err := n.auditw.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("audit writer: %w", err))
-		}
-	}
-	if n.anchors != nil {
-		if err := n.anchors.Close(ctx); err != nil && !errors.Is(err, audit.ErrDiverged) {
-			errs = append(errs, fmt.Errorf("audit anchor: %w", err))
-		}
-	}
-	// The streams' state is recorded last, after the audit entries above.
-	if n.integrity != nil {
-		if err := n.integrity.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if n.ncJS != nil {
-		if n.js != nil {
-			select {
-			case <-n.js.PublishAsyncComplete():
-			case <-ctx.Done():
-			}
-		}
-		n.ncJS.Close()
-	}
-	if n.ncIn != nil {
-		_ = n.ncIn.Flush()
-		n.ncIn.Close()
-	}
-	natsDown := true
-	if n.nats != nil {
-		if err := n.nats.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-			natsDown = false
-		}
-	}
-	// The data dir is free only once JetStream stopped writing to it; if it
-	// did not stop in time, the lock goes with the process.
-	if natsDown {
-		if err := n.lock.Release(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }

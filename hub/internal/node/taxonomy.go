@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/hub/internal/jsread"
@@ -13,13 +14,13 @@ import (
 
 // followTaxonomy loads the hub's taxonomy dataset into the index the
 // schemas check the x-taxonomy keyword against, before the hub takes
-// records, then follows it in the background until bg ends: a concept
+// records, then follows it in the background (counted in wg) until bg ends: a concept
 // stored now is known to the next record. A hub that does not declare the
 // dataset keeps the index empty, and with no concepts references pass
 // unchecked: the start says so. It returns the ingest's OnStored hook that
 // puts a concept into the index as this hub stores it, before its publisher
 // is answered: the publisher's next record is checked against it.
-func (n *Node) followTaxonomy(ctx, bg context.Context) (map[string]func(wire.Envelope), error) {
+func (n *Node) followTaxonomy(ctx, bg context.Context, wg *sync.WaitGroup) (map[string]func(wire.Envelope), error) {
 	var users []string
 	for _, d := range n.reg.List() {
 		if d.Schema != nil && d.Schema.UsesTaxonomy() {
@@ -50,7 +51,7 @@ func (n *Node) followTaxonomy(ctx, bg context.Context) (map[string]func(wire.Env
 		n.log.Warn("the taxonomy holds no concepts yet: taxonomy references pass unchecked until concepts are published to "+taxonomy.Dataset,
 			"datasets", users)
 	}
-	n.bg.Go(func() { f.Run(bg) })
+	wg.Go(func() { f.Run(bg) })
 	return map[string]func(wire.Envelope){taxonomy.Dataset: f.Apply}, nil
 }
 

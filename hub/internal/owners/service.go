@@ -56,6 +56,10 @@ type Service struct {
 	origin string
 	log    *slog.Logger
 	sub    *nats.Subscription
+	// ctx is the service's own, from Start to Stop: every call a request
+	// makes runs under it, bounded by a timeout.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // NewService returns a service answering on nc for the hub named origin.
@@ -67,7 +71,8 @@ func NewService(nc *nats.Conn, reg *registry.Registry, st *Store, log *audit.Log
 }
 
 // Start subscribes to the key request subjects.
-func (s *Service) Start() error {
+func (s *Service) Start(ctx context.Context) error {
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	sub, err := s.nc.QueueSubscribe(wire.KeysPrefix+".*.*", Queue, s.handle)
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", wire.KeysPrefix, err)
@@ -76,10 +81,14 @@ func (s *Service) Start() error {
 	return s.nc.Flush()
 }
 
-// Stop stops answering.
+// Stop stops answering and cancels the service's context: a request still
+// being answered has its calls cut short and is answered unavailable.
 func (s *Service) Stop() {
 	if s.sub != nil {
 		_ = s.sub.Drain()
+	}
+	if s.cancel != nil {
+		s.cancel()
 	}
 }
 
@@ -107,7 +116,7 @@ func (s *Service) handle(m *nats.Msg) {
 		answer(wire.KeyReply{Code: wire.CodeKeysNotShared, Error: fmt.Sprintf("dataset %s: %v", dataset, ErrNotShared)})
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	if req.TransferTo == "" {
 		ko, err := s.st.Owner(ctx, dataset, req.Key)
