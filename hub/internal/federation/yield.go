@@ -1,0 +1,235 @@
+package federation
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Links yield to local publishers. What a link takes goes through the same
+// ingest as the hub's own publishers' records (and, on one machine, the
+// giving hub's delivery of it costs CPU too), so a catch-up after a cut,
+// taken at full speed, would starve them. A fixed rate cannot fix that for
+// every machine: what leaves local publishers their share depends on the
+// machine and its load. So the links that yield (all of them unless
+// --no-yield) share one bound that follows local load, set four times a
+// second by a control law on the hub's own signal: how long its
+// publishers' records wait in this node's ingest, from arrival to answer
+// (ingest.Service.LocalLoad). A publisher that waits for its answers
+// before it sends more (as the kit and the sidecar do) publishes at a rate
+// that falls as that wait grows, so keeping the wait near what it is
+// without the links keeps the publishers' rate.
+//
+// The law, per tick (yieldTick):
+//   - idle: fewer than yieldMinLocal publishers' records answered: no
+//     bound (the links run up to their --rate);
+//   - the base: the publishers' mean wait measured while the links took
+//     at most yieldMinRate records a second. When the links are busy and
+//     the base is older than yieldBaseAge (or there is none), the bound
+//     drops to yieldMinRate for yieldSlowTicks ticks to measure it again;
+//   - congested: the mean wait is above yieldTarget times the base: the
+//     bound becomes yieldDecrease times what the links took (never below
+//     yieldMinRate), and that is the new threshold of the slow start;
+//   - otherwise the bound grows: doubling below the threshold (a slow
+//     start, from yieldMinRate when the publishers became busy or after a
+//     measure), then by a sixteenth (at least yieldMinRate) a tick; never
+//     above twice what the links took, so a bound nobody uses does not
+//     grow without end.
+//
+// Records a link takes wait for the bound before they go to ingest, not
+// at the peer: a link that yields keeps a window of yieldWindow records in
+// flight, which pass even the lowest bound well within the ack wait.
+
+const (
+	// yieldTick is how often the bound is set.
+	yieldTick = 250 * time.Millisecond
+	// yieldMinLocal is how many publishers' records a tick must see for
+	// the hub to count as busy (40 a second): below it there is no wait
+	// to keep and the links run unbounded.
+	yieldMinLocal = 10
+	// yieldMinRate is the lowest bound, records a second: a catch-up
+	// always moves on.
+	yieldMinRate = 100.0
+	// yieldTarget is how much longer than the base the publishers' mean
+	// wait may grow before the links slow down.
+	yieldTarget = 1.25
+	// yieldDecrease is what a congested tick keeps of the links' rate.
+	yieldDecrease = 0.7
+	// yieldBaseAge is how long a measured base holds.
+	yieldBaseAge = 15 * time.Second
+	// yieldSlowTicks is how long a measure of the base lasts: a tick for
+	// the records already in ingest to pass, one to measure.
+	yieldSlowTicks = 2
+	// yieldWindow is the records a yielding link may hold delivered and
+	// not yet acked: at yieldMinRate they pass in about 5 s, half the
+	// least ack wait.
+	yieldWindow = 512
+)
+
+// yieldSample is what a tick saw.
+type yieldSample struct {
+	// dt is the tick's length.
+	dt time.Duration
+	// local is how many publishers' records ingest answered in it, wait
+	// their summed time from arrival to answer.
+	local uint64
+	wait  time.Duration
+	// taken is how many records the yielding links took in it.
+	taken uint64
+}
+
+// yieldControl is the control law: step is told what each tick saw and
+// returns the bound for the next one. It is pure (no clock, no I/O), so a
+// test drives it with made-up ticks.
+type yieldControl struct {
+	// bound is the records a second the links may take; 0 is none.
+	bound float64
+	// threshold is where the slow start ends.
+	threshold float64
+	// base is the publishers' mean wait with the links quiet; baseAt when
+	// it was measured (zero: never).
+	base   time.Duration
+	baseAt time.Time
+	// slow counts the ticks left of a measure of the base.
+	slow int
+}
+
+// step takes the tick that ended at now and returns the bound for the next
+// one, in records a second (0: none).
+func (c *yieldControl) step(now time.Time, s yieldSample) float64 {
+	if s.local < yieldMinLocal || s.dt <= 0 {
+		// Idle: nothing to protect. The next busy tick starts slow.
+		c.bound, c.threshold, c.slow = 0, 0, 0
+		return 0
+	}
+	taken := float64(s.taken) / s.dt.Seconds()
+	wait := s.wait / time.Duration(s.local)
+	quiet := taken <= yieldMinRate
+	if c.slow > 0 {
+		c.slow--
+		if c.slow > 0 {
+			return c.bound // the records taken before the measure still pass
+		}
+		c.base, c.baseAt = wait, now
+		c.bound = yieldMinRate
+		return c.bound
+	}
+	switch {
+	case quiet:
+		// The links take next to nothing: this is the wait without them.
+		c.base, c.baseAt = wait, now
+	case c.base == 0 || now.Sub(c.baseAt) > yieldBaseAge:
+		// Measure the base again, keeping where the slow start stops.
+		c.threshold = max(yieldMinRate, yieldDecrease*c.used(taken))
+		c.bound, c.slow = yieldMinRate, yieldSlowTicks
+		return c.bound
+	case wait < c.base:
+		c.base = wait
+	}
+	if c.bound == 0 {
+		// Publishers just became busy: start slow.
+		c.bound, c.threshold = yieldMinRate, math.Inf(1)
+		return c.bound
+	}
+	if float64(wait) > yieldTarget*float64(c.base) {
+		c.bound = max(yieldMinRate, yieldDecrease*c.used(taken))
+		c.threshold = c.bound
+		return c.bound
+	}
+	if c.bound < c.threshold {
+		c.bound *= 2
+	} else {
+		c.bound += max(yieldMinRate, c.bound/16)
+	}
+	c.bound = min(c.bound, max(2*taken, 2*yieldMinRate))
+	return c.bound
+}
+
+// used is the rate the links ran at: what they took, or the bound when
+// they took more (a burst).
+func (c *yieldControl) used(taken float64) float64 {
+	if c.bound > 0 {
+		return min(c.bound, taken)
+	}
+	return taken
+}
+
+// yielder applies the control law to this node's links: one bound shared
+// by every link that yields.
+type yielder struct {
+	// load reads the local signal (ingest.Service.LocalLoad); nil: the
+	// links never yield.
+	load  func() (records uint64, wait time.Duration)
+	lim   *rate.Limiter
+	taken atomic.Uint64
+
+	mu    sync.Mutex
+	ctl   yieldControl
+	bound float64
+}
+
+func newYielder(load func() (uint64, time.Duration)) *yielder {
+	return &yielder{load: load, lim: rate.NewLimiter(rate.Inf, 1)}
+}
+
+// wait holds a record of a yielding link until the bound lets it pass.
+func (y *yielder) wait(ctx context.Context) error {
+	if err := y.lim.Wait(ctx); err != nil {
+		return err
+	}
+	y.taken.Add(1)
+	return nil
+}
+
+// current is the bound now, records a second (0: none).
+func (y *yielder) current() float64 {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.bound
+}
+
+// run sets the bound every tick until ctx ends.
+func (y *yielder) run(ctx context.Context) {
+	if y.load == nil {
+		return
+	}
+	t := time.NewTicker(yieldTick)
+	defer t.Stop()
+	last := time.Now()
+	lastN, lastWait := y.load()
+	lastTaken := y.taken.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n, w := y.load()
+			tk := y.taken.Load()
+			s := yieldSample{dt: now.Sub(last), local: n - lastN, wait: w - lastWait, taken: tk - lastTaken}
+			last, lastN, lastWait, lastTaken = now, n, w, tk
+			y.set(y.step(now, s))
+		}
+	}
+}
+
+func (y *yielder) step(now time.Time, s yieldSample) float64 {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	y.bound = y.ctl.step(now, s)
+	return y.bound
+}
+
+// set puts bound (records a second, 0: none) on the limiter, with a burst
+// of 20 ms of it.
+func (y *yielder) set(bound float64) {
+	if bound <= 0 {
+		y.lim.SetLimit(rate.Inf)
+		return
+	}
+	y.lim.SetBurst(max(1, int(bound/50)))
+	y.lim.SetLimit(rate.Limit(bound))
+}
