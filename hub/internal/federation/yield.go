@@ -24,19 +24,26 @@ import (
 // that falls as that wait grows, so keeping the wait near what it is
 // without the links keeps the publishers' rate.
 //
-// The law, per tick (yieldTick):
+// The law, per tick (yieldTick), on the publishers' mean wait in the tick,
+// smoothed (yieldSmooth) because a shared machine makes single ticks noisy:
 //   - idle: fewer than yieldMinLocal publishers' records answered: no
 //     bound (the links run up to their --rate);
-//   - the base: the publishers' mean wait measured while the links took
-//     at most yieldMinRate records a second. When the links are busy and
-//     the base is older than yieldBaseAge (or there is none), the bound
-//     drops to yieldMinRate for yieldSlowTicks ticks to measure it again;
-//   - congested: the mean wait is above yieldTarget times the base: the
-//     bound becomes yieldDecrease times what the links took (never below
-//     yieldMinRate), and that is the new threshold of the slow start;
-//   - otherwise the bound grows: doubling below the threshold (a slow
-//     start, from yieldMinRate when the publishers became busy or after a
-//     measure), then by a sixteenth (at least yieldMinRate) a tick; never
+//   - the base is the publishers' wait while the links take at most
+//     yieldMinRate records a second: averaged (yieldSmooth) over such
+//     ticks. When the links are busy and the base is older than
+//     yieldBaseAge (or there is none), the bound drops to yieldMinRate
+//     for yieldSlowTicks ticks: one for the records already in ingest to
+//     pass, then the mean of the others is the base;
+//   - congested: the smoothed wait (the tick's own during a slow start,
+//     whose doublings would overshoot while the smoothed wait lags) is
+//     above yieldTarget times the base:
+//     the bound becomes yieldDecrease times what the links took (never
+//     below yieldMinRate), which is the new end of the slow start; the
+//     bound then holds for yieldHold ticks, while the smoothed wait
+//     catches up with the cut;
+//   - otherwise the bound grows: doubling below the end of the slow start
+//     (from yieldMinRate when the publishers became busy or after a
+//     measure), then by an eighth (at least yieldMinRate) a tick; never
 //     above twice what the links took, so a bound nobody uses does not
 //     grow without end.
 //
@@ -59,11 +66,15 @@ const (
 	yieldTarget = 1.25
 	// yieldDecrease is what a congested tick keeps of the links' rate.
 	yieldDecrease = 0.7
+	// yieldSmooth is the weight of a new tick in the smoothed wait and
+	// in the base.
+	yieldSmooth = 0.3
+	// yieldHold is how many ticks the bound holds after a cut.
+	yieldHold = 2
 	// yieldBaseAge is how long a measured base holds.
 	yieldBaseAge = 15 * time.Second
-	// yieldSlowTicks is how long a measure of the base lasts: a tick for
-	// the records already in ingest to pass, one to measure.
-	yieldSlowTicks = 2
+	// yieldSlowTicks is how long a measure of the base lasts.
+	yieldSlowTicks = 3
 	// yieldWindow is the records a yielding link may hold delivered and
 	// not yet acked: at yieldMinRate they pass in about 5 s, half the
 	// least ack wait.
@@ -90,12 +101,26 @@ type yieldControl struct {
 	bound float64
 	// threshold is where the slow start ends.
 	threshold float64
-	// base is the publishers' mean wait with the links quiet; baseAt when
-	// it was measured (zero: never).
+	// wait is the publishers' smoothed mean wait (0: none yet).
+	wait time.Duration
+	// base is their wait with the links quiet; baseAt when it was last
+	// measured (zero: never).
 	base   time.Duration
 	baseAt time.Time
-	// slow counts the ticks left of a measure of the base.
-	slow int
+	// slow counts the ticks left of a measure of the base, measured the
+	// waits summed in it so far.
+	slow     int
+	measured []time.Duration
+	// hold counts the ticks the bound holds after a cut.
+	hold int
+}
+
+// smooth moves from toward to by yieldSmooth (to itself when from is 0).
+func smooth(from, to time.Duration) time.Duration {
+	if from == 0 {
+		return to
+	}
+	return from + time.Duration(yieldSmooth*float64(to-from))
 }
 
 // step takes the tick that ended at now and returns the bound for the next
@@ -103,47 +128,60 @@ type yieldControl struct {
 func (c *yieldControl) step(now time.Time, s yieldSample) float64 {
 	if s.local < yieldMinLocal || s.dt <= 0 {
 		// Idle: nothing to protect. The next busy tick starts slow.
-		c.bound, c.threshold, c.slow = 0, 0, 0
+		*c = yieldControl{base: c.base, baseAt: c.baseAt}
 		return 0
 	}
 	taken := float64(s.taken) / s.dt.Seconds()
 	wait := s.wait / time.Duration(s.local)
-	quiet := taken <= yieldMinRate
+	c.wait = smooth(c.wait, wait)
 	if c.slow > 0 {
 		c.slow--
-		if c.slow > 0 {
-			return c.bound // the records taken before the measure still pass
+		if c.slow < yieldSlowTicks-1 {
+			c.measured = append(c.measured, wait)
 		}
-		c.base, c.baseAt = wait, now
-		c.bound = yieldMinRate
+		if c.slow > 0 {
+			return c.bound
+		}
+		var sum time.Duration
+		for _, w := range c.measured {
+			sum += w
+		}
+		c.base, c.baseAt, c.measured = sum/time.Duration(len(c.measured)), now, nil
+		c.wait, c.bound = c.base, yieldMinRate
 		return c.bound
 	}
 	switch {
-	case quiet:
+	case taken <= yieldMinRate:
 		// The links take next to nothing: this is the wait without them.
-		c.base, c.baseAt = wait, now
+		c.base, c.baseAt = smooth(c.base, wait), now
 	case c.base == 0 || now.Sub(c.baseAt) > yieldBaseAge:
 		// Measure the base again, keeping where the slow start stops.
 		c.threshold = max(yieldMinRate, yieldDecrease*c.used(taken))
-		c.bound, c.slow = yieldMinRate, yieldSlowTicks
+		c.bound, c.slow, c.hold = yieldMinRate, yieldSlowTicks, 0
 		return c.bound
-	case wait < c.base:
-		c.base = wait
 	}
 	if c.bound == 0 {
 		// Publishers just became busy: start slow.
 		c.bound, c.threshold = yieldMinRate, math.Inf(1)
 		return c.bound
 	}
-	if float64(wait) > yieldTarget*float64(c.base) {
+	if c.hold > 0 {
+		c.hold--
+		return c.bound
+	}
+	w := c.wait
+	if c.bound < c.threshold {
+		w = wait // in a slow start the bound doubles: react at once
+	}
+	if float64(w) > yieldTarget*float64(c.base) {
 		c.bound = max(yieldMinRate, yieldDecrease*c.used(taken))
-		c.threshold = c.bound
+		c.threshold, c.hold = c.bound, yieldHold
 		return c.bound
 	}
 	if c.bound < c.threshold {
 		c.bound *= 2
 	} else {
-		c.bound += max(yieldMinRate, c.bound/16)
+		c.bound += max(yieldMinRate, c.bound/8)
 	}
 	c.bound = min(c.bound, max(2*taken, 2*yieldMinRate))
 	return c.bound
