@@ -224,10 +224,10 @@ this hub's state, survives restarts and resumes after the last record taken when
 
 A link yields to this hub's own publishers, so a catch-up after a cut does not starve them:
 while they are busy, the links share a bound that follows how long their records wait in
-ingest, from arrival to answer. Four times a second: while that wait stays within 1.25
-times its time with the links quiet (measured again every 15 s), the bound grows (doubling
-from 100 records a second, then by a sixteenth); above it, the bound drops to 0.7 of what
-the links took (never below 100 a second). While no publisher is busy, a link takes as fast
+ingest, from arrival to answer. Four times a second: while that wait (smoothed) stays within
+1.3 times its time with the links quiet (measured again every 15 s), the bound grows
+(doubling from 100 records a second, then by an eighth); above it, the bound drops to 0.7
+of what the links took (never below 100 a second). While no publisher is busy, a link takes as fast
 as it can. --rate N is a fixed ceiling on top (default 0: none); --no-yield takes up to
 --rate whatever the local load (for a hub without publishers of its own). 'hub peer list'
 shows the bound in force.

@@ -63,7 +63,7 @@ const (
 	yieldMinRate = 100.0
 	// yieldTarget is how much longer than the base the publishers' mean
 	// wait may grow before the links slow down.
-	yieldTarget = 1.25
+	yieldTarget = 1.3
 	// yieldDecrease is what a congested tick keeps of the links' rate.
 	yieldDecrease = 0.7
 	// yieldSmooth is the weight of a new tick in the smoothed wait and
