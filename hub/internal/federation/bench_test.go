@@ -212,7 +212,8 @@ func every(xs []int, n int) []int {
 // BenchmarkFederationCatchUp publishes FEDERATION_BENCH_RECORDS ads on
 // hub a before hub b links to it, then adds the link and measures how fast
 // b catches up while a local publisher on b publishes at full speed; and
-// b's local ingest rate alone, measured first in the same run. The ratio
+// b's local ingest rate alone, measured before and after in the same run
+// (the mean of both: the machine is shared, its load drifts). The ratio
 // local-during/local-alone is the bar (at least 0.7). Runs with
 // the link's default settings (it yields to b's publishers) and, as the
 // reference, unbounded (--no-yield, no --rate).
@@ -230,11 +231,14 @@ func catchUp(b *testing.B, name string, flags []string) {
 	ha, hb, creds := linked(b, false)
 	remote, local := ha.actor(), hb.actor()
 
-	alone := startLocal(b, local, "alone-")
-	start := time.Now()
-	time.Sleep(benchSeconds())
-	n := alone.end()
-	aloneRate := float64(n) / time.Since(start).Seconds()
+	aloneFor := func(prefix string) (float64, int64) {
+		alone := startLocal(b, local, prefix)
+		start := time.Now()
+		time.Sleep(benchSeconds())
+		n := alone.end()
+		return float64(n) / time.Since(start).Seconds(), n
+	}
+	beforeRate, _ := aloneFor("alone-")
 	before := hb.count("jobads")
 
 	for i := 0; i < m; i += 1000 {
@@ -242,7 +246,7 @@ func catchUp(b *testing.B, name string, flags []string) {
 	}
 
 	during := startLocal(b, local, "during-")
-	start = time.Now()
+	start := time.Now()
 	hb.take("a", ha.NATSURL(), creds, []string{"jobads"}, flags...)
 	var bounds []int
 	eventually(b, 30*time.Minute, "the catch-up", func() (bool, string) {
@@ -259,11 +263,17 @@ func catchUp(b *testing.B, name string, flags []string) {
 	if got, want := hb.count("jobads"), before+m+int(nDuring); got != want {
 		b.Fatalf("b holds %d records after the catch-up, want %d", got, want)
 	}
+	// Local ingest alone again, the link caught up: the machine is shared,
+	// so the reference is the mean of before and after.
+	afterRate, _ := aloneFor("after-")
+	aloneRate := (beforeRate + afterRate) / 2
 	b.ReportMetric(catchRate, "catchup-rec/s")
+	b.ReportMetric(beforeRate, "local-before-rec/s")
+	b.ReportMetric(afterRate, "local-after-rec/s")
 	b.ReportMetric(aloneRate, "local-alone-rec/s")
 	b.ReportMetric(duringRate, "local-during-rec/s")
 	b.ReportMetric(duringRate/aloneRate, "during/alone")
 	b.Logf("%s: bound in force while it ran (rec/s, 0: none), one in 10 polls: %v", name, every(bounds, 10))
-	b.Logf("%s: %d records caught up in %s (%.0f rec/s); b's local ingest %.0f rec/s alone, %.0f rec/s during (%.2f)",
-		name, m, took.Round(time.Millisecond), catchRate, aloneRate, duringRate, duringRate/aloneRate)
+	b.Logf("%s: %d records caught up in %s (%.0f rec/s); b's local ingest %.0f rec/s alone (%.0f before, %.0f after), %.0f rec/s during (%.2f)",
+		name, m, took.Round(time.Millisecond), catchRate, aloneRate, beforeRate, afterRate, duringRate, duringRate/aloneRate)
 }
