@@ -26,8 +26,11 @@ import (
 //
 // The law, per tick (yieldTick), on the publishers' mean wait in the tick,
 // smoothed (yieldSmooth) because a shared machine makes single ticks noisy:
-//   - idle: fewer than yieldMinLocal publishers' records answered: no
-//     bound (the links run up to their --rate);
+//   - idle: fewer than yieldMinLocal publishers' records answered for
+//     yieldIdleTicks ticks in a row: no bound (the links run up to their
+//     --rate). A single such tick holds the bound: publishers stalled
+//     behind a catch-up (a batch answered in more than a tick) are not
+//     idle;
 //   - the base is the publishers' wait while the links take at most
 //     yieldMinRate records a second: averaged (yieldSmooth) over such
 //     ticks. When the links are busy and the base is older than
@@ -58,6 +61,8 @@ const (
 	// the hub to count as busy (40 a second): below it there is no wait
 	// to keep and the links run unbounded.
 	yieldMinLocal = 10
+	// yieldIdleTicks is how many such ticks in a row make the hub idle.
+	yieldIdleTicks = 4
 	// yieldMinRate is the lowest bound, records a second: a catch-up
 	// always moves on.
 	yieldMinRate = 100.0
@@ -113,6 +118,8 @@ type yieldControl struct {
 	measured []time.Duration
 	// hold counts the ticks the bound holds after a cut.
 	hold int
+	// idle counts the ticks in a row without publishers.
+	idle int
 }
 
 // smooth moves from toward to by yieldSmooth (to itself when from is 0).
@@ -127,10 +134,14 @@ func smooth(from, to time.Duration) time.Duration {
 // one, in records a second (0: none).
 func (c *yieldControl) step(now time.Time, s yieldSample) float64 {
 	if s.local < yieldMinLocal || s.dt <= 0 {
+		if c.idle++; c.idle < yieldIdleTicks {
+			return c.bound // stalled, or idle: not known yet
+		}
 		// Idle: nothing to protect. The next busy tick starts slow.
-		*c = yieldControl{base: c.base, baseAt: c.baseAt}
+		*c = yieldControl{base: c.base, baseAt: c.baseAt, idle: c.idle}
 		return 0
 	}
+	c.idle = 0
 	taken := float64(s.taken) / s.dt.Seconds()
 	wait := s.wait / time.Duration(s.local)
 	c.wait = smooth(c.wait, wait)

@@ -101,8 +101,8 @@ func busy(wait time.Duration, taken float64) yieldSample {
 
 // TestYieldUnboundedWhileIdle: no publishers, no bound; publishers coming
 // start a slow start from the least bound; a lasting longer wait cuts the
-// bound to 0.7 of what the links took, which then holds; publishers gone,
-// no bound.
+// bound to 0.7 of what the links took, which then holds; a tick without
+// publishers holds it; publishers gone for a second, no bound.
 func TestYieldUnboundedWhileIdle(t *testing.T) {
 	var c yieldControl
 	now := time.Unix(0, 0)
@@ -166,6 +166,14 @@ func TestYieldUnboundedWhileIdle(t *testing.T) {
 	// A bound the link does not use does not grow past twice its use.
 	if b := tick(busy(10*time.Millisecond, 160)); b != 320 {
 		t.Fatalf("link using 160/s: bound %.0f, want 320", b)
+	}
+	// A tick without publishers' answers holds the bound (they may be
+	// stalled); yieldIdleTicks in a row are an idle hub.
+	held := c.bound
+	for i := 1; i < yieldIdleTicks; i++ {
+		if b := tick(idle); b != held {
+			t.Fatalf("%d ticks without publishers: bound %.0f, want it held at %.0f", i, b, held)
+		}
 	}
 	if b := tick(idle); b != 0 {
 		t.Fatalf("publishers gone: bound %.0f, want none", b)
