@@ -19,7 +19,7 @@ import (
 type discardAudit struct{}
 
 func (discardAudit) Record(_ context.Context, e audit.Entry) (audit.Entry, error) { return e, nil }
-func (discardAudit) Submit(audit.Entry)                                          {}
+func (discardAudit) Submit(audit.Entry)                                           {}
 
 // ours lists the goroutines running code of this package or of the kit
 // (a link's connection), other than tests'.

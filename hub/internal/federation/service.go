@@ -34,7 +34,9 @@ type Deps struct {
 	NC *nats.Conn
 	// Registry names the local datasets links may take into.
 	Registry *registry.Registry
-	// Ingest stores what links take (its federated entry).
+	// Ingest stores what links take (its federated entry), and tells how
+	// long local publishers' records wait, which the links yield to
+	// (LocalLoad; nil: they never yield).
 	Ingest *ingest.Service
 	Audit  Auditor
 	// Anchors is this hub's audit anchorer: its last anchor is handed to
