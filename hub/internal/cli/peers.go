@@ -227,10 +227,10 @@ while they are busy, the links share a bound that follows how long their records
 ingest, from arrival to answer. Four times a second: while that wait (smoothed) stays within
 1.3 times its time with the links quiet (measured again every 15 s), the bound grows
 (doubling from 100 records a second, then by an eighth); above it, the bound drops to 0.7
-of what the links took (never below 100 a second). While no publisher is busy, a link takes as fast
-as it can. --rate N is a fixed ceiling on top (default 0: none); --no-yield takes up to
---rate whatever the local load (for a hub without publishers of its own). 'hub peer list'
-shows the bound in force.
+of what the links took (never below 100 a second). While no publisher is busy, a link
+takes as fast as it can. --rate N is a fixed ceiling on top (default 0: none); --no-yield
+takes up to --rate whatever the local load (for a hub without publishers of its own).
+'hub peer list' shows the bound in force.
 
 Without --forward only the peer's own records are taken, not those it took from other
 hubs. --replace changes an existing link, keeping its positions.`,
@@ -410,6 +410,9 @@ func peerTable(tw io.Writer, list []api.PeerInfo) {
 		}
 		if id := p.Identity; id != nil {
 			state := fmt.Sprintf("%d connections", id.Connections)
+			if id.Connections == 1 {
+				state = "1 connection"
+			}
 			if len(id.Subscriptions) == 0 {
 				fmt.Fprintf(tw, "%s\tgives\t%s\t-\t-\t-\t-\t-\t%s\n", p.Name, state, id.Subject)
 			}
