@@ -73,7 +73,8 @@ type PeerSubscription struct {
 	Dataset  string `json:"dataset"`
 	Consumer string `json:"consumer"`
 	// AckFloor is the sequence up to which the peer took every record;
-	// Pending the records after it not yet delivered.
+	// Pending the records after it the peer has not acknowledged: not
+	// delivered yet, or delivered and not yet acknowledged.
 	AckFloor uint64 `json:"ack_floor"`
 	Pending  uint64 `json:"pending"`
 	// Suspended is set while the peer lost the right (its position kept
@@ -101,9 +102,12 @@ type LinkRequest struct {
 	Datasets []string `json:"datasets"`
 	// Forward also takes the records the peer took from other hubs.
 	Forward bool `json:"forward,omitempty"`
-	// Rate bounds the records per second (absent: federation.DefaultRate;
-	// 0: no bound).
+	// Rate is the most records a second, whatever the local load (absent:
+	// federation.DefaultRate; 0: no fixed ceiling).
 	Rate *int `json:"rate,omitempty"`
+	// NoYield takes up to Rate even while local publishers are busy (by
+	// default the link yields to them).
+	NoYield bool `json:"no_yield,omitempty"`
 }
 
 func (a *api) fedService() (*federation.Service, error) {
@@ -191,7 +195,7 @@ func (a *api) peerSubscriptions(ctx context.Context) map[string][]PeerSubscripti
 				continue
 			}
 			out[actor] = append(out[actor], PeerSubscription{Dataset: d.Name, Consumer: info.Name, AckFloor: info.AckFloor.Stream,
-				Pending: info.NumPending, Suspended: info.Config.Metadata[delivery.MetaSuspendedUntil] != ""})
+				Pending: info.NumPending + uint64(info.NumAckPending), Suspended: info.Config.Metadata[delivery.MetaSuspendedUntil] != ""})
 		}
 	}
 	return out
@@ -274,7 +278,7 @@ func (a *api) putPeerLink(w http.ResponseWriter, r *http.Request) error {
 	if _, err := nkeys.FromSeed([]byte(req.Seed)); err != nil || !strings.HasPrefix(req.Seed, "SU") {
 		return problem.New(wire.CodeBadRequest, "request body: seed is not an nkey user seed (the credentials file the peer's admin made with 'hub peer create')")
 	}
-	l := federation.Link{Name: name, URL: req.URL, Identity: req.Identity, Seed: req.Seed, CA: req.CA, Forward: req.Forward, Rate: federation.DefaultRate}
+	l := federation.Link{Name: name, URL: req.URL, Identity: req.Identity, Seed: req.Seed, CA: req.CA, Forward: req.Forward, Rate: federation.DefaultRate, NoYield: req.NoYield}
 	if req.Rate != nil {
 		l.Rate = *req.Rate
 	}

@@ -209,10 +209,10 @@ func peerAddCmd() *cobra.Command {
 	var cf clientFlags
 	var credsFile, caFile string
 	var datasets []string
-	var forward, replace bool
+	var forward, replace, noYield bool
 	var rate int
 	cmd := &cobra.Command{
-		Use:   "add NAME URL --credentials FILE --dataset D[=LOCAL]... [--ca FILE] [--forward] [--rate N]",
+		Use:   "add NAME URL --credentials FILE --dataset D[=LOCAL]... [--ca FILE] [--forward] [--rate N] [--no-yield]",
 		Short: "Take datasets from a peer hub: a link with the credentials its admin made for this hub",
 		Long: `add links this hub to the peer hub NAME at URL (its NATS address: tls://host:port when it
 serves TLS, verified against --ca or the system's CAs) with the credentials file its admin
@@ -220,10 +220,20 @@ made ('hub peer create' on that hub). The peer's policies decide which datasets 
 --dataset chooses which of them this hub takes, into the local dataset of the same name or
 D=LOCAL. Each record is validated against the local schema, stored once with its record
 id, publisher and origin, or kept in the dead letters with the reason. The link is kept in
-this hub's state, survives restarts, resumes after the last record taken when it was cut,
-and takes at most --rate records a second (0: no bound), so a catch-up leaves local
-publishers their share. Without --forward only the peer's own records are taken, not those
-it took from other hubs. --replace changes an existing link, keeping its positions.`,
+this hub's state, survives restarts and resumes after the last record taken when it was cut.
+
+A link yields to this hub's own publishers, so a catch-up after a cut does not starve them:
+while they are busy, the links share a bound that follows how long their records wait in
+ingest, from arrival to answer. Four times a second: while that wait (smoothed) stays within
+1.3 times its time with the links quiet (measured again every 15 s), the bound grows
+(doubling from 100 records a second, then by an eighth); above it, the bound drops to 0.7
+of what the links took (never below 100 a second). While no publisher is busy, a link
+takes as fast as it can. --rate N is a fixed ceiling on top (default 0: none); --no-yield
+takes up to --rate whatever the local load (for a hub without publishers of its own).
+'hub peer list' shows the bound in force.
+
+Without --forward only the peer's own records are taken, not those it took from other
+hubs. --replace changes an existing link, keeping its positions.`,
 		Example: `  hub peer add national tls://hub.af.example:4222 --credentials regional.nk --dataset jobads --ca af-ca.pem
   hub peer add national nats://127.0.0.1:4222 --credentials regional.nk --dataset jobads=national-jobads --dataset taxonomy-concepts --rate 500
   hub peer add national nats://127.0.0.1:4222 --credentials regional.nk --dataset jobads --forward --replace`,
@@ -244,7 +254,7 @@ it took from other hubs. --replace changes an existing link, keeping its positio
 				}
 			}
 			if rate < 0 {
-				return clirun.Usagef("--rate %d: want 0 (no bound) or more records per second", rate)
+				return clirun.Usagef("--rate %d: want 0 (no fixed ceiling) or more records per second", rate)
 			}
 			cr, _, err := creds.Read(credsFile, newLogger(cmd.ErrOrStderr(), "warn", "text"))
 			if err != nil {
@@ -253,7 +263,7 @@ it took from other hubs. --replace changes an existing link, keeping its positio
 			if _, ok := wire.PeerName(cr.Actor); !ok {
 				return clirun.Usagef("%s holds the credentials of %q, not of a hub: a peer's admin makes them with 'hub peer create'", credsFile, wire.DisplayName(cr.Actor))
 			}
-			req := api.LinkRequest{URL: peerURL, Identity: cr.Actor, Seed: string(cr.Seed), Datasets: datasets, Forward: forward, Rate: &rate}
+			req := api.LinkRequest{URL: peerURL, Identity: cr.Actor, Seed: string(cr.Seed), Datasets: datasets, Forward: forward, Rate: &rate, NoYield: noYield}
 			if caFile != "" {
 				if _, err := pemfile.CertPool(caFile); err != nil {
 					return clirun.Usagef("--ca: %v", err)
@@ -281,9 +291,14 @@ it took from other hubs. --replace changes an existing link, keeping its positio
 			for _, d := range v.Datasets {
 				ds = append(ds, d.String())
 			}
-			bound := "no bound on the rate"
-			if v.Rate > 0 {
-				bound = fmt.Sprintf("at most %d records/s", v.Rate)
+			bound := "yielding to local publishers"
+			switch {
+			case v.NoYield && v.Rate > 0:
+				bound = fmt.Sprintf("at most %d records/s, not yielding to local publishers", v.Rate)
+			case v.NoYield:
+				bound = "no bound on the rate, not yielding to local publishers"
+			case v.Rate > 0:
+				bound = fmt.Sprintf("at most %d records/s, yielding to local publishers", v.Rate)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "link to %s at %s: takes %s as %s, %s; 'hub peer list' shows how it goes\n", v.Name, v.URL, strings.Join(ds, ", "), v.Identity, bound)
 			return nil
@@ -294,7 +309,8 @@ it took from other hubs. --replace changes an existing link, keeping its positio
 	fl.StringArrayVar(&datasets, "dataset", nil, "a dataset to take: D, or D=LOCAL into another local dataset (repeat for more)")
 	fl.StringVar(&caFile, "ca", "", "PEM CA file to trust for the peer's TLS certificate (default: the system's CAs)")
 	fl.BoolVar(&forward, "forward", false, "also take the records the peer took from other hubs (a chain A→B→C)")
-	fl.IntVar(&rate, "rate", federation.DefaultRate, "most records a second taken over the link (0: no bound)")
+	fl.IntVar(&rate, "rate", federation.DefaultRate, "most records a second taken over the link, busy or idle (0: no fixed ceiling)")
+	fl.BoolVar(&noYield, "no-yield", false, "take up to --rate even while this hub's publishers are busy (by default the link yields to them)")
 	fl.BoolVar(&replace, "replace", false, "replace the link of that name, keeping its positions")
 	_ = cmd.MarkFlagRequired("credentials")
 	cf.registerPeerAdd(cmd)
@@ -337,9 +353,11 @@ func peerListCmd() *cobra.Command {
 		Short: "List peer hubs: links this hub takes over, identities peers take from it",
 		Long: `list shows each peer hub, one line per dataset: TAKES for a link this hub takes over (its
 state, and per dataset the records received, the last sequence taken on the peer and the lag
-in records and seconds), GIVES for an identity a peer takes from this hub as (its live
-connections, and per dataset its acknowledged position here and the records it has not
-taken yet).`,
+in records and seconds; NOTE shows the bound in force while the link yields to this hub's
+busy publishers), GIVES for an identity a peer takes from this hub as (its live
+connections, and per dataset: LAST SEQ, the sequence up to which it acknowledged every
+record here; LAG RECORDS, the records after it the peer has not acknowledged, whether not
+delivered yet or delivered and not yet acknowledged).`,
 		Example: `  hub peer list
   hub peer list -o json | jq '.[] | select(.link) | .link.status.datasets[] | {remote, lag_records}'`,
 		Args: cobra.NoArgs,
@@ -370,6 +388,9 @@ func peerTable(tw io.Writer, list []api.PeerInfo) {
 		if l := p.Link; l != nil {
 			state := l.Status.State
 			note := l.Status.Error
+			if note == "" && l.Status.Bound > 0 && !l.NoYield && (l.Rate == 0 || l.Status.Bound < l.Rate) {
+				note = fmt.Sprintf("yielding to local publishers: at most %d records/s", l.Status.Bound)
+			}
 			if len(l.Status.Datasets) == 0 {
 				fmt.Fprintf(tw, "%s\ttakes\t%s\t-\t-\t-\t-\t-\t%s\n", p.Name, state, note)
 			}
@@ -389,6 +410,9 @@ func peerTable(tw io.Writer, list []api.PeerInfo) {
 		}
 		if id := p.Identity; id != nil {
 			state := fmt.Sprintf("%d connections", id.Connections)
+			if id.Connections == 1 {
+				state = "1 connection"
+			}
 			if len(id.Subscriptions) == 0 {
 				fmt.Fprintf(tw, "%s\tgives\t%s\t-\t-\t-\t-\t-\t%s\n", p.Name, state, id.Subject)
 			}

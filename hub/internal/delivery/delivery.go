@@ -167,9 +167,10 @@ func (s *Service) subscribe(m *nats.Msg) {
 	defer cancel()
 	stream := wire.StreamName(dataset)
 	if req.Durable != "" {
-		// A durable subscription resumes: keep the consumer if it exists.
+		// A durable subscription resumes: keep the consumer if it exists,
+		// with the ack wait and window the request asks for now.
 		if c, err := s.js.PushConsumer(ctx, stream, cfg.Durable); err == nil {
-			info := c.CachedInfo()
+			info := s.retune(ctx, stream, c.CachedInfo(), req, cfg)
 			s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject, Pending: info.NumPending + uint64(info.NumAckPending)})
 			return
 		}
@@ -190,6 +191,31 @@ func (s *Service) subscribe(m *nats.Msg) {
 	info := c.CachedInfo()
 	s.log.Info("subscription created", "actor", actor, "dataset", dataset, "consumer", info.Name)
 	s.reply(m, wire.SubscribeReply{Consumer: info.Name, Stream: stream, DeliverSubject: info.Config.DeliverSubject, Pending: info.NumPending})
+}
+
+// retune gives an existing durable consumer the ack wait and window req
+// sets (cfg holds them, bounded), when they differ: a subscription resumed
+// with new settings (a federation link made before its ack wait was
+// shortened) gets them. The other settings of a consumer cannot change.
+// On failure the consumer is kept as it was.
+func (s *Service) retune(ctx context.Context, stream string, info *jetstream.ConsumerInfo, req wire.SubscribeRequest, cfg jetstream.ConsumerConfig) *jetstream.ConsumerInfo {
+	nc := info.Config
+	if req.AckWait > 0 {
+		nc.AckWait = cfg.AckWait
+	}
+	if req.MaxAckPending > 0 {
+		nc.MaxAckPending = cfg.MaxAckPending
+	}
+	if nc.AckWait == info.Config.AckWait && nc.MaxAckPending == info.Config.MaxAckPending {
+		return info
+	}
+	c, err := s.js.UpdatePushConsumer(ctx, stream, nc)
+	if err != nil {
+		s.log.Warn("durable subscription kept with its old settings", "consumer", info.Name, "ack_wait", nc.AckWait, "max_ack_pending", nc.MaxAckPending, "err", err)
+		return info
+	}
+	s.log.Info("durable subscription resumed with new settings", "consumer", info.Name, "ack_wait", nc.AckWait, "max_ack_pending", nc.MaxAckPending)
+	return c.CachedInfo()
 }
 
 func consumerConfig(actor, dataset string, req wire.SubscribeRequest) (jetstream.ConsumerConfig, error) {

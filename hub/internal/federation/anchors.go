@@ -86,7 +86,7 @@ func (s *Service) answerAnchor(m *nats.Msg) {
 	if !ok || m.Reply == "" || !wire.ReplyAllowed(token, m.Reply) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	defer cancel()
 	var req anchorExchange
 	var rep anchorExchange

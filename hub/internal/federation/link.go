@@ -89,17 +89,18 @@ func newLink(svc *Service, cfg Link, prev Status) *link {
 	return l
 }
 
-// start runs the link until stop.
-func (l *link) start() {
-	ctx, cancel := context.WithCancel(context.Background())
+// start runs the link until stop, or until ctx (the service's) ends.
+func (l *link) start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	go func() { defer close(l.done); l.run(ctx) }()
 }
 
 // stop ends the link and waits for it; drop names the peer's datasets whose
-// subscriptions are deleted on the peer (the link no longer takes them).
-// Records in flight are not acked: the peer delivers them again.
-func (l *link) stop(drop []string) {
+// subscriptions are deleted on the peer (the link no longer takes them),
+// within ctx. Records in flight are not acked: the peer delivers them
+// again.
+func (l *link) stop(ctx context.Context, drop []string) {
 	l.cancel()
 	<-l.done
 	l.mu.Lock()
@@ -114,7 +115,7 @@ func (l *link) stop(drop []string) {
 			continue
 		}
 		if slices.Contains(drop, ds.m.Remote) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			if err := ds.sub.Unsubscribe(ctx); err != nil {
 				l.log.Warn("subscription on the peer not removed: its admin can (hub peer revoke)", "dataset", ds.m.Remote, "err", err)
 			}
@@ -281,12 +282,17 @@ func (l *link) unsubscribeLocal() {
 
 // window is how many records may be delivered and not yet acked: enough
 // for the rate over a few seconds, never so many that they wait out the
-// ack wait behind the rate limit.
+// ack wait behind the rate limit (or behind the least bound of a link
+// that yields to local publishers: yieldWindow).
 func (l *link) window() int {
-	if l.cfg.Rate <= 0 {
-		return 2048
+	w := 2048
+	if l.cfg.Rate > 0 {
+		w = min(w, max(64, l.cfg.Rate*5))
 	}
-	return min(2048, max(64, l.cfg.Rate*5))
+	if !l.cfg.NoYield {
+		w = min(w, yieldWindow)
+	}
+	return w
 }
 
 // ackWait is how long the giving hub waits for a record's ack before it
@@ -308,6 +314,11 @@ func (l *link) handler(ds *dsLink) kit.Handler {
 	return func(ctx context.Context, d kit.Delivery) error {
 		if err := l.lim.Wait(ctx); err != nil {
 			return err // stopping: the peer delivers it again
+		}
+		if !l.cfg.NoYield {
+			if err := l.svc.yield.wait(ctx); err != nil {
+				return err
+			}
 		}
 		ds.begin(d.Seq, d.Pending)
 		path := d.Path
@@ -371,6 +382,7 @@ func (l *link) snapshot() Status {
 	st := l.status
 	l.mu.Unlock()
 	st.Node, st.UpdatedAt = l.svc.node, l.svc.now()
+	st.Bound = l.bound()
 	now := l.svc.now()
 	for _, ds := range l.ds {
 		st.Datasets = append(st.Datasets, ds.snapshot(now))
@@ -378,7 +390,19 @@ func (l *link) snapshot() Status {
 	return st
 }
 
-// client is the link's connection, nil while it has none.
+// bound is the records a second the link may take now (0: no bound): its
+// --rate, or the shared bound while it yields to local publishers.
+func (l *link) bound() int {
+	b := l.cfg.Rate
+	if !l.cfg.NoYield {
+		if y := int(l.svc.yield.current()); y > 0 && (b == 0 || y < b) {
+			b = y
+		}
+	}
+	return b
+}
+
+// conn is the link's connection, nil while it has none.
 func (l *link) conn() *kit.Client {
 	l.mu.Lock()
 	defer l.mu.Unlock()

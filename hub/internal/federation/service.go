@@ -34,7 +34,9 @@ type Deps struct {
 	NC *nats.Conn
 	// Registry names the local datasets links may take into.
 	Registry *registry.Registry
-	// Ingest stores what links take (its federated entry).
+	// Ingest stores what links take (its federated entry), and tells how
+	// long local publishers' records wait, which the links yield to
+	// (LocalLoad; nil: they never yield).
 	Ingest *ingest.Service
 	Audit  Auditor
 	// Anchors is this hub's audit anchorer: its last anchor is handed to
@@ -68,15 +70,23 @@ type Service struct {
 	// node names this node in leases.
 	node string
 
+	// yield bounds what the links take while local publishers are busy.
+	yield *yielder
+
+	// ctx is the service's own, from New to Stop: the links, the bound and
+	// the anchor exchanges run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the supervisor and the bound's control loop
+
 	mu      sync.Mutex
 	running map[string]*link
 	wake    chan struct{}
-	cancel  context.CancelFunc
-	done    chan struct{}
 	sub     *nats.Subscription
 }
 
-// New opens the federation state; Start runs it.
+// New opens the federation state; Start runs it. The service's context
+// carries ctx's values, not its end: Stop ends it.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -91,8 +101,15 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{d: d, st: st, log: d.Logger.With("component", "federation"), hub: d.Hub, node: d.Node,
-		running: map[string]*link{}, wake: make(chan struct{}, 1), done: make(chan struct{})}, nil
+	s := &Service{d: d, st: st, log: d.Logger.With("component", "federation"), hub: d.Hub, node: d.Node,
+		running: map[string]*link{}, wake: make(chan struct{}, 1)}
+	var load func() (uint64, time.Duration)
+	if d.Ingest != nil {
+		load = d.Ingest.LocalLoad
+	}
+	s.yield = newYielder(load)
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	return s, nil
 }
 
 func (s *Service) now() time.Time { return s.d.Now() }
@@ -107,29 +124,32 @@ func (s *Service) Start() error {
 		}
 		s.sub = sub
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go func() { defer close(s.done); s.supervise(ctx) }()
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.supervise(s.ctx) }()
+	go func() { defer s.wg.Done(); s.yield.run(s.ctx) }()
 	return nil
 }
 
 // Stop stops every link this node runs (records in flight are delivered
-// again by the peers) and gives their leases up.
+// again by the peers), stores their status and gives their leases up
+// within ctx. No goroutine of the service outlives it.
 func (s *Service) Stop(ctx context.Context) {
 	if s.sub != nil {
+		// Anchor exchanges in progress finish (their answers are quick);
+		// none starts after.
 		_ = s.sub.Drain()
-	}
-	if s.cancel == nil {
-		return
+		for s.sub.IsValid() && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	s.cancel()
-	<-s.done
+	s.wg.Wait()
 	s.mu.Lock()
 	running := s.running
 	s.running = map[string]*link{}
 	s.mu.Unlock()
 	for name, l := range running {
-		l.stop(nil)
+		l.stop(ctx, nil)
 		_ = s.st.putStatus(ctx, name, l.snapshot())
 		s.st.dropLease(ctx, name, s.node)
 	}
@@ -198,7 +218,7 @@ func (s *Service) reconcile(ctx context.Context) {
 			if _, exists, _ := s.st.link(ctx, name); !exists {
 				drop = remotes(r.cfg.Datasets)
 			}
-			r.stop(drop)
+			r.stop(ctx, drop)
 			delete(s.running, name)
 			s.log.Info("federation link stopped on this node", "peer", name, "removed", drop != nil)
 		case !sameLink(cfg, r.cfg):
@@ -208,12 +228,12 @@ func (s *Service) reconcile(ctx context.Context) {
 					drop = append(drop, d.Remote)
 				}
 			}
-			r.stop(drop)
+			r.stop(ctx, drop)
 			prev := r.snapshot()
 			_ = s.st.putStatus(ctx, name, prev)
 			nl := newLink(s, cfg, prev)
 			s.running[name] = nl
-			nl.start()
+			nl.start(ctx)
 			s.log.Info("federation link restarted with its new settings", "peer", name)
 		}
 	}
@@ -224,7 +244,7 @@ func (s *Service) reconcile(ctx context.Context) {
 		prev, _ := s.st.status(ctx, name)
 		l := newLink(s, cfg, prev)
 		s.running[name] = l
-		l.start()
+		l.start(ctx)
 		s.log.Info("federation link started on this node", "peer", name, "url", cfg.URL, "datasets", len(cfg.Datasets))
 	}
 }
@@ -267,6 +287,7 @@ type LinkView struct {
 	Datasets  []DatasetMap `json:"datasets"`
 	Forward   bool         `json:"forward"`
 	Rate      int          `json:"rate"`
+	NoYield   bool         `json:"no_yield,omitempty"`
 	CreatedAt time.Time    `json:"created_at"`
 	By        string       `json:"by,omitempty"`
 	Status    Status       `json:"status"`
@@ -274,7 +295,7 @@ type LinkView struct {
 
 func (s *Service) view(ctx context.Context, l Link) LinkView {
 	v := LinkView{Name: l.Name, URL: l.URL, Identity: wire.DisplayName(l.Identity), TLSCA: l.CA != "", Datasets: l.Datasets,
-		Forward: l.Forward, Rate: l.Rate, CreatedAt: l.CreatedAt, By: l.By}
+		Forward: l.Forward, Rate: l.Rate, NoYield: l.NoYield, CreatedAt: l.CreatedAt, By: l.By}
 	s.mu.Lock()
 	r, ok := s.running[l.Name]
 	s.mu.Unlock()
@@ -335,7 +356,7 @@ func (s *Service) Add(ctx context.Context, l Link, replace bool, by string) (Lin
 	}
 	s.poke()
 	entry := audit.Entry{Kind: audit.KindPeerLinkAdd, Actor: by, Subject: l.Name, Detail: mustJSON(map[string]any{
-		"url": l.URL, "identity": wire.DisplayName(l.Identity), "datasets": l.Datasets, "forward": l.Forward, "rate": l.Rate, "tls_ca": l.CA != "", "replaced": replace && exists})}
+		"url": l.URL, "identity": wire.DisplayName(l.Identity), "datasets": l.Datasets, "forward": l.Forward, "rate": l.Rate, "no_yield": l.NoYield, "tls_ca": l.CA != "", "replaced": replace && exists})}
 	if _, err := s.d.Audit.Record(ctx, entry); err != nil {
 		return s.view(ctx, l), fmt.Errorf("link to %s added, but its audit entry is not stored yet: %w", l.Name, err)
 	}

@@ -53,9 +53,13 @@ type Link struct {
 	// Forward takes the records the peer itself took from other hubs too
 	// (a chain A→B→C); without it only the peer's own records are taken.
 	Forward bool `json:"forward"`
-	// Rate bounds the records taken per second over the link (0: no bound),
-	// so a catch-up after a cut does not starve local publishers.
-	Rate      int       `json:"rate"`
+	// Rate is the most records a second taken over the link, whatever the
+	// local load (0: no fixed ceiling).
+	Rate int `json:"rate"`
+	// NoYield takes up to Rate even while local publishers are busy; by
+	// default a link yields to them (yield.go), so a catch-up after a cut
+	// does not starve them.
+	NoYield   bool      `json:"no_yield,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	// By is who added the link.
 	By string `json:"by"`
@@ -67,8 +71,10 @@ type DatasetMap struct {
 	Local  string `json:"local"`
 }
 
-// DefaultRate is the records per second a link takes unless told.
-const DefaultRate = 2000
+// DefaultRate is the fixed ceiling of a link unless told: none, since the
+// link yields to local publishers (links added before yielding was built
+// keep the 2000 they were given).
+const DefaultRate = 0
 
 // ParseDataset reads "D" or "D=LOCAL".
 func ParseDataset(s string) (DatasetMap, error) {
@@ -141,9 +147,12 @@ type Status struct {
 	// Since is when State last changed.
 	Since time.Time `json:"since,omitzero"`
 	// PeerServer is the name the peer's NATS server gave.
-	PeerServer string          `json:"peer_server,omitempty"`
-	Datasets   []DatasetStatus `json:"datasets"`
-	UpdatedAt  time.Time       `json:"updated_at,omitzero"`
+	PeerServer string `json:"peer_server,omitempty"`
+	// Bound is the records a second the link may take now (0: no bound):
+	// its Rate, or less while it yields to busy local publishers.
+	Bound     int             `json:"bound"`
+	Datasets  []DatasetStatus `json:"datasets"`
+	UpdatedAt time.Time       `json:"updated_at,omitzero"`
 }
 
 // DatasetStatus is one dataset of a link.

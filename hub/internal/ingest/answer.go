@@ -28,12 +28,17 @@ func (s *Service) answer(j *job) {
 	default:
 		s.unavailable.Add(1)
 	}
-	if o := s.opts.Observer; o != nil && !j.at.IsZero() {
-		reason := ""
-		if len(j.reply.Violations) > 0 {
-			reason = j.reply.Violations[0].Keyword
+	if !j.at.IsZero() { // a publisher's record (a federated one has no arrival time)
+		took := time.Since(j.at)
+		s.localRecords.Add(1)
+		s.localWait.Add(int64(took))
+		if o := s.opts.Observer; o != nil {
+			reason := ""
+			if len(j.reply.Violations) > 0 {
+				reason = j.reply.Violations[0].Keyword
+			}
+			o.ObserveRecord(j.reply.Dataset, j.reply.Status, reason, took)
 		}
-		o.ObserveRecord(j.reply.Dataset, j.reply.Status, reason, time.Since(j.at))
 	}
 	if j.fed != nil {
 		j.fed.done(j.reply)

@@ -22,7 +22,7 @@ type job struct {
 	// fed is set for a record a federation link took from a peer: msg is
 	// then a stand-in naming the peer, and the answer goes to fed.done.
 	fed *federated
-	at  time.Time // arrival, when an Observer wants it
+	at  time.Time // arrival; zero for a federated record
 
 	// Filled in by check.
 	actor    string

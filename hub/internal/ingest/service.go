@@ -118,6 +118,11 @@ type Service struct {
 	warnLog                                                     warnLimiter
 	hookMu                                                      sync.Mutex // OnStored hooks run one at a time
 
+	// localRecords and localWait count the publishers' records answered
+	// and their summed time from arrival to answer (LocalLoad).
+	localRecords atomic.Uint64
+	localWait    atomic.Int64
+
 	chains *chains // Options.Ordered: one record in flight per publisher and dataset
 	// submitMu keeps SubmitFederated from sending into a closed pipeline.
 	submitMu sync.RWMutex
@@ -197,10 +202,7 @@ func (s *Service) Start(ctx context.Context) error {
 // take receives one ingest request: a record, or a batch of records, each
 // put in line and handed to the workers.
 func (s *Service) take(m *nats.Msg) {
-	var at time.Time
-	if s.opts.Observer != nil {
-		at = time.Now()
-	}
+	at := time.Now()
 	if n := m.Header.Get(wire.HeaderBatch); n != "" {
 		s.takeBatch(m, n, at)
 		return
@@ -314,6 +316,14 @@ func (s *Service) stop(ctx context.Context) error {
 func (s *Service) Counts() Counts {
 	return Counts{Stored: s.stored.Load(), Duplicates: s.dups.Load(), Conflicts: s.conflicts.Load(), Rejected: s.rejected.Load(),
 		Unavailable: s.unavailable.Load(), ByReference: s.byReference.Load(), Warned: s.warned.Load()}
+}
+
+// LocalLoad reports how busy this node's ingest is with its own
+// publishers, as running totals since start: the records of publishers
+// answered (federated records are not counted), and their summed time from
+// arrival to answer. Federation links read it to yield to local publishers.
+func (s *Service) LocalLoad() (records uint64, wait time.Duration) {
+	return s.localRecords.Load(), time.Duration(s.localWait.Load())
 }
 
 // store starts the JetStream write of a checked record (or its dead
