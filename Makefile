@@ -76,6 +76,13 @@ batch-rss:
 # the fast path and the reference the same input and fail on any disagreement.
 FUZZTIME ?= 60s
 FASTSCHEMA_FUZZ := FuzzJobAd FuzzConcept FuzzDecode FuzzGenerated FuzzPattern
+# The readers of outside input, package:target: the policy loader, the
+# dataset declaration parser, the compatibility checker, the record scanner,
+# key encoding, and the sidecar's POST bodies (against a real sidecar and
+# hub: each fuzz worker builds bin/hub and starts one first, ~30 s).
+INPUT_FUZZ := ./hub/internal/policy/:FuzzLoad ./hub/internal/registry/:FuzzDeclaration \
+	./hub/internal/compat/:FuzzDiff ./connector-kit/schema/:FuzzScanRecord \
+	./connector-kit/wire/:FuzzEncodeKey ./connector-kit/internal/sidecar/:FuzzPostRecords
 fuzz:
 	@for t in $(FASTSCHEMA_FUZZ); do \
 		echo "== $$t ($(FUZZTIME))"; \
@@ -88,6 +95,11 @@ fuzz:
 	done
 	@echo "== FuzzParseReply ($(FUZZTIME))"
 	$(GO) test -run '^$$' -fuzz '^FuzzParseReply$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./internal/publish/
+	@for t in $(INPUT_FUZZ); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in $$pkg ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg || exit 1; \
+	done
 
 # Screenshots of the main pages into docs/screenshots (the browser test
 # takes them; it needs Debian's chromium).
