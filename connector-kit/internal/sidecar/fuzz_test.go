@@ -133,14 +133,14 @@ func onHub(t *testing.T, c *http.Client, url, token string, want map[string][]by
 				break
 			}
 			if !sameJSON(rec, data) {
-				t.Fatalf("record %s stored as %s, posted %s", id, data, rec)
+				t.Fatalf("record %s stored as %.200q, posted %.200q", id, data, rec)
 			}
 		}
 		if missing == "" {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("record %s (%s) accepted but not on the hub after 30 s", missing, want[missing])
+			t.Fatalf("record %s (%.200q) accepted but not on the hub after 30 s", missing, want[missing])
 		}
 		time.Sleep(50 * time.Millisecond) // polled: the record is forwarded from the outbox
 	}
