@@ -1,6 +1,7 @@
 # JobTech Data Hub. `make run` starts a hub with the embedded defaults;
 # `make test` runs every test; `make bench` measures ingest against raw JetStream;
-# `make fuzz` fuzzes each fuzz target for FUZZTIME.
+# `make fuzz` fuzzes each fuzz target for FUZZTIME; `make soak` publishes and
+# subscribes for SOAK_DURATION and checks nothing was lost or kept.
 GO      ?= go
 BIN     := bin
 PKGS    := ./...
