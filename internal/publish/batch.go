@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/nats-io/nats.go"
 
@@ -62,9 +61,9 @@ func (f *BatchFuture) answer(m *nats.Msg, err error) int {
 	return len(f.replies)
 }
 
-// bodies recycles batch request bodies (the connection copies what it
-// sends).
-var bodies = sync.Pool{New: func() any { return new([]byte) }}
+// maxKeptBody is the largest batch body kept for reuse: a request near the
+// server's usual max payload (1 MiB) is kept, a rare larger one is not.
+const maxKeptBody = 2 << 20
 
 // SendBatch starts publishing recs to dataset in one request (see
 // wire.HeaderBatch): the hub checks and stores each on its own, in order,
@@ -79,7 +78,10 @@ func (p *Publisher) SendBatch(ctx context.Context, dataset string, recs []Record
 	if err := p.acquire(ctx, len(recs)); err != nil {
 		return nil, err
 	}
-	bp := bodies.Get().(*[]byte)
+	bp, _ := p.bodies.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
 	body := (*bp)[:0]
 	for _, r := range recs {
 		body = wire.AppendBatchRecord(body, r.ID, r.Data)
@@ -90,8 +92,10 @@ func (p *Publisher) SendBatch(ctx context.Context, dataset string, recs []Record
 		o(m)
 	}
 	err := p.send(dataset, f, body, m.Header)
-	*bp = body
-	bodies.Put(bp)
+	if cap(body) <= maxKeptBody {
+		*bp = body
+		p.bodies.Put(bp)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,10 @@ type Publisher struct {
 	window int
 	multi  sync.Mutex // serialises batches taking many slots, so two cannot each hold part of the window
 	next   atomic.Uint64
+	// bodies recycles this publisher's batch request bodies (the connection
+	// copies what it sends): owned here, not by the package, so publishers
+	// of different sizes (a kit, a benchmark) do not share them.
+	bodies sync.Pool
 
 	mu       sync.Mutex
 	waiting  map[uint64]waiter

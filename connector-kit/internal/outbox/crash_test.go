@@ -18,6 +18,7 @@ import (
 const (
 	crashDirEnv   = "OUTBOX_CRASH_DIR"
 	crashRoundEnv = "OUTBOX_CRASH_ROUND"
+	crashEarlyEnv = "OUTBOX_CRASH_EARLY" // "1": the child reads with WithEarlyNext
 )
 
 // crashOptions are shared by the child and the parent: small segments and a
@@ -35,7 +36,11 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process for TestCrash")
 	}
 	round := os.Getenv(crashRoundEnv)
-	o, err := Open(dir, crashOptions()...)
+	opts := crashOptions()
+	if os.Getenv(crashEarlyEnv) == "1" {
+		opts = append(opts, WithEarlyNext())
+	}
+	o, err := Open(dir, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
@@ -82,9 +87,24 @@ func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns child processes")
 	}
+	crashRounds(t, false)
+}
+
+// TestCrashEarlyNext is TestCrash with a forwarder that reads and acks
+// records before their fsync (WithEarlyNext): what Append returned still
+// survives, and the floor on disk never passes the last record (Open would
+// refuse the directory as corrupt).
+func TestCrashEarlyNext(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	crashRounds(t, true)
+}
+
+func crashRounds(t *testing.T, early bool) {
 	dir := t.TempDir()
 	for round := range 3 {
-		printed := runCrashChild(t, dir, round)
+		printed := runCrashChild(t, dir, round, early)
 		if len(printed) == 0 {
 			t.Fatalf("round %d: child printed nothing", round)
 		}
@@ -130,10 +150,13 @@ func TestCrash(t *testing.T) {
 
 // runCrashChild starts the helper, kills it ~300 ms after its first append
 // returned, and returns what it printed.
-func runCrashChild(t *testing.T, dir string, round int) map[uint64]string {
+func runCrashChild(t *testing.T, dir string, round int, early bool) map[uint64]string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashRoundEnv+"="+strconv.Itoa(round))
+	if early {
+		cmd.Env = append(cmd.Env, crashEarlyEnv+"=1")
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

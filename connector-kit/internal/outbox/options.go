@@ -24,6 +24,7 @@ type options struct {
 	maxRecordBytes int
 	maxBytes       int64
 	floorInterval  time.Duration
+	earlyNext      bool
 }
 
 func defaultOptions() options {
@@ -98,6 +99,24 @@ func WithFloorInterval(d time.Duration) Option {
 			return fmt.Errorf("%w: floor interval %v", ErrInvalidOption, d)
 		}
 		o.floorInterval = d
+		return nil
+	}
+}
+
+// WithEarlyNext makes [Outbox.Next] hand out a record as soon as it is
+// appended, while its fsync may still be under way, so a forwarder sends it
+// to the hub during the fsync instead of after it. [Outbox.Append] still
+// returns only once the record is fsynced, so whoever answers a client after
+// Append answers only for durable records. What changes is the crash window:
+// a record may reach the hub and then be lost from the outbox by a crash
+// before its fsync; its Append never returned, so its client was never
+// answered and sends it again under its id (delivery stays at least once).
+// An early record may be acked at once; the acked floor written to disk
+// never passes the records fsynced, so a crash never leaves a floor beyond
+// the last record. After a failed write, Next hands out fsynced records only.
+func WithEarlyNext() Option {
+	return func(o *options) error {
+		o.earlyNext = true
 		return nil
 	}
 }

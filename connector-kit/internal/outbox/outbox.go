@@ -44,6 +44,13 @@ type Outbox struct {
 	handed    uint64   // highest sequence number Next handed out
 	wake      chan struct{}
 	stats     counters
+	// early holds, with WithEarlyNext, copies of the records appended and
+	// not yet fsynced (sequence numbers durable+1 ... nextSeq-1), which Next
+	// hands out from memory.
+	early []Entry
+
+	// beforeSync, when set (tests only), runs before each fsync.
+	beforeSync func()
 
 	// Owned by the flusher goroutine (and Open/Close around it).
 	active     *os.File
@@ -343,6 +350,12 @@ func (o *Outbox) Append(ctx context.Context, e Entry) (uint64, error) {
 	o.sizes = append(o.sizes, uint32(size))
 	o.unacked += int64(size)
 	o.stats.appends++
+	if o.opts.earlyNext {
+		// A copy: the caller may reuse e.Data once Append returns, and
+		// the forwarder may still hold it.
+		o.early = append(o.early, Entry{Dataset: e.Dataset, ID: e.ID, Data: append([]byte(nil), e.Data...)})
+		o.notifyLocked()
+	}
 	b := o.batch
 	o.mu.Unlock()
 
@@ -411,6 +424,12 @@ func (o *Outbox) flushOnce() bool {
 			t.seg.size = t.size
 		}
 		o.durable = first + uint64(len(sizes)) - 1
+		if o.opts.earlyNext {
+			// Written: Next reads these from their segment now.
+			n := copy(o.early, o.early[len(sizes):])
+			clear(o.early[n:])
+			o.early = o.early[:n]
+		}
 		o.stats.commits++
 		o.stats.written += int64(len(buf))
 		o.notifyLocked()
@@ -453,6 +472,9 @@ func (o *Outbox) writeBatch(buf []byte, sizes []uint32, first uint64) ([]segSize
 			}
 			o.activeSize += int64(pos - start)
 			start = pos
+		}
+		if o.beforeSync != nil {
+			o.beforeSync()
 		}
 		if err := o.active.Sync(); err != nil {
 			return fmt.Errorf("outbox: fsync %s: %w", seg.path, err)
@@ -529,9 +551,11 @@ func (o *Outbox) persistFloor() error {
 	o.floorMu.Lock()
 	defer o.floorMu.Unlock()
 	o.mu.Lock()
-	floor := o.floor
+	// With WithEarlyNext records may be acked before their fsync: the
+	// floor on disk never passes what is on disk.
+	floor := min(o.floor, o.durable)
 	o.mu.Unlock()
-	if floor == o.persisted.Load() {
+	if floor <= o.persisted.Load() {
 		return nil
 	}
 	if err := writeFloor(o.dir, floor); err != nil {

@@ -23,10 +23,22 @@ func (o *Outbox) Next(ctx context.Context) (Item, error) {
 			return Item{}, ErrClosed
 		}
 		s := o.readSeq
-		for s <= o.durable && o.ackedLocked(s) {
+		last := o.durable // the last record Next may hand out
+		if o.opts.earlyNext && o.failed == nil {
+			last = o.nextSeq - 1
+		}
+		for s <= last && o.ackedLocked(s) {
 			s++
 		}
 		o.readSeq = s
+		if s > o.durable && s <= last {
+			// Appended, not yet fsynced (WithEarlyNext).
+			e := o.early[s-o.durable-1]
+			o.readSeq = s + 1
+			o.handed = max(o.handed, s)
+			o.mu.Unlock()
+			return Item{Seq: s, Entry: e}, nil
+		}
 		if s <= o.durable {
 			seg := o.segmentForLocked(s)
 			limit := seg.size

@@ -113,7 +113,8 @@ func newPoster(s *sidecar.Sidecar, conns int) *poster {
 }
 
 // post sends body and returns the request's latency; any answer other than
-// 201 (stored) or 202 (queued) is an error.
+// 201 (stored), 202 (queued) or, for a batch, 200 (each line's result) is
+// an error.
 func (p *poster) post(ctype string, body []byte) (time.Duration, error) {
 	start := time.Now()
 	resp, err := p.client.Post(p.url, ctype, bytes.NewReader(body))
@@ -125,6 +126,13 @@ func (p *poster) post(ctype string, body []byte) (time.Duration, error) {
 	d := time.Since(start)
 	switch resp.StatusCode {
 	case http.StatusCreated:
+	case http.StatusOK:
+		if bytes.Contains(rb, []byte(`"queued"`)) {
+			p.queued.Add(1)
+		}
+		if bytes.Contains(rb, []byte(`"rejected"`)) || bytes.Contains(rb, []byte(`"unavailable"`)) {
+			return d, fmt.Errorf("POST: 200 with refused lines: %.300s", rb)
+		}
 	case http.StatusAccepted:
 		p.queued.Add(1)
 	default:

@@ -45,6 +45,13 @@ type Config struct {
 	APITokenFile string `yaml:"api_token_file"`
 	// Outbox is the folder of the durable outbox.
 	Outbox string `yaml:"outbox"`
+	// ForwardDuringFsync sends each record to the hub while its outbox
+	// fsync is under way instead of after it (a POST is still answered
+	// only once its record is fsynced): a POST then waits for the longer
+	// of the fsync and the hub's answer, not their sum. Off by default:
+	// where the outbox shares a disk with the hub (one machine, as in the
+	// benchmarks), the hub's writes join the fsync and it measured slower.
+	ForwardDuringFsync bool `yaml:"forward_during_fsync"`
 	// State is the folder where plugins keep cursors and dead-letter files.
 	State string `yaml:"state"`
 	// MaxRecordBytes and MaxBatch bound a POST.

@@ -8,7 +8,11 @@
 // and forwarded to the hub in order, so a hub outage or a sidecar crash loses
 // nothing: while the hub is away, records are answered "queued" and sent when
 // it is back; each carries a record id fixed before the first attempt, so the
-// hub stores it once however often it is sent.
+// hub stores it once however often it is sent. Concurrent POSTs share one
+// fsync (the outbox's group commit) and the forwarder sends records in batch
+// requests; with forward_during_fsync it sends them while their fsync is
+// still under way, so a POST waits for the longer of the two, not their
+// sum, and is still answered only once its record is fsynced.
 //
 // What the hub will refuse is refused before it is queued: every record
 // while the hub refuses the actor's key, records of a dataset whose records

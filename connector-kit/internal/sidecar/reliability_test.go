@@ -57,8 +57,22 @@ func countByID(h *kittest.Hub, dataset string) map[string]int {
 
 func TestHubKilledDuringSteadyPosts(t *testing.T) {
 	t.Parallel()
+	// forward_during_fsync sends records to the hub before their fsync:
+	// the promise to the clients is the same.
+	for _, during := range []bool{false, true} {
+		t.Run(fmt.Sprintf("forward_during_fsync=%v", during), func(t *testing.T) {
+			t.Parallel()
+			hubKilledDuringSteadyPosts(t, during)
+		})
+	}
+}
+
+func hubKilledDuringSteadyPosts(t *testing.T, forwardDuringFsync bool) {
 	h := kittest.Start(t, "")
-	sc := startSidecar(t, h, "jobbland", func(c *sidecar.Config) { c.AckTimeout = 500 * time.Millisecond })
+	sc := startSidecar(t, h, "jobbland", func(c *sidecar.Config) {
+		c.AckTimeout = 500 * time.Millisecond
+		c.ForwardDuringFsync = forwardDuringFsync
+	})
 	ad := example(t, "valid", "small-ad.json")
 	var mu sync.Mutex
 	var acked []string

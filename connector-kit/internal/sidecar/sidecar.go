@@ -63,7 +63,13 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	if s.token, err = cfg.apiToken(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if s.ob, err = outbox.Open(cfg.Outbox, outbox.WithLogger(log), outbox.WithMaxRecordBytes(cfg.MaxRecordBytes+1024)); err != nil {
+	obOpts := []outbox.Option{outbox.WithLogger(log), outbox.WithMaxRecordBytes(cfg.MaxRecordBytes + 1024)}
+	if cfg.ForwardDuringFsync {
+		// The forwarder sends a record to the hub while its fsync runs;
+		// its POST is still answered only after both (see post.go).
+		obOpts = append(obOpts, outbox.WithEarlyNext())
+	}
+	if s.ob, err = outbox.Open(cfg.Outbox, obOpts...); err != nil {
 		if errors.Is(err, outbox.ErrCorrupt) {
 			return nil, fmt.Errorf("the outbox %s is damaged, so the connector will not start (it never drops records silently): %w\n"+
 				"  to see the damage:  connector outbox check --outbox %s\n"+

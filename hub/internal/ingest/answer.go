@@ -3,7 +3,6 @@ package ingest
 import (
 	"encoding/json"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -47,10 +46,7 @@ func (s *Service) answer(j *job) {
 	if b := j.batch; b != nil {
 		b.replies[j.index] = j.reply
 		if b.left.Add(-1) == 0 {
-			s.send(b.msg, j.actor, func(buf []byte) []byte {
-				out, _ := json.Marshal(wire.BatchReply{Replies: b.replies})
-				return append(buf, out...)
-			})
+			s.send(b.msg, j.actor, func(buf []byte) []byte { return appendBatchReply(buf, b.replies) })
 		}
 		return
 	}
@@ -67,10 +63,6 @@ func (s *Service) answerBadBatch(m *nats.Msg, err error) {
 	})
 }
 
-// replyBufs recycles the buffers replies are written into (the connection
-// copies what it sends).
-var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
 // send answers request m of actor with what encode writes, if m asked for
 // an answer on a reply subject in actor's inbox.
 func (s *Service) send(m *nats.Msg, actor string, encode func([]byte) []byte) {
@@ -81,15 +73,33 @@ func (s *Service) send(m *nats.Msg, actor string, encode func([]byte) []byte) {
 		s.log.Warn("answer not sent: reply subject outside the publisher's inbox", "subject", m.Subject, "reply", m.Reply)
 		return
 	}
-	bp := replyBufs.Get().(*[]byte)
+	bp, _ := s.replyBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
 	b := encode((*bp)[:0])
 	if err := s.nc.Publish(m.Reply, b); err != nil {
 		s.log.Warn("answer publisher", "subject", m.Subject, "err", err)
 	}
 	if cap(b) <= 64<<10 {
 		*bp = b
-		replyBufs.Put(bp)
+		s.replyBufs.Put(bp)
 	}
+}
+
+// appendBatchReply appends the answer of a batch request, as
+// encoding/json would write wire.BatchReply{Replies: rs}, each reply
+// through appendReply (a batch of 256 records was 256 replies through
+// reflection, and one more copy of them all).
+func appendBatchReply(b []byte, rs []wire.Reply) []byte {
+	b = append(b, `{"replies":[`...)
+	for i := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendReply(b, &rs[i])
+	}
+	return append(b, ']', '}')
 }
 
 // appendReply appends r as JSON: the answer of a stored record or a

@@ -71,5 +71,20 @@ func FuzzAppendReply(f *testing.F) {
 				t.Fatalf("appendReply:\n %s\nencoding/json:\n %s", got, want)
 			}
 		}
+		// A batch's answer: the same replies, a refusal among them.
+		rs := []wire.Reply{
+			{Status: wire.StatusStored, ID: id, Dataset: dataset, Key: key, Seq: seq},
+			{Status: wire.StatusRejected, Code: wire.CodeInvalid, Dataset: dataset, Error: errText, Violations: []wire.Violation{{Pointer: "/" + key, Keyword: "type", Message: errText}}},
+			{Status: wire.StatusDuplicate, ID: id, Dataset: dataset, Seq: seq},
+		}
+		for n := 1; n <= len(rs); n++ {
+			want, err := json.Marshal(wire.BatchReply{Replies: rs[:n]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendBatchReply(nil, rs[:n]); !bytes.Equal(got, want) {
+				t.Fatalf("appendBatchReply:\n %s\nencoding/json:\n %s", got, want)
+			}
+		}
 	})
 }

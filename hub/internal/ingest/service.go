@@ -117,6 +117,7 @@ type Service struct {
 	marking                                                     chan struct{}
 	warnLog                                                     warnLimiter
 	hookMu                                                      sync.Mutex // OnStored hooks run one at a time
+	replyBufs                                                   sync.Pool  // the buffers answers are written into (the connection copies what it sends)
 
 	// localRecords and localWait count the publishers' records answered
 	// and their summed time from arrival to answer (LocalLoad).
@@ -219,6 +220,9 @@ func (s *Service) takeBatch(m *nats.Msg, count string, at time.Time) {
 		n = -1
 	}
 	b := &batch{msg: m}
+	if n > 0 && n <= wire.MaxBatchRecords {
+		b.jobs = make([]job, 0, n) // ReadBatch checks the count before it calls back
+	}
 	err = wire.ReadBatch(m.Data, n, func(id string, data []byte) {
 		b.jobs = append(b.jobs, job{msg: m, data: data, id: id, idGiven: id != "", batch: b, index: len(b.jobs), at: at})
 	})
