@@ -25,7 +25,7 @@ test:
 # Benchmarks print records/s for the hub's ingest path and for raw JetStream
 # async publish of the same payloads in the same run, and their ratio.
 bench: cluster-bench
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/internal/sidecar/
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 20m ./hub/internal/ingest/ ./hub/internal/registry/ ./hub/internal/node/ ./hub/internal/delivery/ ./connector-kit/internal/sidecar/ ./connector-kit/internal/cli/
 
 # The public dataset page (GET /datasets/jobads over loopback) from a hub
 # whose jobads stream holds a million records (WEB_BENCH_RECORDS lowers it):

@@ -137,7 +137,7 @@ func (s *Service) keyRefusal(d *registry.Dataset, key, origin, actor string) (st
 	owner, known := s.opts.Owners.Lookup(d.Name, key) // a known key: no round trip
 	mine := known && owner == owners.Owner{Origin: origin, Publisher: actor}
 	if !known {
-		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+		ctx, cancel := context.WithTimeout(s.life, claimTimeout)
 		defer cancel()
 		var err error
 		if owner, mine, err = s.opts.Owners.Claim(ctx, d.Name, key, origin, actor); err != nil {

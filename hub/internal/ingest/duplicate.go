@@ -21,7 +21,7 @@ import (
 // answered "conflict" and kept in the dead-letter stream. Only duplicates pay
 // for this: one direct read of the stored record.
 func (s *Service) verifyDuplicate(p *job, stream string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.life, 10*time.Second)
 	defer cancel()
 	stored, err := s.storedMsg(ctx, stream, p.reply.Seq)
 	var why string

@@ -115,7 +115,7 @@ func (s *Service) checkFederated(j *job) {
 	key := res.Key
 	f.envID = wire.EnvelopeID(f.Origin, f.Publisher, f.RecordID)
 	f.sum = seen.Sum(f.Data)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.life, 10*time.Second)
 	defer cancel()
 	reply := wire.Reply{Status: wire.StatusStored, ID: f.RecordID, EnvelopeID: f.envID, Dataset: d.Name, Key: key}
 	subject := d.Subject(key, f.Origin, f.Publisher)
@@ -238,7 +238,7 @@ func (s *Service) fedUnavailable(j *job, err error) {
 // (markDuplicate). Its link takes answers in any order.
 func (s *Service) markStored(j *job) {
 	f := j.fed
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.life, 10*time.Second)
 	defer cancel()
 	mk := seen.Mark{Seq: j.reply.Seq, Sum: f.sum}
 	if _, err := s.js.PublishMsg(ctx, seen.Msg(f.dataset.Name, f.envID, mk, f.dataset.Retention)); err != nil {
@@ -256,7 +256,7 @@ func (s *Service) markDuplicate(j *job) {
 	if f == nil || j.reply.Status != wire.StatusDuplicate {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(s.life, 10*time.Second)
 	defer cancel()
 	if err := s.opts.Seen.Put(ctx, f.dataset.Name, f.envID, seen.Mark{Seq: j.reply.Seq, Sum: f.sum}, f.dataset.Retention); err != nil {
 		s.log.Warn("mark a federated duplicate as seen", "dataset", f.Dataset, "id", f.envID, "err", err)

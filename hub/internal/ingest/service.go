@@ -125,6 +125,12 @@ type Service struct {
 	localWait    atomic.Int64
 
 	chains *chains // Options.Ordered: one record in flight per publisher and dataset
+
+	// life bounds the calls a record makes after its arrival (duplicate
+	// checks, key claims, seen markers): Stop ends it once the records
+	// taken are answered or its own wait is over, so none outlives Stop.
+	life    context.Context
+	endLife context.CancelFunc
 	// submitMu keeps SubmitFederated from sending into a closed pipeline.
 	submitMu sync.RWMutex
 	closed   bool
@@ -154,6 +160,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, reg *registry.Registry, o Option
 	}
 	s := &Service{nc: nc, js: js, reg: reg, opts: o, log: log.With("component", "ingest"),
 		verifying: make(chan struct{}, maxVerifying), marking: make(chan struct{}, maxVerifying)}
+	s.life, s.endLife = context.WithCancel(context.Background())
 	if o.Ordered {
 		s.chains = newChains(s.publish)
 	}
@@ -262,9 +269,13 @@ func (s *Service) closePipeline() {
 // answer) and returns when all are done or ctx ends.
 func (s *Service) Stop(ctx context.Context) error {
 	if s.sub == nil {
+		s.endLife()
 		return nil
 	}
-	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
+	s.stopOnce.Do(func() {
+		s.stopErr = s.stop(ctx)
+		s.endLife()
+	})
 	return s.stopErr
 }
 
