@@ -88,12 +88,12 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	s.m = newMetrics(func() float64 { n, _ := s.ob.Pending(); return float64(n) })
 	s.fw = &forwarder{ob: s.ob, c: s.c, log: log.With("component", "forwarder"), m: s.m, rights: s.rights, every: logEvery,
 		rejects: filepath.Join(cfg.State, "rejected.ndjson"), waiters: map[string][]chan outcome{}}
-	runCtx, cancel := context.WithCancel(context.Background())
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx)) // the sidecar's own lifetime: Shutdown ends it
 	s.cancel = cancel
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.fw.run(runCtx) }()
 	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		s.Shutdown(context.Background())
+		s.abort()
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	if host, _, _ := net.SplitHostPort(cfg.Listen); !Loopback(host) {
@@ -111,7 +111,7 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	go func() { defer s.wg.Done(); s.watchHead(runCtx) }()
 	for _, in := range cfg.Inputs {
 		if err := s.startInput(runCtx, in); err != nil {
-			s.Shutdown(context.Background())
+			s.abort()
 			return nil, err
 		}
 	}
@@ -129,7 +129,7 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 			}
 			for _, p := range append(append([]PluginConfig{}, cfg.Inputs...), cfg.Outputs...) {
 				if !known[p.Dataset] {
-					s.Shutdown(context.Background())
+					s.abort()
 					return nil, fmt.Errorf("%s %q: dataset %q is not on the hub (it has %v)", p.Type, p.Name, p.Dataset, names)
 				}
 			}
@@ -137,12 +137,23 @@ func Start(ctx context.Context, cfg Config, env *plugin.Environment, log *slog.L
 	}
 	for _, out := range cfg.Outputs {
 		if err := s.startOutput(runCtx, out); err != nil {
-			s.Shutdown(context.Background())
+			s.abort()
 			return nil, err
 		}
 	}
 	log.Info("connector ready", "actor", s.c.Actor(), "hub", cfg.Hub.URL, "listen", s.URL(), "inputs", len(cfg.Inputs), "outputs", len(cfg.Outputs))
 	return s, nil
+}
+
+// abortWait bounds how long a failed start waits for what it started.
+const abortWait = 10 * time.Second
+
+// abort undoes a start that failed half-way, bounded so a plugin that does
+// not stop cannot hold the error from its caller.
+func (s *Sidecar) abort() {
+	ctx, cancel := context.WithTimeout(context.Background(), abortWait)
+	defer cancel()
+	_ = s.Shutdown(ctx)
 }
 
 // watchHead logs a stuck outbox head (forwarder.stuck logs, at most every
