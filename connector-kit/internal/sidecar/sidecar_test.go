@@ -23,7 +23,7 @@ import (
 
 func TestMain(m *testing.M) { kittest.Main(m) }
 
-func realAds(t *testing.T) [][]byte {
+func realAds(t testing.TB) [][]byte {
 	b := readFile(t, filepath.Join(kittest.JobTechData(), "job-ads.ndjson"))
 	var ads [][]byte
 	for _, l := range bytes.Split(b, []byte("\n")) {
@@ -39,14 +39,14 @@ func example(t *testing.T, kind, file string) []byte {
 }
 
 // startSidecar runs a sidecar in-process for actor against h.
-func startSidecar(t *testing.T, h *kittest.Hub, actor string, mod func(*sidecar.Config)) *sidecar.Sidecar {
+func startSidecar(t testing.TB, h *kittest.Hub, actor string, mod func(*sidecar.Config)) *sidecar.Sidecar {
 	t.Helper()
 	return startSidecarCreds(t, h, h.Actor(actor), mod)
 }
 
 // startSidecarCreds runs a sidecar with the credentials file creds; the hub
 // may be away.
-func startSidecarCreds(t *testing.T, h *kittest.Hub, creds string, mod func(*sidecar.Config)) *sidecar.Sidecar {
+func startSidecarCreds(t testing.TB, h *kittest.Hub, creds string, mod func(*sidecar.Config)) *sidecar.Sidecar {
 	t.Helper()
 	cfg := sidecar.DefaultConfig()
 	cfg.Hub.URL = h.NATSURL()

@@ -63,6 +63,7 @@ func BenchmarkIngest(b *testing.B) {
 	b.Run("ad-1KiB-taxonomy-on", func(b *testing.B) { benchIngestIn(b, withIDs(b, [][]byte{small}), 0, "", loadTaxonomy) })
 	b.Run("real-ads-taxonomy-off", func(b *testing.B) { benchIngestIn(b, withIDs(b, valid), 0, withoutTaxonomy(b)) })
 	b.Run("real-ads-taxonomy-on", func(b *testing.B) { benchIngestIn(b, withIDs(b, valid), 0, "", loadTaxonomy) })
+	b.Run("schema.org-postings", func(b *testing.B) { benchIngestDataset(b, "job-postings", postings(b), 0) })
 }
 
 // withoutTaxonomy is the repository's datasets with the taxonomy keyword
@@ -126,6 +127,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 	small := example(b, "jobads", "valid", "small-ad.json")
 	b.Run("ad-1KiB", func(b *testing.B) { benchIngestBatch(b, withIDs(b, [][]byte{small})) })
 	b.Run("real-ads", func(b *testing.B) { benchIngestBatch(b, withIDs(b, realAds(b))) })
+	b.Run("schema.org-postings", func(b *testing.B) { benchIngestDataset(b, "job-postings", postings(b), batchOf(postings(b))) })
 }
 
 // BenchmarkIngestWith200Policies is BenchmarkIngest's 1 KiB case with 200
@@ -163,7 +165,7 @@ func benchPolicies(b *testing.B, total int) *policy.Set {
 		count += bytes.Count(bs, []byte(`"id"`))
 	}
 	var gen []string
-	gen = append(gen, `{"id":"bench-publishes","description":"benchmark","subjects":["actor:bench"],"resources":["dataset:jobads"],"actions":["publish"],"effect":"allow"}`)
+	gen = append(gen, `{"id":"bench-publishes","description":"benchmark","subjects":["actor:bench"],"resources":["dataset:jobads","dataset:job-postings"],"actions":["publish"],"effect":"allow"}`)
 	count++
 	for i := 0; count < total; i++ {
 		gen = append(gen, fmt.Sprintf(`{"id":"gen-%d","description":"generated","subjects":["actor:org-%d","group:job-boards"],"resources":["dataset:<jobads|taxonomy-concepts>"],"actions":["<subscribe|read-schema>"],"effect":"%s","conditions":{"time":{"type":"TimeWindowCondition","options":{"from":"2026-01-01T00:00:00Z","until":"2030-01-01T00:00:00Z"}}}}`,
@@ -180,12 +182,16 @@ func benchPolicies(b *testing.B, total int) *policy.Set {
 
 func benchIngest(b *testing.B, recs [][]byte, policies int) { benchIngestIn(b, recs, policies, "") }
 
-func benchIngestBatch(b *testing.B, recs [][]byte) {
+func benchIngestBatch(b *testing.B, recs [][]byte) { benchIngestOpts(b, recs, 0, "", batchOf(recs)) }
+
+// batchOf is how many of recs go in one batch request: up to 256 records
+// or 512 KiB.
+func batchOf(recs [][]byte) int {
 	longest := 0
 	for _, r := range recs {
 		longest = max(longest, len(r))
 	}
-	benchIngestOpts(b, recs, 0, "", min(256, (512<<10)/longest))
+	return min(256, (512<<10)/longest)
 }
 
 // benchIngestIn runs the benchmark on a hub with the datasets of schemasDir
@@ -197,6 +203,17 @@ func benchIngestIn(b *testing.B, recs [][]byte, policies int, schemasDir string,
 // benchIngestOpts is benchIngestIn with the hub's records sent batch
 // records to a request (alone when 0).
 func benchIngestOpts(b *testing.B, recs [][]byte, policies int, schemasDir string, batch int, prep ...func(*testing.B, *node.Node)) {
+	benchIngestInto(b, "jobads", recs, policies, schemasDir, batch, prep...)
+}
+
+// benchIngestDataset runs the benchmark on another of the repository's
+// datasets, with the shipped declaration.
+func benchIngestDataset(b *testing.B, dataset string, recs [][]byte, batch int) {
+	benchIngestInto(b, dataset, recs, 0, "", batch)
+}
+
+// benchIngestInto is benchIngestOpts into dataset.
+func benchIngestInto(b *testing.B, dataset string, recs [][]byte, policies int, schemasDir string, batch int, prep ...func(*testing.B, *node.Node)) {
 	cfg := hubtest.Config(b.TempDir())
 	if schemasDir != "" {
 		cfg.Schemas = schemasDir
@@ -217,7 +234,7 @@ func benchIngestOpts(b *testing.B, recs [][]byte, policies int, schemasDir strin
 	n.NATS().SetAuthorizer(benchAuthorizer{Service: n.Access(), rawKey: rawActor.PublicKey()})
 	{
 		{
-			d, _ := n.Registry().Get("jobads")
+			d, _ := n.Registry().Get(dataset)
 			rawCfg := store.StreamConfig(d, 1)
 			rawCfg.Name, rawCfg.Subjects = "BENCH_RAW", []string{"bench.raw.>"}
 			ctx := context.Background()
@@ -294,7 +311,7 @@ func benchIngestOpts(b *testing.B, recs [][]byte, policies int, schemasDir strin
 						seq++
 						group = append(group, publish.Record{ID: "hub-" + strconv.Itoa(seq), Data: recs[seq%len(recs)]})
 						if len(group) == batch || i == count-1 {
-							f, err := p.SendBatch(ctx, "jobads", group)
+							f, err := p.SendBatch(ctx, dataset, group)
 							if err != nil {
 								b.Fatal(err)
 							}
@@ -322,7 +339,7 @@ func benchIngestOpts(b *testing.B, recs [][]byte, policies int, schemasDir strin
 				}()
 				for i := 0; i < count; i++ {
 					seq++
-					f, err := p.Send(ctx, "jobads", recs[seq%len(recs)], "hub-"+strconv.Itoa(seq))
+					f, err := p.Send(ctx, dataset, recs[seq%len(recs)], "hub-"+strconv.Itoa(seq))
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -336,7 +353,7 @@ func benchIngestOpts(b *testing.B, recs [][]byte, policies int, schemasDir strin
 			}
 			raw(2000) // warm both paths
 			hub(2000)
-			if d, _ := n.Registry().Get("jobads"); !d.ScopedByPublisher() && len(recs) > 2000 {
+			if d, _ := n.Registry().Get(dataset); !d.ScopedByPublisher() && len(recs) > 2000 {
 				hub(len(recs)) // claim every key: the run measures known keys
 			}
 			b.ResetTimer()

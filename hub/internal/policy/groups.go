@@ -23,9 +23,8 @@ type groupsDoc struct {
 // parseGroups reads a groups file strictly and returns group → sorted
 // members. Every mistake is reported, each naming the file.
 func parseGroups(file string, data []byte) (map[string][]string, []error) {
-	var doc groupsDoc
-	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
-	if err := dec.Decode(&doc); err != nil {
+	doc, err := decodeGroups(data)
+	if err != nil {
 		if len(bytes.TrimSpace(data)) == 0 {
 			return map[string][]string{}, nil
 		}
@@ -51,6 +50,19 @@ func parseGroups(file string, data []byte) (map[string][]string, []error) {
 		groups[g] = slices.Compact(members)
 	}
 	return groups, errs
+}
+
+// decodeGroups decodes a groups file strictly. go-yaml (v1.19.2) panics on
+// a tagged scalar where a list is expected ("job-boards: !x a"): that
+// panic is returned as an error, so a bad groups file cannot crash the hub.
+func decodeGroups(data []byte) (doc groupsDoc, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("not a groups document (the YAML decoder failed on it: %v)", r)
+		}
+	}()
+	err = yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField()).Decode(&doc)
+	return doc, err
 }
 
 // groupsError is a mistake in the groups file; it matches [ErrInvalidPolicy]
