@@ -10,7 +10,6 @@ import (
 
 	"github.com/jobtech-dev/datahub/hub/internal/applied"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
-	"github.com/jobtech-dev/datahub/hub/internal/registry"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 )
 
@@ -27,9 +26,15 @@ import (
 // it, an incompatible schema, a key scope changed under records), stops the
 // start with the error, naming file, line and field.
 func (s *Service) LoadInitial(ctx context.Context, dir string) error {
+	return s.LoadInitialFolder(ctx, &Folder{dir: dir})
+}
+
+// LoadInitialFolder is [Service.LoadInitial] with the folder f, read ahead
+// by [ReadFolder] (compiled with the same options as the service's).
+func (s *Service) LoadInitialFolder(ctx context.Context, f *Folder) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.loadInitial(ctx, dir); err != nil {
+	if err := s.loadInitial(ctx, f); err != nil {
 		return err
 	}
 	return s.ensureInForce(ctx)
@@ -48,7 +53,8 @@ func (s *Service) ensureInForce(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) loadInitial(ctx context.Context, dir string) error {
+func (s *Service) loadInitial(ctx context.Context, f *Folder) error {
+	dir := f.dir
 	st, err := s.readState(ctx)
 	if err != nil {
 		return err
@@ -80,7 +86,7 @@ func (s *Service) loadInitial(ctx context.Context, dir string) error {
 	} else if err != nil {
 		return fmt.Errorf("schemas folder %s: %w", dir, err)
 	}
-	ds, err := registry.LoadDir(dir, s.CompileOptions...)
+	ds, err := f.load(s.CompileOptions)
 	if err != nil {
 		return fmt.Errorf("load datasets from %s: %w", dir, err)
 	}

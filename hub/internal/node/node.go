@@ -191,6 +191,11 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 		}
 		natsTLS = n.tls.Config()
 	}
+	// The schemas folder is read and compiled while JetStream recovers its
+	// streams (with a million stored records most of a start), not after.
+	compile := []schema.Option{schema.WithTaxonomy(n.taxonomy)}
+	folder := datasets.ReadFolder(cfg.Schemas, compile...)
+	n.undo.pushFunc("schemas folder read", folder.Wait)
 	limits := limitsFor(cfg, fds.Limit())
 	n.nats, err = natsd.Start(ctx, natsd.Config{
 		TLS:              natsTLS,
@@ -316,7 +321,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	if err := n.retry(ctx, "dataset registry", func(ctx context.Context) (err error) {
 		n.datasets, err = datasets.Open(ctx, datasets.Deps{JS: n.js, Registry: n.reg, Audit: n.auditw, Logger: log,
 			Replicas:       n.replicas(ctx, "KV_"+datasets.Bucket, def),
-			CompileOptions: []schema.Option{schema.WithTaxonomy(n.taxonomy)},
+			CompileOptions: compile,
 			Changed: func() int {
 				if a := n.accessSvc(); a != nil {
 					return a.DatasetsChanged()
@@ -337,7 +342,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Node, e
 	}
 	// The datasets last applied, then the schemas folder (as the policies
 	// below): their streams are created or updated here.
-	if err := n.retry(ctx, "datasets in force", func(ctx context.Context) error { return n.datasets.LoadInitial(ctx, cfg.Schemas) }); err != nil {
+	if err := n.retry(ctx, "datasets in force", func(ctx context.Context) error { return n.datasets.LoadInitialFolder(ctx, folder) }); err != nil {
 		return nil, err
 	}
 	if err := n.retry(ctx, "actors", func(ctx context.Context) (err error) {

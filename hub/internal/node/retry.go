@@ -26,11 +26,15 @@ const (
 // A single hub has nothing to wait for: its step runs once, under ctx alone
 // (a per-attempt bound would only cut a slow start short, as reading a
 // damaged bucket is).
+//
+// The debug log "start step" says how long each step took, so a slow start
+// can be read from a hub's log (`--log-level debug`).
 func (n *Node) retry(ctx context.Context, what string, step func(ctx context.Context) error) error {
+	began := time.Now()
+	defer func() { n.log.Debug("start step", "step", what, "took", time.Since(began).Round(time.Millisecond)) }()
 	if !n.cfg.Clustered() {
 		return step(ctx)
 	}
-	began := time.Now()
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		err := step(actx)
