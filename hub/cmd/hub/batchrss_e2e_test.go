@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
+	"github.com/jobtech-dev/datahub/internal/problem"
 )
 
 // TestBatchPeakRSS measures the hub's peak resident memory while 8 clients
@@ -46,10 +47,10 @@ func TestBatchPeakRSS(t *testing.T) {
 				statuses[i] = err.Error()
 				return
 			}
-			var res struct{ Stored, Duplicates, Rejected, Unavailable int }
+			var res problem.Batch
 			_ = json.NewDecoder(resp.Body).Decode(&res)
 			resp.Body.Close()
-			statuses[i] = fmt.Sprintf("%d stored=%d rejected=%d unavailable=%d", resp.StatusCode, res.Stored, res.Rejected, res.Unavailable)
+			statuses[i] = fmt.Sprintf("%d %v", resp.StatusCode, res.Counts)
 		})
 	}
 	wg.Wait()
