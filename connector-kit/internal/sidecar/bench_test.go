@@ -47,6 +47,8 @@ func benchSidecarHub(b *testing.B, actor string) (*sidecar.Sidecar, *kittest.Hub
 	dir := b.TempDir()
 	cfg.Outbox, cfg.State = filepath.Join(dir, "outbox"), filepath.Join(dir, "state")
 	cfg.LogLevel = "warn"
+	// SIDECAR_BENCH_FORWARD_DURING_FSYNC=1 measures forward_during_fsync.
+	cfg.ForwardDuringFsync = os.Getenv("SIDECAR_BENCH_FORWARD_DURING_FSYNC") == "1"
 	env, err := builtin.Environment()
 	if err != nil {
 		b.Fatal(err)
