@@ -237,11 +237,14 @@ func TestConnectionCapsKeepDescriptorsForStorage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if most > nofile-128 {
-		t.Fatalf("the hub had %d of %d descriptors open during the flood", most, nofile)
-	}
 	if strings.Contains(strings.ToLower(p.stderr.String()), "critical write error") {
-		t.Fatalf("a stream failed to write during the flood:\n%s", p.stderr)
+		t.Fatalf("a stream failed to write during the flood (%d of %d descriptors open at most):\n%s", most, nofile, p.stderr)
+	}
+	// The caps hold 192 connections here; a connection over a cap is
+	// accepted and then closed, so refused ones hold a descriptor for a
+	// moment too. Without the caps the flood takes all 512.
+	if most > nofile-64 {
+		t.Fatalf("the hub had %d of %d descriptors open during the flood", most, nofile)
 	}
 	p.stop(t)
 }
