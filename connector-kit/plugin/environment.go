@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/jobtech-dev/datahub/internal/strictyaml"
 )
 
 // SourceConstructor builds a source from its YAML config section.
@@ -144,8 +146,7 @@ func DecodeConfig(conf []byte, v any) error {
 	if len(bytes.TrimSpace(conf)) == 0 {
 		conf = []byte("{}")
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(conf), yaml.DisallowUnknownField())
-	if err := dec.Decode(v); err != nil {
+	if err := strictyaml.Decode(conf, v, yaml.DisallowUnknownField()); err != nil {
 		return fmt.Errorf("%w: %s", ErrInvalidConfig, yaml.FormatError(err, false, false))
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/jobtech-dev/datahub/internal/strictyaml"
+
 	"github.com/jobtech-dev/datahub/connector-kit/creds"
 	"github.com/jobtech-dev/datahub/connector-kit/plugin"
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
@@ -128,7 +130,7 @@ func ReadConfig(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
-	if err := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField()).Decode(&c); err != nil {
+	if err := strictyaml.Decode(b, &c, yaml.DisallowUnknownField()); err != nil {
 		return c, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
 	}
 	c.Dir = filepath.Dir(path)

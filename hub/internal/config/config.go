@@ -4,7 +4,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/jobtech-dev/datahub/internal/strictyaml"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
@@ -192,8 +193,7 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField())
-	if err := dec.Decode(&c); err != nil {
+	if err := strictyaml.Decode(b, &c, yaml.DisallowUnknownField()); err != nil {
 		return c, fmt.Errorf("config %s: %s", path, yaml.FormatError(err, false, true))
 	}
 	if err := c.Validate(); err != nil {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/jobtech-dev/datahub/internal/strictyaml"
+
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
 )
 
@@ -54,7 +56,7 @@ func (s Service) Key() string { return s.Actor + "." + s.Name }
 // column. The description is then checked whole (see Check).
 func ParseYAML(file string, data []byte, known func(dataset string) bool) (Service, error) {
 	var s Service
-	if err := yaml.UnmarshalWithOptions(data, &s, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+	if err := strictyaml.Unmarshal(data, &s, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return Service{}, fmt.Errorf("%s: %w: %s", file, ErrInvalid, yaml.FormatError(err, false, false))
 	}
 	if err := s.Check(known); err != nil {

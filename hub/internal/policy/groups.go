@@ -2,11 +2,14 @@ package policy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/jobtech-dev/datahub/internal/strictyaml"
 )
 
 // GroupsFile is the name of the optional groups file in a policies directory.
@@ -53,15 +56,13 @@ func parseGroups(file string, data []byte) (map[string][]string, []error) {
 }
 
 // decodeGroups decodes a groups file strictly. go-yaml (v1.19.2) panics on
-// a tagged scalar where a list is expected ("job-boards: !x a"): that
-// panic is returned as an error, so a bad groups file cannot crash the hub.
+// a tagged scalar where a list is expected ("job-boards: !x a"): strictyaml
+// returns that panic as an error, so a bad groups file cannot crash the hub.
 func decodeGroups(data []byte) (doc groupsDoc, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("not a groups document (the YAML decoder failed on it: %v)", r)
-		}
-	}()
-	err = yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField()).Decode(&doc)
+	err = strictyaml.Decode(data, &doc, yaml.DisallowUnknownField())
+	if errors.Is(err, strictyaml.ErrDecoder) {
+		return doc, fmt.Errorf("not a groups document (%w)", err)
+	}
 	return doc, err
 }
 

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/jobtech-dev/datahub/internal/strictyaml"
 
 	"github.com/jobtech-dev/datahub/connector-kit/schema"
 	"github.com/jobtech-dev/datahub/connector-kit/wire"
@@ -91,7 +93,7 @@ func (e *declError) Unwrap() error { return ErrInvalidDeclaration }
 // It returns the parsed AST too, to place later errors.
 func parseDeclaration(file string, data []byte) (*declaration, *ast.File, error) {
 	var d declaration
-	if err := yaml.UnmarshalWithOptions(data, &d, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+	if err := strictyaml.Unmarshal(data, &d, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return nil, nil, yamlError(file, err)
 	}
 	f, err := parser.ParseBytes(data, 0)
