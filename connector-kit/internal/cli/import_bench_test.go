@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
-	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/publish/publishtest"
 )
 
 // BenchmarkImport measures `connector import` of b.N 1 KiB job ads (each
@@ -85,29 +84,10 @@ func hubIngestRate(b *testing.B, h *kittest.Hub, creds string, t adTemplate, run
 	}
 	defer p.Close()
 	send := func(prefix string, count int) time.Duration {
-		futs := make(chan *publish.Future, 2048)
-		errc := make(chan error, 1)
-		go func() {
-			defer close(errc)
-			for f := range futs {
-				if r, err := f.Result(ctx); err != nil || r.Status != wire.StatusStored {
-					errc <- fmt.Errorf("record not stored: %+v %v", r, err)
-					for range futs {
-					}
-					return
-				}
-			}
-		}()
 		start := time.Now()
-		for i := range count {
-			f, err := p.Send(ctx, "jobads", t.with(prefix, i), prefix+"-"+strconv.Itoa(i))
-			if err != nil {
-				b.Fatal(err)
-			}
-			futs <- f
-		}
-		close(futs)
-		if err := <-errc; err != nil {
+		if err := publishtest.StoreAll(ctx, p, "jobads", count, func(i int) ([]byte, string) {
+			return t.with(prefix, i), prefix + "-" + strconv.Itoa(i)
+		}); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(start)

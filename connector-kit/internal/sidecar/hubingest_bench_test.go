@@ -2,14 +2,13 @@ package sidecar_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
-	"github.com/jobtech-dev/datahub/connector-kit/wire"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/publish/publishtest"
 )
 
 // hubIngest publishes straight to the hub, as BenchmarkIngest's hub side
@@ -42,31 +41,13 @@ func newHubIngest(b *testing.B, url, creds, actor string) *hubIngest {
 // and returns records/s.
 func (h *hubIngest) rate(b *testing.B, t adTemplate, count int) float64 {
 	b.Helper()
-	ctx := context.Background()
-	futs := make(chan *publish.Future, 2048)
-	errc := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		defer close(errc)
-		for f := range futs {
-			if r, err := f.Result(ctx); err != nil || r.Status != wire.StatusStored {
-				errc <- fmt.Errorf("record not stored: %+v %v", r, err)
-				for range futs {
-				}
-				return
-			}
-		}
-	}()
-	for range count {
-		h.seq++
-		f, err := h.pub.Send(ctx, "jobads", t.with(-int64(h.seq)), "hub-ingest-"+strconv.Itoa(h.seq))
-		if err != nil {
-			b.Fatal(err)
-		}
-		futs <- f
-	}
-	close(futs)
-	if err := <-errc; err != nil {
+	first := h.seq
+	h.seq += count
+	if err := publishtest.StoreAll(context.Background(), h.pub, "jobads", count, func(i int) ([]byte, string) {
+		n := first + i + 1
+		return t.with(-int64(n)), "hub-ingest-" + strconv.Itoa(n)
+	}); err != nil {
 		b.Fatal(err)
 	}
 	return float64(count) / time.Since(start).Seconds()

@@ -3,7 +3,6 @@ package delivery_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/natsd"
 	"github.com/jobtech-dev/datahub/hub/internal/node"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/publish/publishtest"
 )
 
 // BenchmarkSubscribe measures the delivery of stored job ads to a connector
@@ -143,31 +143,11 @@ func (s *subBench) storeUpTo(b *testing.B, count int) {
 	if s.stored >= count {
 		return
 	}
-	ctx := context.Background()
-	futs := make(chan *publish.Future, 2048)
-	errc := make(chan error, 1)
-	go func() {
-		defer close(errc)
-		for f := range futs {
-			r, err := f.Result(ctx)
-			if err != nil || r.Status != wire.StatusStored {
-				errc <- fmt.Errorf("record not stored: %+v %v", r, err)
-				for range futs {
-				}
-				return
-			}
-		}
-	}()
-	for i := s.stored; i < count; i++ {
-		rec := s.tmpls[i%len(s.tmpls)].with(i)
-		f, err := s.pub.Send(ctx, "jobads", rec, "bench-"+strconv.Itoa(i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		futs <- f
-	}
-	close(futs)
-	if err := <-errc; err != nil {
+	from := s.stored
+	if err := publishtest.StoreAll(context.Background(), s.pub, "jobads", count-from, func(k int) ([]byte, string) {
+		i := from + k
+		return s.tmpls[i%len(s.tmpls)].with(i), "bench-" + strconv.Itoa(i)
+	}); err != nil {
 		b.Fatal(err)
 	}
 	s.stored = count

@@ -25,6 +25,7 @@ import (
 	"github.com/jobtech-dev/datahub/hub/internal/policy"
 	"github.com/jobtech-dev/datahub/hub/internal/store"
 	"github.com/jobtech-dev/datahub/internal/publish"
+	"github.com/jobtech-dev/datahub/internal/publish/publishtest"
 	"github.com/jobtech-dev/datahub/internal/recordfile"
 	"github.com/jobtech-dev/datahub/internal/taxonomy"
 )
@@ -285,7 +286,6 @@ func benchIngestInto(b *testing.B, dataset string, recs [][]byte, policies int, 
 			}
 			hub := func(count int) time.Duration {
 				start := time.Now()
-				futs := make(chan *publish.Future, window*2)
 				bfuts := make(chan *publish.BatchFuture, window)
 				errc := make(chan error, 1)
 				if batch > 0 {
@@ -325,28 +325,12 @@ func benchIngestInto(b *testing.B, dataset string, recs [][]byte, policies int, 
 					}
 					return time.Since(start)
 				}
-				go func() {
-					defer close(errc)
-					for f := range futs {
-						r, err := f.Result(ctx)
-						if err != nil || r.Status != wire.StatusStored {
-							errc <- fmt.Errorf("record not stored: %+v %v", r, err)
-							for range futs {
-							}
-							return
-						}
-					}
-				}()
-				for i := 0; i < count; i++ {
-					seq++
-					f, err := p.Send(ctx, dataset, recs[seq%len(recs)], "hub-"+strconv.Itoa(seq))
-					if err != nil {
-						b.Fatal(err)
-					}
-					futs <- f
-				}
-				close(futs)
-				if err := <-errc; err != nil {
+				first := seq
+				seq += count
+				if err := publishtest.StoreAll(ctx, p, dataset, count, func(i int) ([]byte, string) {
+					n := first + i + 1
+					return recs[n%len(recs)], "hub-" + strconv.Itoa(n)
+				}); err != nil {
 					b.Fatal(err)
 				}
 				return time.Since(start)
