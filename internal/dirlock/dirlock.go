@@ -59,6 +59,13 @@ func (e *HeldError) Error() string {
 
 func (e *HeldError) Unwrap() error { return ErrLocked }
 
+// emptyHolderWait bounds how long Acquire waits for a lock held with no
+// holder recorded; emptyHolderPoll is how often it tries again.
+const (
+	emptyHolderWait = time.Second
+	emptyHolderPoll = 20 * time.Millisecond
+)
+
 // Lock is a held directory lock. Release it, or let the process end.
 type Lock struct {
 	f    *os.File
@@ -78,15 +85,25 @@ func Acquire(dir string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	held, err := flock(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if held {
-		h := readHolder(f)
-		f.Close()
-		return nil, &HeldError{Dir: dir, Path: path, Holder: h}
+	// A lock held with no holder recorded is being taken (between the flock
+	// and the record) or was just released while a child process of this
+	// one, forked but not yet exec'd, still shares its descriptor: both
+	// last moments, so such a lock is tried again for a short while.
+	var h Holder
+	for wait := time.Duration(0); ; wait += emptyHolderPoll {
+		held, err := flock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !held {
+			break
+		}
+		if h = readHolder(f); h.PID != 0 || wait >= emptyHolderWait {
+			f.Close()
+			return nil, &HeldError{Dir: dir, Path: path, Holder: h}
+		}
+		time.Sleep(emptyHolderPoll)
 	}
 	if err := writeHolder(f); err != nil {
 		f.Close()
