@@ -129,6 +129,9 @@ func printReport(w io.Writer, r *outbox.Report) {
 		fmt.Fprintf(w, "torn tail (a crash during a write; cut at the next start, never acknowledged to a client): %s offset %d, %d bytes: %s; %s\n",
 			t.File, t.Offset, t.Length, t.Reason, t.Lost())
 	}
+	if r.Preallocated > 0 {
+		fmt.Fprintf(w, "%d zero bytes after the last record (space kept ahead of the records by a connector that did not stop cleanly; cut at the next start)\n", r.Preallocated)
+	}
 	if !r.Damaged() && r.TornTail == nil {
 		fmt.Fprintln(w, "intact")
 	}

@@ -30,6 +30,10 @@ type Report struct {
 	// TornTail is the end of the last segment cut off by a crash during a
 	// write, which Open removes by itself; nil when there is none.
 	TornTail *Damage
+	// Preallocated counts the zero bytes after the last record of the last
+	// segment: the space a running outbox keeps ahead of its records, left
+	// by a kill or a crash. Nothing was in it; Open cuts it by itself.
+	Preallocated int64
 	// Problems are other findings: unexpected files, records missing
 	// between segments.
 	Problems []string
@@ -186,7 +190,14 @@ func check(dir string) (*Report, error) {
 		// during a write. Open cuts it by itself.
 		if n := len(damage); last && n > 0 && damage[n-1].Offset+damage[n-1].Length == fileSize(seg.path) && damage[n-1].LastSeq == 0 {
 			t := damage[n-1]
-			r.TornTail, damage = &t, damage[:n-1]
+			if zeroSpan(seg.path, t.Offset, t.Length) {
+				// The space a running outbox keeps ahead of its
+				// records (left by a kill): nothing was in it.
+				r.Preallocated = t.Length
+			} else {
+				r.TornTail = &t
+			}
+			damage = damage[:n-1]
 		}
 		r.Damage = append(r.Damage, damage...)
 		for _, f := range frames {
@@ -198,6 +209,16 @@ func check(dir string) (*Report, error) {
 	}
 	r.Intact = len(r.frames)
 	return r, nil
+}
+
+// zeroSpan reports whether the n bytes of the file at off are all zeros.
+func zeroSpan(path string, off, n int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return zeroFrom(f, off, n)
 }
 
 func fileSize(path string) int64 {

@@ -37,7 +37,12 @@
 //
 // Segments are append-only. A new one is started when the next record would
 // take the current one past the segment size (64 MiB by default); a segment
-// always holds at least one record. Records in a segment have consecutive
+// always holds at least one record. The segment being appended to is kept
+// zero-filled up to 4 MiB ahead of its records, so a commit overwrites
+// blocks the file already has and is flushed with fdatasync, which does not
+// commit the file system's journal (and with it every other process's
+// metadata); it is cut back to its records before the next segment starts
+// and on Close. Records in a segment have consecutive
 // sequence numbers, and each segment continues where the previous one ended.
 // Each record is framed as
 //
@@ -56,7 +61,8 @@
 // checksum, payload structure and sequence number. In the last segment a torn
 // tail — a partial header or record, a checksum mismatch in the final record,
 // or a zero-filled remainder — is the trace of a crash during a write that
-// was never acknowledged to anyone, so it is cut off (and logged). Anything
+// was never acknowledged to anyone, so it is cut off (and logged; zeros
+// alone, the space kept ahead of the records, at debug level). Anything
 // else that does not check out, in any segment, is an error wrapping
 // [ErrCorrupt] that names the file and the offset: data is never dropped
 // silently. The cut of a torn tail is logged with the record it held (its

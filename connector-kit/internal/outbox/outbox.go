@@ -54,7 +54,8 @@ type Outbox struct {
 
 	// Owned by the flusher goroutine (and Open/Close around it).
 	active     *os.File
-	activeSize int64
+	activeSize int64 // bytes of records in active
+	allocated  int64 // length of active's file: zeros from activeSize on
 
 	kick chan struct{}
 	stop chan struct{}
@@ -166,13 +167,20 @@ func (o *Outbox) recover() error {
 			return err
 		}
 		if res.torn > 0 {
-			lost := tornRecord(seg.path, res.valid, res.torn, seg.first+uint64(len(res.sizes)))
+			lost, zero := tornRecord(seg.path, res.valid, res.torn, seg.first+uint64(len(res.sizes)))
 			if err := truncate(seg.path, res.valid); err != nil {
 				return err
 			}
 			o.stats.truncated += res.torn
-			o.log.Warn("outbox: cut off torn tail left by a crash (a write never acknowledged to any client)",
-				"file", seg.path, "offset", res.valid, "bytes", res.torn, "reason", res.reason, "lost", lost)
+			if zero {
+				// The space kept ahead of the records (prealloc.go),
+				// left by a crash or a kill: nothing was in it.
+				o.log.Debug("outbox: cut zero-filled space after the last record",
+					"file", seg.path, "offset", res.valid, "bytes", res.torn)
+			} else {
+				o.log.Warn("outbox: cut off torn tail left by a crash (a write never acknowledged to any client)",
+					"file", seg.path, "offset", res.valid, "bytes", res.torn, "reason", res.reason, "lost", lost)
+			}
 		}
 		seg.size = res.valid
 		for j, sz := range res.sizes {
@@ -193,35 +201,49 @@ func (o *Outbox) recover() error {
 	o.readSeq = floor + 1
 	if len(segs) > 0 {
 		last := segs[len(segs)-1]
-		f, err := os.OpenFile(last.path, os.O_WRONLY|os.O_APPEND, 0)
+		f, err := os.OpenFile(last.path, os.O_WRONLY, 0)
 		if err != nil {
 			return fmt.Errorf("outbox: open segment: %w", err)
 		}
-		o.active, o.activeSize = f, last.size
+		o.active, o.activeSize, o.allocated = f, last.size, last.size
 	}
 	return nil
 }
 
 // tornRecord names the record a torn tail of n bytes at off held, seq,
-// when its header survived; otherwise it says that it cannot be known.
-func tornRecord(path string, off, n int64, seq uint64) string {
+// when its header survived; otherwise it says that it cannot be known. It
+// reports whether the tail is all zeros (no record was in it).
+func tornRecord(path string, off, n int64, seq uint64) (string, bool) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "cannot be known: " + err.Error()
+		return "cannot be known: " + err.Error(), false
 	}
 	defer f.Close()
 	head := make([]byte, min(n, 4096))
 	if _, err := f.ReadAt(head, off); err != nil {
-		return "cannot be known: " + err.Error()
+		return "cannot be known: " + err.Error(), false
 	}
-	if allZero(head) {
-		return fmt.Sprintf("none: %d zero bytes (space the file system had allocated)", n)
+	if allZero(head) && zeroFrom(f, off, n) {
+		return fmt.Sprintf("none: %d zero bytes (space allocated ahead of the records)", n), true
 	}
 	if l := readable(head, seq); len(l) == 1 {
 		l[0].Have = min(n, l[0].Want)
-		return l[0].String()
+		return l[0].String(), false
 	}
-	return fmt.Sprintf("record %d, id cannot be known: %d bytes of a partial record header", seq, n)
+	return fmt.Sprintf("record %d, id cannot be known: %d bytes of a partial record header", seq, n), false
+}
+
+// zeroFrom reports whether f's n bytes at off are all zeros.
+func zeroFrom(f *os.File, off, n int64) bool {
+	buf := make([]byte, 64<<10)
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		if _, err := f.ReadAt(buf[:k], off); err != nil || !allZero(buf[:k]) {
+			return false
+		}
+		off, n = off+k, n-k
+	}
+	return true
 }
 
 func allZero(b []byte) bool {
@@ -267,6 +289,14 @@ func (o *Outbox) Close() error {
 	close(o.stop)
 	o.wg.Wait()
 	err := o.persistFloor()
+	o.mu.Lock()
+	failed := o.failed
+	o.mu.Unlock()
+	if failed == nil {
+		if terr := o.trimActive(); err == nil {
+			err = terr
+		}
+	}
 
 	o.readMu.Lock()
 	o.cur.close()
@@ -466,17 +496,26 @@ func (o *Outbox) writeBatch(buf []byte, sizes []uint32, first uint64) ([]segSize
 	}
 	o.mu.Unlock()
 	flush := func() error {
+		grew := false
 		if pos > start {
-			if _, err := o.active.Write(buf[start:pos]); err != nil {
+			if _, err := o.active.WriteAt(buf[start:pos], o.activeSize); err != nil {
 				return fmt.Errorf("outbox: write %s: %w", seg.path, err)
 			}
 			o.activeSize += int64(pos - start)
 			start = pos
+			var err error
+			if grew, err = o.reserve(o.activeSize); err != nil {
+				return err
+			}
 		}
 		if o.beforeSync != nil {
 			o.beforeSync()
 		}
-		if err := o.active.Sync(); err != nil {
+		sync := datasync
+		if grew {
+			sync = (*os.File).Sync
+		}
+		if err := sync(o.active); err != nil {
 			return fmt.Errorf("outbox: fsync %s: %w", seg.path, err)
 		}
 		fsyncs++
@@ -490,6 +529,9 @@ func (o *Outbox) writeBatch(buf []byte, sizes []uint32, first uint64) ([]segSize
 				if err := flush(); err != nil {
 					return nil, fsyncs, err
 				}
+				if err := o.trimActive(); err != nil {
+					return nil, fsyncs, err
+				}
 				if err := o.active.Close(); err != nil {
 					return nil, fsyncs, fmt.Errorf("outbox: close %s: %w", seg.path, err)
 				}
@@ -499,7 +541,7 @@ func (o *Outbox) writeBatch(buf []byte, sizes []uint32, first uint64) ([]segSize
 			if err != nil {
 				return nil, fsyncs, err
 			}
-			seg, o.active, o.activeSize = s, f, 0
+			seg, o.active, o.activeSize, o.allocated = s, f, 0, 0
 		}
 		pos += int(sz)
 	}
@@ -513,7 +555,7 @@ func (o *Outbox) writeBatch(buf []byte, sizes []uint32, first uint64) ([]segSize
 // entry durable and adds it to the list.
 func (o *Outbox) createSegment(first uint64) (*segment, *os.File, error) {
 	path := filepath.Join(o.dir, segmentName(first))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("outbox: create segment: %w", err)
 	}
