@@ -60,7 +60,8 @@ type Config struct {
 	MaxRecordBytes int `yaml:"max_record_bytes"`
 	MaxBatch       int `yaml:"max_batch"`
 	// AckTimeout is how long a POST waits for the hub before answering
-	// "queued" (202) instead of "stored" (201).
+	// "queued" (202) instead of "stored" (201); 0 answers once the records
+	// are durable in the outbox, as a request with Prefer: respond-async.
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 	// StuckAfter is how long the oldest queued record may be tried on a
 	// live hub connection without being taken before /healthz reports the
@@ -223,6 +224,9 @@ func (c Config) Validate() error {
 	}
 	if c.APIToken != "" && c.APITokenFile != "" {
 		bad("api_token", "give api_token or api_token_file, not both")
+	}
+	if c.AckTimeout < 0 {
+		bad("ack_timeout", "%s: must be 0 (answer \"queued\" once a record is durable in the outbox) or more", c.AckTimeout)
 	}
 	if c.StuckAfter <= 0 {
 		bad("stuck_after", "must be positive")

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,7 @@ import (
 type post struct {
 	dataset string
 	batch   bool
+	async   bool // Prefer: respond-async: answer once durable, without waiting for the hub
 	idFrom  string
 	id      string // the client's Hub-Record-Id, single records only
 	schema  *schema.Schema
@@ -61,7 +63,26 @@ func (s *Sidecar) postRecords(w http.ResponseWriter, r *http.Request) error {
 		return problem.New(wire.CodeBadRequest, "no record in the body")
 	}
 	s.await(r.Context(), p)
+	if p.async {
+		w.Header().Set("Preference-Applied", "respond-async")
+	}
 	return s.render(w, r, p)
+}
+
+// respondAsync reports whether the request's Prefer header (RFC 7240) asks
+// for respond-async: the client wants its answer as soon as its records are
+// durable in the outbox, "queued", rather than after the hub's answer.
+func respondAsync(h http.Header) bool {
+	for _, v := range h.Values("Prefer") {
+		for pref := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(pref, ";")
+			name, _, _ = strings.Cut(name, "=")
+			if strings.EqualFold(strings.TrimSpace(name), "respond-async") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // parsePost reads what the request says about its records.
@@ -70,7 +91,7 @@ func (s *Sidecar) parsePost(r *http.Request) (*post, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &post{dataset: dataset, idFrom: r.URL.Query().Get("id_from")}
+	p := &post{dataset: dataset, idFrom: r.URL.Query().Get("id_from"), async: respondAsync(r.Header)}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json", "":
@@ -316,10 +337,15 @@ func withQueued(err error, p *post) error {
 	return pr
 }
 
-// await waits, at most AckTimeout for the whole POST, for the hub's answers;
-// records still unanswered stay queued (202).
+// await waits, at most AckTimeout for the whole POST (not at all for
+// respond-async), for the hub's answers; records still unanswered stay
+// queued (202). An answer that is there already is taken either way.
 func (s *Sidecar) await(ctx context.Context, p *post) {
-	wctx, cancel := context.WithTimeout(ctx, s.cfg.AckTimeout)
+	wait := s.cfg.AckTimeout
+	if p.async {
+		wait = 0
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for i, w := range p.waits {
 		if w == nil {
