@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -234,23 +235,31 @@ func BenchmarkSidecarPost(b *testing.B) {
 		b.ReportMetric(hubRate, "hub-rec/s")
 		b.ReportMetric(rate/hubRate, "hub-ratio")
 	})
+	var hubRate float64 // the last measured, for the hub-stopped line
 	b.Run("ad-1KiB", func(b *testing.B) {
 		rate := benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.one(t) })
 		b.SetBytes(int64(len(t.head) + len(t.tail)))
-		hubRate := hub.rate(b, t, max(b.N, 2000))
+		hubRate = hub.rate(b, t, max(b.N, 2000))
 		b.ReportMetric(hubRate, "hub-rec/s")
 		b.ReportMetric(rate/hubRate, "hub-ratio")
 	})
 	// The answer once the record is fsynced in the outbox, before the hub
 	// has it: what the issue's bar configures ("each record fsynced before
 	// its answer").
-	var asyncHubRate float64
+	// Answers can outrun the forwarding: the records queue. The rate that
+	// can be kept up (sustained-rec/s, the one hub-ratio uses) counts the
+	// time until the outbox is empty again; the hub's rate is measured
+	// after that, with nothing else running.
 	b.Run("ad-1KiB-respond-async", func(b *testing.B) {
-		rate := benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.async(t) })
+		start := time.Now()
+		benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.async(t) })
+		waitOutboxEmpty(b, s)
+		sustained := float64(b.N) / time.Since(start).Seconds()
 		b.SetBytes(int64(len(t.head) + len(t.tail)))
-		asyncHubRate = hub.rate(b, t, max(b.N, 2000))
-		b.ReportMetric(asyncHubRate, "hub-rec/s")
-		b.ReportMetric(rate/asyncHubRate, "hub-ratio")
+		hubRate := hub.rate(b, t, max(b.N, 2000))
+		b.ReportMetric(sustained, "sustained-rec/s")
+		b.ReportMetric(hubRate, "hub-rec/s")
+		b.ReportMetric(sustained/hubRate, "hub-ratio")
 	})
 	b.Run("ndjson-100", func(b *testing.B) {
 		const per = 100
@@ -263,16 +272,42 @@ func BenchmarkSidecarPost(b *testing.B) {
 	// The sidecar's own part alone — HTTP, the local check, the outbox's
 	// fsync — with the hub stopped, so nothing is forwarded and the
 	// records queue: the most the sidecar could answer on this machine,
-	// as a share of the hub's rate measured above. Last: it stops the hub.
+	// as a share of the hub's rate measured in ad-1KiB. Last: it stops the
+	// hub.
 	b.Run("ad-1KiB-respond-async-hub-stopped", func(b *testing.B) {
-		if asyncHubRate == 0 {
-			b.Skip("needs the hub's rate from ad-1KiB-respond-async")
+		if hubRate == 0 {
+			b.Skip("needs the hub's rate from ad-1KiB")
 		}
 		h.Kill()
 		rate := benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.async(t) })
 		b.SetBytes(int64(len(t.head) + len(t.tail)))
-		b.ReportMetric(rate/asyncHubRate, "hub-ratio")
+		b.ReportMetric(rate/hubRate, "hub-ratio")
 	})
+}
+
+// waitOutboxEmpty waits until the sidecar has forwarded every queued record.
+func waitOutboxEmpty(b *testing.B, s *sidecar.Sidecar) {
+	b.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.URL() + "/healthz")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var h struct {
+			Pending int `json:"outbox_pending"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&h)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if h.Pending == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Fatal("the outbox was not forwarded within 5 minutes")
 }
 
 // benchConcurrent runs reqs requests from `clients` goroutines and reports
