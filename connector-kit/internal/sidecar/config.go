@@ -50,9 +50,8 @@ type Config struct {
 	// ForwardDuringFsync sends each record to the hub while its outbox
 	// fsync is under way instead of after it (a POST is still answered
 	// only once its record is fsynced): a POST then waits for the longer
-	// of the fsync and the hub's answer, not their sum. Off by default:
-	// where the outbox shares a disk with the hub (one machine, as in the
-	// benchmarks), the hub's writes join the fsync and it measured slower.
+	// of the fsync and the hub's answer, not their sum. Off by default, so
+	// that a record the hub has is always one the outbox had fsynced.
 	ForwardDuringFsync bool `yaml:"forward_during_fsync"`
 	// State is the folder where plugins keep cursors and dead-letter files.
 	State string `yaml:"state"`
