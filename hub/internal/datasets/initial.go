@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/jobtech-dev/datahub/hub/internal/applied"
 	"github.com/jobtech-dev/datahub/hub/internal/audit"
@@ -31,14 +32,36 @@ func (s *Service) LoadInitial(ctx context.Context, dir string) error {
 
 // LoadInitialFolder is [Service.LoadInitial] with the folder f, read ahead
 // by [ReadFolder] (compiled with the same options as the service's).
+//
+// Nodes of a cluster starting together apply the same folder to the one
+// registry at once: the one that loses the race for the head reads the
+// state again and applies its folder over it (then usually a no-op),
+// rather than failing its start.
 func (s *Service) LoadInitialFolder(ctx context.Context, f *Folder) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.loadInitial(ctx, f); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		err := s.loadInitial(ctx, f)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrChangedMeanwhile) || attempt == initialAttempts {
+			return err
+		}
+		s.log.Info("the dataset registry changed while this start applied its schemas folder (another node starting, or an apply); reading it again",
+			"folder", f.dir, "attempt", attempt)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("datasets of %s: %w", f.dir, ctx.Err())
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
 	}
 	return s.ensureInForce(ctx)
 }
+
+// initialAttempts bounds how often a start applies its folder when the
+// registry keeps changing under it.
+const initialAttempts = 5
 
 // ensureInForce makes sure every dataset in force has its stream: a stream
 // lost on disk while the hub was down (the integrity record reports it) is

@@ -62,6 +62,9 @@ type Service struct {
 	mu     sync.Mutex // one change at a time; guards rev
 	rev    uint64     // the head revision the registry holds
 	origin atomic.Pointer[applied.Origin]
+
+	// beforeHead, when set (tests only), runs before the head is written.
+	beforeHead func()
 }
 
 // Open opens (or creates) the bucket. The registry is left as it is until
@@ -113,6 +116,9 @@ func (s *Service) commit(ctx context.Context, from *state, ds []*registry.Datase
 				return 0, err
 			}
 		}
+	}
+	if s.beforeHead != nil {
+		s.beforeHead()
 	}
 	rev, err := s.writeHead(ctx, ds, from.rev)
 	if err != nil {
