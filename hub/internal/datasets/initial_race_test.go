@@ -23,7 +23,7 @@ func folderOf(t *testing.T, names ...string) string {
 	dir := t.TempDir()
 	for _, n := range names {
 		files := map[string]string{
-			"dataset.yaml": "name: " + n + "\ntitle: Test " + n + "\nowner: gigplatform\nkey: id\nschema: s.schema.json\n",
+			"dataset.yaml":  "name: " + n + "\ntitle: Test " + n + "\nowner: gigplatform\nkey: id\nschema: s.schema.json\n",
 			"s.schema.json": `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}`,
 		}
 		for f, c := range files {
