@@ -106,6 +106,11 @@ state, and plugin paths such as an ndjson_file's path) are relative to the file'
 relative paths in flags to the working directory. It stops cleanly on SIGINT or SIGTERM;
 queued records stay in the outbox.
 
+A POST is answered once its records are fsynced in the outbox: "201 stored" when the hub
+stored them within ack_timeout (connector.yaml, default 3s), else "202 queued". A request
+with the header "Prefer: respond-async" (or ack_timeout: 0 for all) is answered "202 queued"
+as soon as its records are fsynced, without waiting for the hub.
+
 The local API has no authentication of its own unless an API token is set
 (--api-token-file, --api-token or api_token in connector.yaml): then every request but
 /healthz needs "Authorization: Bearer <token>". A --listen address other than loopback
