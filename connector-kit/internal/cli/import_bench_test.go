@@ -37,7 +37,7 @@ func BenchmarkImport(b *testing.B) {
 		dir := b.TempDir()
 		var buf bytes.Buffer
 		for i := range n {
-			buf.Write(tmpl.with("imp"+strconv.Itoa(runs)+"-", i))
+			buf.Write(tmpl.With("imp"+strconv.Itoa(runs)+"-", int64(i)))
 			buf.WriteByte('\n')
 		}
 		file := filepath.Join(dir, "ads.ndjson")
@@ -65,13 +65,13 @@ func BenchmarkImport(b *testing.B) {
 		b.ReportMetric(float64(n)/wall.Seconds(), "import-wall-rec/s")
 		b.ReportMetric(hubRate, "hub-rec/s")
 		b.ReportMetric(rate/hubRate, "ratio")
-		b.SetBytes(int64(len(tmpl.head) + len(tmpl.tail)))
+		b.SetBytes(int64(tmpl.Len()))
 	})
 }
 
 // hubIngestRate publishes n 1 KiB ads as single-record requests with 1024
 // in flight (ids and keys not used by the import) and returns records/s.
-func hubIngestRate(b *testing.B, h *kittest.Hub, creds string, t adTemplate, run string, n int) float64 {
+func hubIngestRate(b *testing.B, h *kittest.Hub, creds string, t publishtest.Template, run string, n int) float64 {
 	ctx := context.Background()
 	c, err := kit.Dial(ctx, h.NATSURL(), creds)
 	if err != nil {
@@ -86,7 +86,7 @@ func hubIngestRate(b *testing.B, h *kittest.Hub, creds string, t adTemplate, run
 	send := func(prefix string, count int) time.Duration {
 		start := time.Now()
 		if err := publishtest.StoreAll(ctx, p, "jobads", count, func(i int) ([]byte, string) {
-			return t.with(prefix, i), prefix + "-" + strconv.Itoa(i)
+			return t.With(prefix, int64(i)), prefix + "-" + strconv.Itoa(i)
 		}); err != nil {
 			b.Fatal(err)
 		}
@@ -96,30 +96,12 @@ func hubIngestRate(b *testing.B, h *kittest.Hub, creds string, t adTemplate, run
 	return float64(n) / send(run+"hub", n).Seconds()
 }
 
-// adTemplate is the 1 KiB job ad split at the end of its id, so each copy
-// gets an id (and a key) of its own.
-type adTemplate struct{ head, tail []byte }
-
-func smallAd(b *testing.B) adTemplate {
+// smallAd is the 1 KiB job ad as a template: each copy gets an id (and a
+// key) of its own.
+func smallAd(b *testing.B) publishtest.Template {
 	rec, err := os.ReadFile(filepath.Join(kittest.RepoRoot(), "schemas", "jobads", "examples", "valid", "small-ad.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec = bytes.TrimSpace(rec)
-	const marker = `"id":"`
-	i := bytes.Index(rec, []byte(marker))
-	if i < 0 {
-		b.Fatal("small-ad.json: no id")
-	}
-	end := i + len(marker) + bytes.IndexByte(rec[i+len(marker):], '"')
-	return adTemplate{head: rec[:end:end], tail: rec[end:]}
-}
-
-func (t adTemplate) with(prefix string, i int) []byte {
-	out := make([]byte, 0, len(t.head)+len(t.tail)+24)
-	out = append(out, t.head...)
-	out = append(out, '-')
-	out = append(out, prefix...)
-	out = strconv.AppendInt(out, int64(i), 10)
-	return append(out, t.tail...)
+	return publishtest.NewTemplate(b, bytes.TrimSpace(rec))
 }

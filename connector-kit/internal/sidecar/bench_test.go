@@ -3,7 +3,6 @@ package sidecar_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/jobtech-dev/datahub/connector-kit/builtin"
 	"github.com/jobtech-dev/datahub/connector-kit/internal/sidecar"
 	"github.com/jobtech-dev/datahub/connector-kit/kittest"
+	"github.com/jobtech-dev/datahub/internal/publish/publishtest"
 )
 
 // clients is how many HTTP clients post concurrently in the throughput runs.
@@ -69,32 +68,15 @@ func benchSidecarHub(b *testing.B, actor string) (*sidecar.Sidecar, *kittest.Hub
 	return s, h, cfg.Hub.Credentials
 }
 
-// adTemplate is the 1 KiB job ad split around the end of its id, so each
-// posted copy has an id (and a key) of its own.
-type adTemplate struct{ head, tail []byte }
-
-func newAdTemplate(b *testing.B) adTemplate {
+// smallAd is the 1 KiB job ad as a template: each posted copy has an id
+// (and a key) of its own.
+func smallAd(b *testing.B) publishtest.Template {
 	b.Helper()
 	rec, err := os.ReadFile(filepath.Join(kittest.RepoRoot(), "schemas", "jobads", "examples", "valid", "small-ad.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec = bytes.TrimSpace(rec)
-	const marker = `"id":"`
-	i := bytes.Index(rec, []byte(marker))
-	if i < 0 {
-		b.Fatal("small-ad.json: no id")
-	}
-	end := i + len(marker) + bytes.IndexByte(rec[i+len(marker):], '"')
-	return adTemplate{head: rec[:end:end], tail: rec[end:]}
-}
-
-func (t adTemplate) with(i int64) []byte {
-	out := make([]byte, 0, len(t.head)+len(t.tail)+12)
-	out = append(out, t.head...)
-	out = append(out, '-')
-	out = strconv.AppendInt(out, i, 10)
-	return append(out, t.tail...)
+	return publishtest.NewTemplate(b, bytes.TrimSpace(rec))
 }
 
 // poster posts to the sidecar and records the latency of every request.
@@ -154,21 +136,21 @@ func (p *poster) post(ctype string, body []byte, hdr ...string) (time.Duration, 
 }
 
 // one posts one record as application/json.
-func (p *poster) one(t adTemplate) (time.Duration, error) {
-	return p.post("application/json", t.with(p.seq.Add(1)))
+func (p *poster) one(t publishtest.Template) (time.Duration, error) {
+	return p.post("application/json", t.With("", p.seq.Add(1)))
 }
 
 // async posts one record asking to be answered once it is durable in the
 // outbox (Prefer: respond-async), without waiting for the hub.
-func (p *poster) async(t adTemplate) (time.Duration, error) {
-	return p.post("application/json", t.with(p.seq.Add(1)), "Prefer", "respond-async")
+func (p *poster) async(t publishtest.Template) (time.Duration, error) {
+	return p.post("application/json", t.With("", p.seq.Add(1)), "Prefer", "respond-async")
 }
 
 // batch posts n records as application/x-ndjson.
-func (p *poster) batch(t adTemplate, n int) (time.Duration, error) {
+func (p *poster) batch(t publishtest.Template, n int) (time.Duration, error) {
 	var buf bytes.Buffer
 	for range n {
-		buf.Write(t.with(p.seq.Add(1)))
+		buf.Write(t.With("", p.seq.Add(1)))
 		buf.WriteByte('\n')
 	}
 	return p.post("application/x-ndjson", buf.Bytes())
@@ -208,7 +190,7 @@ func reportLatencies(b *testing.B, lat []time.Duration, withMax bool) {
 // forwarded: what the sidecar alone can answer on this machine).
 func BenchmarkSidecarPost(b *testing.B) {
 	s, h, creds := benchSidecarHub(b, "jobbland")
-	t := newAdTemplate(b)
+	t := smallAd(b)
 	p := newPoster(s, clients)
 	for range 50 { // warm: catalog, schema, connections
 		if _, err := p.one(t); err != nil {
@@ -230,7 +212,7 @@ func BenchmarkSidecarPost(b *testing.B) {
 		pp := newPoster(s, clients)
 		pp.url = srv.URL
 		rate := benchConcurrent(b, pp, b.N, func() (time.Duration, error) { return pp.one(t) })
-		b.SetBytes(int64(len(t.head) + len(t.tail)))
+		b.SetBytes(int64(t.Len()))
 		hubRate := hub.rate(b, t, max(b.N, 2000))
 		b.ReportMetric(hubRate, "hub-rec/s")
 		b.ReportMetric(rate/hubRate, "hub-ratio")
@@ -238,7 +220,7 @@ func BenchmarkSidecarPost(b *testing.B) {
 	var hubRate float64 // the last measured, for the hub-stopped line
 	b.Run("ad-1KiB", func(b *testing.B) {
 		rate := benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.one(t) })
-		b.SetBytes(int64(len(t.head) + len(t.tail)))
+		b.SetBytes(int64(t.Len()))
 		hubRate = hub.rate(b, t, max(b.N, 2000))
 		b.ReportMetric(hubRate, "hub-rec/s")
 		b.ReportMetric(rate/hubRate, "hub-ratio")
@@ -253,9 +235,9 @@ func BenchmarkSidecarPost(b *testing.B) {
 	b.Run("ad-1KiB-respond-async", func(b *testing.B) {
 		start := time.Now()
 		benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.async(t) })
-		waitOutboxEmpty(b, s)
+		waitDrained(b, s.URL(), 5*time.Minute)
 		sustained := float64(b.N) / time.Since(start).Seconds()
-		b.SetBytes(int64(len(t.head) + len(t.tail)))
+		b.SetBytes(int64(t.Len()))
 		hubRate := hub.rate(b, t, max(b.N, 2000))
 		b.ReportMetric(sustained, "sustained-rec/s")
 		b.ReportMetric(hubRate, "hub-rec/s")
@@ -267,7 +249,7 @@ func BenchmarkSidecarPost(b *testing.B) {
 		benchConcurrent(b, p, reqs, func() (time.Duration, error) { return p.batch(t, per) })
 		// b.N counts records; the rate is over the records actually sent.
 		b.ReportMetric(float64(reqs*per)/b.Elapsed().Seconds(), "rec/s")
-		b.SetBytes(int64(len(t.head) + len(t.tail)))
+		b.SetBytes(int64(t.Len()))
 	})
 	// The sidecar's own part alone — HTTP, the local check, the outbox's
 	// fsync — with the hub stopped, so nothing is forwarded and the
@@ -280,34 +262,9 @@ func BenchmarkSidecarPost(b *testing.B) {
 		}
 		h.Kill()
 		rate := benchConcurrent(b, p, b.N, func() (time.Duration, error) { return p.async(t) })
-		b.SetBytes(int64(len(t.head) + len(t.tail)))
+		b.SetBytes(int64(t.Len()))
 		b.ReportMetric(rate/hubRate, "hub-ratio")
 	})
-}
-
-// waitOutboxEmpty waits until the sidecar has forwarded every queued record.
-func waitOutboxEmpty(b *testing.B, s *sidecar.Sidecar) {
-	b.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL() + "/healthz")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var h struct {
-			Pending int `json:"outbox_pending"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&h)
-		resp.Body.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if h.Pending == 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.Fatal("the outbox was not forwarded within 5 minutes")
 }
 
 // benchConcurrent runs reqs requests from `clients` goroutines and reports
@@ -352,7 +309,7 @@ func benchConcurrent(b *testing.B, p *poster, reqs int, do func() (time.Duration
 // p99 and max latency.
 func BenchmarkSidecarPostFixedRate(b *testing.B) {
 	s := benchSidecar(b, "jobbland")
-	t := newAdTemplate(b)
+	t := smallAd(b)
 	const inFlight = 256
 	p := newPoster(s, inFlight)
 	for range 50 {

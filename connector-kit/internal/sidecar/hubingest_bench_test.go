@@ -39,14 +39,14 @@ func newHubIngest(b *testing.B, url, creds, actor string) *hubIngest {
 
 // rate stores count copies of t (ids of their own, unlike the sidecar's)
 // and returns records/s.
-func (h *hubIngest) rate(b *testing.B, t adTemplate, count int) float64 {
+func (h *hubIngest) rate(b *testing.B, t publishtest.Template, count int) float64 {
 	b.Helper()
 	start := time.Now()
 	first := h.seq
 	h.seq += count
 	if err := publishtest.StoreAll(context.Background(), h.pub, "jobads", count, func(i int) ([]byte, string) {
 		n := first + i + 1
-		return t.with(-int64(n)), "hub-ingest-" + strconv.Itoa(n)
+		return t.With("", -int64(n)), "hub-ingest-" + strconv.Itoa(n)
 	}); err != nil {
 		b.Fatal(err)
 	}

@@ -58,39 +58,9 @@ func (a benchAuthorizer) Authorize(ctx context.Context, c natsd.Conn) (natsd.Gra
 	return a.Service.Authorize(ctx, c)
 }
 
-// template is a record split around the end of its id, so each stored copy
-// gets an id (and a key) of its own.
-type template struct{ head, tail []byte }
-
-func newTemplate(b testing.TB, rec []byte) template {
-	i := bytes.Index(rec, []byte(`"id"`))
-	if i < 0 {
-		b.Fatal("record without id")
-	}
-	j := bytes.IndexByte(rec[i+4:], '"') // opening quote of the value
-	if j < 0 {
-		b.Fatal("record without id value")
-	}
-	start := i + 4 + j + 1
-	k := bytes.IndexByte(rec[start:], '"')
-	if k < 0 {
-		b.Fatal("unterminated id")
-	}
-	end := start + k
-	return template{head: append([]byte(nil), rec[:end]...), tail: append([]byte(nil), rec[end:]...)}
-}
-
-func (t template) with(i int) []byte {
-	out := make([]byte, 0, len(t.head)+len(t.tail)+12)
-	out = append(out, t.head...)
-	out = append(out, '-')
-	out = strconv.AppendInt(out, int64(i), 10)
-	return append(out, t.tail...)
-}
-
 type subBench struct {
 	n       *node.Node
-	tmpls   []template
+	tmpls   []publishtest.Template
 	pub     *publish.Publisher
 	rawNC   *nats.Conn
 	kc      *kit.Client
@@ -113,7 +83,7 @@ func newSubBench(b *testing.B, recs [][]byte) *subBench {
 	n.NATS().SetAuthorizer(benchAuthorizer{Service: n.Access(), rawKey: rawActor.PublicKey()})
 	s := &subBench{n: n}
 	for _, r := range recs {
-		s.tmpls = append(s.tmpls, newTemplate(b, r))
+		s.tmpls = append(s.tmpls, publishtest.NewTemplate(b, r))
 	}
 	var err error
 	if s.pub, err = publish.New(hubtest.Connect(b, n, pubActor), pubActor.Name, publish.WithWindow(1024)); err != nil {
@@ -146,7 +116,7 @@ func (s *subBench) storeUpTo(b *testing.B, count int) {
 	from := s.stored
 	if err := publishtest.StoreAll(context.Background(), s.pub, "jobads", count-from, func(k int) ([]byte, string) {
 		i := from + k
-		return s.tmpls[i%len(s.tmpls)].with(i), "bench-" + strconv.Itoa(i)
+		return s.tmpls[i%len(s.tmpls)].With("", int64(i)), "bench-" + strconv.Itoa(i)
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -253,7 +223,7 @@ func (s *subBench) run(b *testing.B) {
 	b.ReportMetric(kitRate, "kit-rec/s")
 	b.ReportMetric(rawRate, "raw-rec/s")
 	b.ReportMetric(kitRate/rawRate, "ratio")
-	b.SetBytes(int64(len(s.tmpls[0].head) + len(s.tmpls[0].tail)))
+	b.SetBytes(int64(s.tmpls[0].Len()))
 }
 
 // benchRealAds are the three real JobTech ads.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jobtech-dev/datahub/connector-kit/kit"
 	"github.com/jobtech-dev/datahub/hub/internal/hubtest"
+	"github.com/jobtech-dev/datahub/internal/publish/publishtest"
 )
 
 // latencyWorkers is how many kit.Publish calls run at once: enough that the
@@ -50,7 +51,7 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 		clients[a.Name] = c
 	}
 	pub := clients["jobbland"]
-	tmpl := newTemplate(b, hubtest.ReadFile(b, filepath.Join(hubtest.SchemasDir(), "jobads", "examples", "valid", "small-ad.json")))
+	tmpl := publishtest.NewTemplate(b, hubtest.ReadFile(b, filepath.Join(hubtest.SchemasDir(), "jobads", "examples", "valid", "small-ad.json")))
 
 	// The subscription sees every record; the paced ones (numbered from
 	// records up) have a scheduled time to measure against.
@@ -101,7 +102,7 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 					if t := at(i); !t.IsZero() {
 						time.Sleep(time.Until(t))
 					}
-					if _, err := pub.Publish(ctx, "jobads", tmpl.with(i)); err != nil {
+					if _, err := pub.Publish(ctx, "jobads", tmpl.With("", int64(i))); err != nil {
 						select {
 						case errs <- err:
 						default:
